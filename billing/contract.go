@@ -1,0 +1,173 @@
+package billing
+
+import (
+	"sort"
+	"strings"
+)
+
+// Unit is what a contract sells: hours (the default) or sessions.
+type Unit string
+
+// The units a contract may sell.
+const (
+	UnitHours    Unit = "hours"
+	UnitSessions Unit = "sessions"
+)
+
+// Terms are the effective-dated parts of a contract.
+type Terms struct {
+	MonthlyHours int64 // seconds (sessions × SessionSeconds)
+	MonthlyFee   Money
+	HourlyRate   Money
+	OverageRate  Money
+}
+
+// TermChange changes the keys it names from period From on.
+type TermChange struct {
+	From         Period
+	MonthlyHours *int64
+	MonthlyFee   *Money
+	HourlyRate   *Money
+	OverageRate  *Money
+}
+
+// Contract is one client's retainer.
+type Contract struct {
+	ID       string
+	Client   string
+	Tier     string
+	Unit     Unit
+	Contacts []string
+	Match    []string
+
+	Terms   Terms        // the base terms
+	Changes []TermChange // later entries apply over earlier ones
+
+	OverageBillable  bool
+	Rollover         bool
+	MaxRollover      *int64 // seconds; nil = no cap
+	ExpiresAfter     int    // months; 0 = never
+	RoundingMinutes  int
+	CountNonBillable bool
+	PaymentTermsDays int
+	AlertClientAt    int
+
+	Start *Period // first period; nil = unbounded
+	End   *Period // last period; nil = unbounded
+}
+
+// TermsAt returns the terms in effect in period p (ignoring start and end).
+func (c *Contract) TermsAt(p Period) Terms {
+	t := c.Terms
+	changes := make([]TermChange, len(c.Changes))
+	copy(changes, c.Changes)
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].From < changes[j].From })
+	for _, ch := range changes {
+		if ch.From > p {
+			break
+		}
+		if ch.MonthlyHours != nil {
+			t.MonthlyHours = *ch.MonthlyHours
+		}
+		if ch.MonthlyFee != nil {
+			t.MonthlyFee = *ch.MonthlyFee
+		}
+		if ch.HourlyRate != nil {
+			t.HourlyRate = *ch.HourlyRate
+		}
+		if ch.OverageRate != nil {
+			t.OverageRate = *ch.OverageRate
+		}
+	}
+	return t
+}
+
+// Active reports whether p lies within the contract's start..end.
+func (c *Contract) Active(p Period) bool {
+	return (c.Start == nil || p >= *c.Start) && (c.End == nil || p <= *c.End)
+}
+
+// Counted returns how much one entry of the given duration counts toward
+// hours_used: nothing when it is non-billable and the contract does not count
+// those, one session for a sessions contract, otherwise its seconds rounded up
+// to the contract's increment.
+func (c *Contract) Counted(seconds int64, billable bool) int64 {
+	if !billable && !c.CountNonBillable {
+		return 0
+	}
+	if c.Unit == UnitSessions {
+		return SessionSeconds
+	}
+	return RoundUp(seconds, c.RoundingMinutes)
+}
+
+// RoundUp rounds seconds up to a whole number of increments of minutes.
+func RoundUp(seconds int64, minutes int) int64 {
+	if minutes <= 0 || seconds <= 0 {
+		return seconds
+	}
+	inc := int64(minutes) * 60
+	return (seconds + inc - 1) / inc * inc
+}
+
+// NormalizeName is the form names are compared in: trimmed, inner spaces
+// collapsed, lower case.
+func NormalizeName(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// Matcher finds the contract an entry belongs to.
+type Matcher struct {
+	byClient map[string][]*Contract
+	byMatch  map[string][]*Contract
+}
+
+// NewMatcher indexes contracts by client name and match list.
+func NewMatcher(contracts []*Contract) *Matcher {
+	m := &Matcher{byClient: map[string][]*Contract{}, byMatch: map[string][]*Contract{}}
+	sorted := make([]*Contract, len(contracts))
+	copy(sorted, contracts)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	for _, c := range sorted {
+		k := NormalizeName(c.Client)
+		m.byClient[k] = append(m.byClient[k], c)
+		for _, s := range c.Match {
+			k := NormalizeName(s)
+			if k != "" {
+				m.byMatch[k] = append(m.byMatch[k], c)
+			}
+		}
+	}
+	return m
+}
+
+// Match returns the id of the contract for an entry, or "" when none matches.
+// The client name is tried first, then the match lists against client,
+// project and project code. Among several candidates, one whose start..end
+// contains the entry's date wins, then the lowest id.
+func (m *Matcher) Match(client, project, projectCode string, d Date) string {
+	if c := pick(m.byClient[NormalizeName(client)], d); c != nil {
+		return c.ID
+	}
+	for _, s := range []string{client, project, projectCode} {
+		if k := NormalizeName(s); k != "" {
+			if c := pick(m.byMatch[k], d); c != nil {
+				return c.ID
+			}
+		}
+	}
+	return ""
+}
+
+func pick(cands []*Contract, d Date) *Contract {
+	if len(cands) == 0 {
+		return nil
+	}
+	p := d.Period()
+	for _, c := range cands {
+		if c.Active(p) {
+			return c
+		}
+	}
+	return cands[0]
+}

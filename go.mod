@@ -1,0 +1,3 @@
+module retainer
+
+go 1.26.8
