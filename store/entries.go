@@ -1,0 +1,368 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"retainer/billing"
+)
+
+// Entry is one time entry.
+type Entry struct {
+	ID          int64
+	Source      string // harvest, toggl, clockify, generic, api-harvest, api-toggl, log
+	ExternalID  string // "" when the source has none
+	Date        billing.Date
+	Seconds     int64
+	Billable    bool
+	Client      string
+	Project     string
+	ProjectCode string
+	Task        string
+	Notes       string
+	User        string
+	// Pinned names the contract an entry was logged against; it is never
+	// re-matched by client name.
+	Pinned string
+
+	ContractID string // "" while unmatched
+	Counted    int64  // seconds it counts toward hours_used
+}
+
+// Rules are the contracts the entries are matched and counted with.
+type Rules struct {
+	byID    map[string]*billing.Contract
+	matcher *billing.Matcher
+	list    []*billing.Contract
+}
+
+// NewRules indexes contracts for matching and counting.
+func NewRules(contracts []*billing.Contract) *Rules {
+	r := &Rules{byID: map[string]*billing.Contract{}, matcher: billing.NewMatcher(contracts)}
+	for _, c := range contracts {
+		r.byID[c.ID] = c
+		r.list = append(r.list, c)
+	}
+	sort.Slice(r.list, func(i, j int) bool { return r.list[i].ID < r.list[j].ID })
+	return r
+}
+
+// resolve sets e's contract and counted seconds.
+func (r *Rules) resolve(e *Entry) {
+	id := ""
+	if e.Pinned != "" && r.byID[e.Pinned] != nil {
+		id = e.Pinned
+	} else {
+		id = r.matcher.Match(e.Client, e.Project, e.ProjectCode, e.Date)
+	}
+	e.ContractID = id
+	e.Counted = 0
+	if c := r.byID[id]; c != nil {
+		e.Counted = c.Counted(e.Seconds, e.Billable)
+	}
+}
+
+// matchFingerprint changes whenever a change of contracts could move an entry
+// to another contract.
+func (r *Rules) matchFingerprint() string {
+	h := sha256.New()
+	for _, c := range r.list {
+		fmt.Fprintf(h, "%s\x00%s\x00", c.ID, billing.NormalizeName(c.Client))
+		for _, m := range c.Match {
+			fmt.Fprintf(h, "m%s\x00", billing.NormalizeName(m))
+		}
+		fmt.Fprintf(h, "%v\x00%v\x01", periodKey(c.Start), periodKey(c.End))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// countFingerprint changes whenever a contract would count its entries
+// differently.
+func countFingerprint(c *billing.Contract) string {
+	return fmt.Sprintf("%s/%d/%t", c.Unit, c.RoundingMinutes, c.CountNonBillable)
+}
+
+func periodKey(p *billing.Period) string {
+	if p == nil {
+		return "-"
+	}
+	return p.String()
+}
+
+type usageKey struct {
+	contract string
+	period   billing.Period
+}
+
+type usageDelta struct{ counted, seconds, entries int64 }
+
+// deltas collects the changes to usage that one transaction makes.
+type deltas map[usageKey]*usageDelta
+
+func (d deltas) add(e *Entry, sign int64) {
+	k := usageKey{e.ContractID, e.Date.Period()}
+	u := d[k]
+	if u == nil {
+		u = &usageDelta{}
+		d[k] = u
+	}
+	u.counted += sign * e.Counted
+	u.seconds += sign * e.Seconds
+	u.entries += sign
+}
+
+// apply writes usage deltas, and records the change of a closed period's
+// counted seconds as a late adjustment.
+func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	closed, err := closedPeriods(ctx, tx)
+	if err != nil {
+		return err
+	}
+	keys := make([]usageKey, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].contract != keys[j].contract {
+			return keys[i].contract < keys[j].contract
+		}
+		return keys[i].period < keys[j].period
+	})
+	up, err := tx.PrepareContext(ctx, `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
+		seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	for _, k := range keys {
+		u := d[k]
+		if u.counted == 0 && u.seconds == 0 && u.entries == 0 {
+			continue
+		}
+		if _, err := up.ExecContext(ctx, k.contract, int64(k.period), u.counted, u.seconds, u.entries); err != nil {
+			return fmt.Errorf("usage %s %s: %w", k.contract, k.period, err)
+		}
+		if closed[k.period] && k.contract != "" && u.counted != 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO adjustments (contract_id, entry_period, seconds, recorded_at) VALUES (?, ?, ?, ?)`,
+				k.contract, int64(k.period), u.counted, now.Unix()); err != nil {
+				return fmt.Errorf("adjustment %s %s: %w", k.contract, k.period, err)
+			}
+		}
+	}
+	return nil
+}
+
+func closedPeriods(ctx context.Context, tx *sql.Tx) (map[billing.Period]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT period FROM periods`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[billing.Period]bool{}
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[billing.Period(p)] = true
+	}
+	return out, rows.Err()
+}
+
+// AddEntries stores new entries, matched and counted by rules, in one
+// transaction. Entries dated in a closed period become late adjustments.
+func (s *DB) AddEntries(ctx context.Context, rules *Rules, entries []Entry, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, insertEntrySQL)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		d := deltas{}
+		for i := range entries {
+			e := &entries[i]
+			rules.resolve(e)
+			if err := insertEntry(ctx, ins, e, now); err != nil {
+				return err
+			}
+			d.add(e, 1)
+		}
+		if err := s.hook("entries"); err != nil {
+			return err
+		}
+		return d.apply(ctx, tx, now)
+	})
+}
+
+const insertEntrySQL = `INSERT INTO entries (source, external_id, day, period, seconds, billable, client, project,
+	project_code, task, notes, user_name, pinned_contract, contract_id, counted, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+func insertEntry(ctx context.Context, ins *sql.Stmt, e *Entry, now time.Time) error {
+	var ext any
+	if e.ExternalID != "" {
+		ext = e.ExternalID
+	}
+	err := ins.QueryRowContext(ctx, e.Source, ext, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
+		e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.Pinned, e.ContractID, e.Counted,
+		now.Unix(), now.Unix()).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("insert entry: %w", err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SyncResult says what a Sync changed.
+type SyncResult struct {
+	Rematched bool     // every entry was matched again
+	Recounted []string // contracts whose entries were counted again
+}
+
+// Sync brings the stored matching and counting up to date with the
+// contracts: when a contract's client, match list, start or end changed, or
+// one was added or removed, every entry is matched again; when only its unit,
+// rounding or non-billable rule changed, its entries are counted again. Usage
+// changes in closed periods become late adjustments. With nothing changed it
+// reads one small table and writes nothing.
+func (s *DB) Sync(ctx context.Context, rules *Rules, now time.Time) (SyncResult, error) {
+	var res SyncResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = SyncResult{}
+		stored := map[string]string{}
+		rows, err := tx.QueryContext(ctx, `SELECT contract_id, fingerprint FROM rules`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, fp string
+			if err := rows.Scan(&id, &fp); err != nil {
+				rows.Close()
+				return err
+			}
+			stored[id] = fp
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		want := map[string]string{"": rules.matchFingerprint()}
+		for _, c := range rules.list {
+			want[c.ID] = countFingerprint(c)
+		}
+		var recount []string
+		if stored[""] != want[""] {
+			res.Rematched = true
+		} else {
+			for _, c := range rules.list {
+				if stored[c.ID] != want[c.ID] {
+					recount = append(recount, c.ID)
+				}
+			}
+		}
+		if !res.Rematched && len(recount) == 0 && len(stored) == len(want) {
+			return nil
+		}
+		if res.Rematched || len(recount) > 0 {
+			if err := s.rematch(ctx, tx, rules, res.Rematched, recount, now); err != nil {
+				return err
+			}
+		}
+		res.Recounted = recount
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rules`); err != nil {
+			return err
+		}
+		for id, fp := range want {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO rules (contract_id, fingerprint) VALUES (?, ?)`, id, fp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return SyncResult{}, fmt.Errorf("sync contracts: %w", err)
+	}
+	return res, nil
+}
+
+// rematch resolves entries again (all of them, or those of the given
+// contracts) and rewrites the usage rows they feed.
+func (s *DB) rematch(ctx context.Context, tx *sql.Tx, rules *Rules, all bool, ids []string, now time.Time) error {
+	where, args := "", []any{}
+	if !all {
+		where = " WHERE contract_id IN (" + placeholders(len(ids)) + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, day, seconds, billable, client, project, project_code, pinned_contract,
+		contract_id, counted FROM entries`+where, args...)
+	if err != nil {
+		return err
+	}
+	type change struct {
+		id       int64
+		contract string
+		counted  int64
+	}
+	var changes []change
+	d := deltas{}
+	for rows.Next() {
+		var e Entry
+		var day int64
+		var billable int
+		var oldContract string
+		var oldCounted int64
+		if err := rows.Scan(&e.ID, &day, &e.Seconds, &billable, &e.Client, &e.Project, &e.ProjectCode, &e.Pinned,
+			&oldContract, &oldCounted); err != nil {
+			rows.Close()
+			return err
+		}
+		e.Date, e.Billable = billing.Date(day), billable != 0
+		rules.resolve(&e)
+		if e.ContractID == oldContract && e.Counted == oldCounted {
+			continue
+		}
+		old := e
+		old.ContractID, old.Counted = oldContract, oldCounted
+		d.add(&old, -1)
+		d.add(&e, 1)
+		changes = append(changes, change{e.ID, e.ContractID, e.Counted})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	upd, err := tx.PrepareContext(ctx, `UPDATE entries SET contract_id = ?, counted = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	for _, c := range changes {
+		if _, err := upd.ExecContext(ctx, c.contract, c.counted, c.id); err != nil {
+			return err
+		}
+	}
+	if err := d.apply(ctx, tx, now); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`)
+	return err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

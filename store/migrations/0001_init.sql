@@ -1,0 +1,122 @@
+-- Time entries as imported or logged. day is days since 1970-01-01 and
+-- period months since year 0, both in the agency timezone's calendar.
+CREATE TABLE entries (
+    id              INTEGER PRIMARY KEY,
+    source          TEXT    NOT NULL,
+    external_id     TEXT,
+    day             INTEGER NOT NULL,
+    period          INTEGER NOT NULL,
+    seconds         BIGINT  NOT NULL,
+    billable        INTEGER NOT NULL,
+    client          TEXT    NOT NULL,
+    project         TEXT    NOT NULL DEFAULT '',
+    project_code    TEXT    NOT NULL DEFAULT '',
+    task            TEXT    NOT NULL DEFAULT '',
+    notes           TEXT    NOT NULL DEFAULT '',
+    user_name       TEXT    NOT NULL DEFAULT '',
+    pinned_contract TEXT    NOT NULL DEFAULT '',
+    contract_id     TEXT    NOT NULL DEFAULT '',
+    counted         BIGINT  NOT NULL,
+    created_at      BIGINT  NOT NULL,
+    updated_at      BIGINT  NOT NULL
+);
+CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX entries_contract_day ON entries (contract_id, day);
+
+-- Counted seconds per (contract, period): what status reads instead of the
+-- entries. contract_id '' holds the unmatched entries.
+CREATE TABLE usage (
+    contract_id TEXT    NOT NULL,
+    period      INTEGER NOT NULL,
+    counted     BIGINT  NOT NULL,
+    seconds     BIGINT  NOT NULL,
+    entries     BIGINT  NOT NULL,
+    PRIMARY KEY (contract_id, period)
+);
+CREATE INDEX usage_period ON usage (period, contract_id, counted);
+
+-- Fingerprints of the contract rules the entries were matched and counted
+-- with; a change re-matches or re-counts. contract_id '' is the matcher.
+CREATE TABLE rules (
+    contract_id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
+
+-- Closed periods. Periods close in order, for every contract at once.
+CREATE TABLE periods (
+    period    INTEGER PRIMARY KEY,
+    closed_at BIGINT  NOT NULL
+);
+
+-- The frozen burn tracker row of each contract listed in a closed period.
+CREATE TABLE closes (
+    contract_id     TEXT    NOT NULL,
+    period          INTEGER NOT NULL,
+    unit            TEXT    NOT NULL,
+    currency        TEXT    NOT NULL,
+    contracted      BIGINT  NOT NULL,
+    banked          BIGINT  NOT NULL,
+    available       BIGINT  NOT NULL,
+    used            BIGINT  NOT NULL,
+    late_adjustment BIGINT  NOT NULL,
+    remaining       BIGINT  NOT NULL,
+    overage         BIGINT  NOT NULL,
+    overage_rate    BIGINT  NOT NULL,
+    overage_fee     BIGINT  NOT NULL,
+    retainer_fee    BIGINT  NOT NULL,
+    total_invoiced  BIGINT  NOT NULL,
+    earned          BIGINT  NOT NULL,
+    forfeited       BIGINT  NOT NULL,
+    expired         BIGINT  NOT NULL,
+    rollover_out    BIGINT  NOT NULL,
+    burndown        TEXT    NOT NULL,
+    PRIMARY KEY (contract_id, period)
+);
+
+-- Rollover lots banked into (direction 'in') and carried out of ('out') each
+-- closed period.
+CREATE TABLE lots (
+    contract_id TEXT    NOT NULL,
+    period      INTEGER NOT NULL,
+    direction   TEXT    NOT NULL,
+    earned      INTEGER NOT NULL,
+    seconds     BIGINT  NOT NULL,
+    PRIMARY KEY (contract_id, period, direction, earned)
+);
+
+-- Changes to entries dated in closed periods, counted in the first open
+-- period (absorbed_in, once that period closes).
+CREATE TABLE adjustments (
+    id           INTEGER PRIMARY KEY,
+    contract_id  TEXT    NOT NULL,
+    entry_period INTEGER NOT NULL,
+    seconds      BIGINT  NOT NULL,
+    recorded_at  BIGINT  NOT NULL,
+    absorbed_in  INTEGER
+);
+CREATE INDEX adjustments_pending ON adjustments (contract_id, absorbed_in);
+
+-- One statement (and invoice) per contract and closed period.
+CREATE TABLE statements (
+    invoice_number TEXT    PRIMARY KEY,
+    contract_id    TEXT    NOT NULL,
+    period         INTEGER NOT NULL,
+    currency       TEXT    NOT NULL,
+    total          BIGINT  NOT NULL,
+    issued_on      INTEGER NOT NULL,
+    due_on         INTEGER NOT NULL,
+    status         TEXT    NOT NULL,
+    sent_at        BIGINT,
+    paid_on        INTEGER,
+    created_at     BIGINT  NOT NULL,
+    UNIQUE (contract_id, period)
+);
+
+-- Free text attached to (contract, period).
+CREATE TABLE notes (
+    contract_id TEXT    NOT NULL,
+    period      INTEGER NOT NULL,
+    text        TEXT    NOT NULL,
+    updated_at  BIGINT  NOT NULL,
+    PRIMARY KEY (contract_id, period)
+);

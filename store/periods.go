@@ -1,0 +1,543 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"retainer/billing"
+)
+
+// ErrPeriodNotEnded is returned when closing a period that has not ended.
+var ErrPeriodNotEnded = errors.New("period has not ended yet")
+
+// Row is one contract's figures in one period, as status shows them.
+type Row struct {
+	Contract *billing.Contract
+	Figures  billing.Figures
+	Closed   bool
+	Invoice  *Statement // nil while the period is open
+	Note     string
+}
+
+// View is one period of the burn tracker.
+type View struct {
+	Period billing.Period
+	Closed bool
+	Rows   []Row // listed contracts, by contract id
+	// Unmatched sums the entries dated in the period that match no contract.
+	UnmatchedSeconds int64
+	UnmatchedEntries int64
+}
+
+// Statement is the invoice of one contract for one closed period.
+type Statement struct {
+	InvoiceNumber string
+	ContractID    string
+	Period        billing.Period
+	Currency      string
+	Total         billing.Money
+	IssuedOn      billing.Date
+	DueOn         billing.Date
+	Status        string // pending, sent, paid; overdue is derived
+	SentAt        *time.Time
+	PaidOn        *billing.Date
+}
+
+// StatusAt returns the invoice status on asOf: a sent invoice past its due
+// date is overdue.
+func (st *Statement) StatusAt(asOf billing.Date) string {
+	if st.Status == "sent" && asOf > st.DueOn {
+		return "overdue"
+	}
+	return st.Status
+}
+
+// state is what the open periods are computed from.
+type state struct {
+	closed    map[billing.Period]bool
+	last      billing.Period // last closed period; valid when hasLast
+	hasLast   bool
+	bank      map[string][]billing.Lot // lots carried out of last
+	adjust    map[string]int64         // pending late adjustments
+	firstUsed map[string]billing.Period
+	usage     map[usageKey]int64
+}
+
+func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, error) {
+	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[usageKey]int64{}}
+	var err error
+	if st.closed, err = closedPeriods(ctx, tx); err != nil {
+		return nil, err
+	}
+	for p := range st.closed {
+		if !st.hasLast || p > st.last {
+			st.last, st.hasLast = p, true
+		}
+	}
+	lo := billing.Period(0)
+	if st.hasLast {
+		lo = st.last + 1
+		rows, err := tx.QueryContext(ctx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out' ORDER BY contract_id, earned`, int64(st.last))
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var earned, secs int64
+			if err := rows.Scan(&id, &earned, &secs); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			st.bank[id] = append(st.bank[id], billing.Lot{Earned: billing.Period(earned), Seconds: secs})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL GROUP BY contract_id`, nil,
+			func(id string, v int64) { st.adjust[id] = v }); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := scanPairs(ctx, tx, `SELECT contract_id, MIN(period) FROM usage WHERE contract_id <> '' AND entries > 0 GROUP BY contract_id`, nil,
+			func(id string, v int64) { st.firstUsed[id] = billing.Period(v) }); err != nil {
+			return nil, err
+		}
+		for _, p := range st.firstUsed {
+			if lo == 0 || p < lo {
+				lo = p
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, counted FROM usage WHERE period >= ? AND period <= ? AND contract_id <> ''`, int64(lo), int64(upTo))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var p, counted int64
+		if err := rows.Scan(&id, &p, &counted); err != nil {
+			return nil, err
+		}
+		st.usage[usageKey{id, billing.Period(p)}] = counted
+	}
+	return st, rows.Err()
+}
+
+func scanPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(string, int64)) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var v sql.NullInt64
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		fn(id, v.Int64)
+	}
+	return rows.Err()
+}
+
+// from returns the first period to compute contract c from, or false when it
+// has nothing to compute up to p.
+func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
+	if st.hasLast {
+		return st.last + 1
+	}
+	first, ok := st.firstUsed[c.ID]
+	if c.Start != nil && (!ok || *c.Start < first) {
+		first, ok = *c.Start, true
+	}
+	if !ok || first > p {
+		return p
+	}
+	return first
+}
+
+// run computes contract c's figures from its first open period through p.
+func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date) []billing.Figures {
+	from := st.from(c, p)
+	return billing.Run(c, from, p, st.bank[c.ID], func(q billing.Period) billing.Usage {
+		u := billing.Usage{Used: st.usage[usageKey{c.ID, q}]}
+		if st.hasLast && q == st.last+1 {
+			u.Adjustment = st.adjust[c.ID]
+		}
+		return u
+	}, asOf)
+}
+
+// Status returns the burn tracker for period p: frozen figures when p is
+// closed, otherwise computed from the last close forward as if every earlier
+// period had been closed. Only the contracts in rules are shown.
+func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf billing.Date) (*View, error) {
+	v := &View{Period: p}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		st, err := loadState(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		v.Closed = st.hasLast && p <= st.last
+		if v.Closed {
+			frozen, err := frozenRows(ctx, tx, p, "")
+			if err != nil {
+				return err
+			}
+			for _, c := range rules.list {
+				if f, ok := frozen[c.ID]; ok {
+					v.Rows = append(v.Rows, Row{Contract: c, Figures: *f, Closed: true})
+				}
+			}
+		} else {
+			for _, c := range rules.list {
+				figs := st.run(c, p, asOf)
+				f := figs[len(figs)-1]
+				if f.Listed(c) {
+					v.Rows = append(v.Rows, Row{Contract: c, Figures: f})
+				}
+			}
+		}
+		if err := s.decorate(ctx, tx, p, v.Rows); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(seconds), 0), COALESCE(SUM(entries), 0) FROM usage WHERE contract_id = '' AND period = ?`,
+			int64(p)).Scan(&v.UnmatchedSeconds, &v.UnmatchedEntries)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("status %s: %w", p, err)
+	}
+	return v, nil
+}
+
+// decorate adds notes and invoices to rows of period p.
+func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	idx := map[string]*Row{}
+	for i := range rows {
+		idx[rows[i].Contract.ID] = &rows[i]
+	}
+	nrows, err := tx.QueryContext(ctx, `SELECT contract_id, text FROM notes WHERE period = ?`, int64(p))
+	if err != nil {
+		return err
+	}
+	for nrows.Next() {
+		var id, text string
+		if err := nrows.Scan(&id, &text); err != nil {
+			nrows.Close()
+			return err
+		}
+		if r := idx[id]; r != nil {
+			r.Note = text
+		}
+	}
+	nrows.Close()
+	if err := nrows.Err(); err != nil {
+		return err
+	}
+	sts, err := statements(ctx, tx, `WHERE period = ?`, int64(p))
+	if err != nil {
+		return err
+	}
+	for i := range sts {
+		if r := idx[sts[i].ContractID]; r != nil {
+			r.Invoice = &sts[i]
+		}
+	}
+	return nil
+}
+
+const statementCols = `invoice_number, contract_id, period, currency, total, issued_on, due_on, status, sent_at, paid_on`
+
+func statements(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Statement, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+statementCols+` FROM statements `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Statement
+	for rows.Next() {
+		var st Statement
+		var p, total, issued, due int64
+		var sent, paid sql.NullInt64
+		if err := rows.Scan(&st.InvoiceNumber, &st.ContractID, &p, &st.Currency, &total, &issued, &due, &st.Status, &sent, &paid); err != nil {
+			return nil, err
+		}
+		st.Period, st.Total, st.IssuedOn, st.DueOn = billing.Period(p), billing.Money(total), billing.Date(issued), billing.Date(due)
+		if sent.Valid {
+			t := time.Unix(sent.Int64, 0).UTC()
+			st.SentAt = &t
+		}
+		if paid.Valid {
+			d := billing.Date(paid.Int64)
+			st.PaidOn = &d
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+const closeCols = `contract_id, unit, contracted, banked, available, used, late_adjustment, remaining, overage,
+	overage_rate, overage_fee, retainer_fee, total_invoiced, earned, forfeited, expired, rollover_out`
+
+// frozenRows reads the frozen figures of closed period p (one contract when
+// id is not empty), with their lots.
+func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (map[string]*billing.Figures, error) {
+	q, args := `SELECT `+closeCols+` FROM closes WHERE period = ?`, []any{int64(p)}
+	if id != "" {
+		q, args = q+` AND contract_id = ?`, append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*billing.Figures{}
+	for rows.Next() {
+		f := &billing.Figures{Period: p}
+		var rate, ofee, rfee, total int64
+		var unit string
+		if err := rows.Scan(&f.ContractID, &unit, &f.Contracted, &f.Banked, &f.Available, &f.Used, &f.LateAdjustment,
+			&f.Remaining, &f.Overage, &rate, &ofee, &rfee, &total, &f.Earned, &f.Forfeited, &f.Expired, &f.RolloverOut); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		f.Unit = billing.Unit(unit)
+		f.OverageRate, f.OverageFee, f.RetainerFee, f.TotalInvoiced = billing.Money(rate), billing.Money(ofee), billing.Money(rfee), billing.Money(total)
+		f.Utilization = billing.Percent(f.Used, f.Available)
+		f.BurnRate = billing.Percent(f.Used, f.Contracted)
+		f.Projected = f.Used
+		out[f.ContractID] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	q, args = `SELECT contract_id, direction, earned, seconds FROM lots WHERE period = ?`, []any{int64(p)}
+	if id != "" {
+		q, args = q+` AND contract_id = ?`, append(args, id)
+	}
+	lrows, err := tx.QueryContext(ctx, q+` ORDER BY contract_id, earned`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer lrows.Close()
+	for lrows.Next() {
+		var cid, dir string
+		var earned, secs int64
+		if err := lrows.Scan(&cid, &dir, &earned, &secs); err != nil {
+			return nil, err
+		}
+		f := out[cid]
+		if f == nil {
+			continue
+		}
+		l := billing.Lot{Earned: billing.Period(earned), Seconds: secs}
+		if dir == "in" {
+			f.LotsIn = append(f.LotsIn, l)
+		} else {
+			f.LotsOut = append(f.LotsOut, l)
+		}
+	}
+	return out, lrows.Err()
+}
+
+// CloseResult says what a close did.
+type CloseResult struct {
+	Closed     []billing.Period // periods closed now, oldest first; empty when already closed
+	Statements []Statement      // statements created now
+}
+
+// ClosePeriod closes period p and every earlier open period, oldest first,
+// in one transaction: it freezes each listed contract's figures, stores the
+// rollover lots, absorbs pending late adjustments into the first period it
+// closes and creates one pending statement per contract and period, issued
+// on today's date in loc. Closing a closed period changes nothing.
+func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, currency string, loc *time.Location, now time.Time) (CloseResult, error) {
+	if now.Before(p.End(loc)) {
+		return CloseResult{}, fmt.Errorf("close %s: %w (it ends %s)", p, ErrPeriodNotEnded, p.End(loc).Format(time.RFC3339))
+	}
+	var res CloseResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = CloseResult{}
+		st, err := loadState(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if st.hasLast && st.last >= p {
+			return nil
+		}
+		lo := p
+		if st.hasLast {
+			lo = st.last + 1
+		} else {
+			for _, c := range rules.list {
+				if f := st.from(c, p); f < lo {
+					lo = f
+				}
+			}
+		}
+		today := billing.DateAt(now, loc)
+		w, err := newCloseWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.release()
+		for _, c := range rules.list {
+			for _, f := range st.run(c, p, today) {
+				if f.Period < lo || !f.Listed(c) {
+					continue
+				}
+				f.Projected = f.Used
+				weeks, err := w.burndown(ctx, c.ID, f)
+				if err != nil {
+					return err
+				}
+				stmt := Statement{
+					InvoiceNumber: InvoiceNumber(c.ID, f.Period), ContractID: c.ID, Period: f.Period, Currency: currency,
+					Total: f.TotalInvoiced, IssuedOn: today, DueOn: today + billing.Date(c.PaymentTermsDays), Status: "pending",
+				}
+				if err := w.write(ctx, f, weeks, stmt, currency, now); err != nil {
+					return fmt.Errorf("%s %s: %w", c.ID, f.Period, err)
+				}
+				res.Statements = append(res.Statements, stmt)
+				if err := s.hook("close:" + c.ID + "/" + f.Period.String()); err != nil {
+					return err
+				}
+			}
+		}
+		if st.hasLast {
+			if _, err := tx.ExecContext(ctx, `UPDATE adjustments SET absorbed_in = ? WHERE absorbed_in IS NULL`, int64(lo)); err != nil {
+				return err
+			}
+		}
+		for q := lo; q <= p; q++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO periods (period, closed_at) VALUES (?, ?)`, int64(q), now.Unix()); err != nil {
+				return err
+			}
+			res.Closed = append(res.Closed, q)
+		}
+		return s.hook("close:commit")
+	})
+	if err != nil {
+		return CloseResult{}, fmt.Errorf("close %s: %w", p, err)
+	}
+	return res, nil
+}
+
+// InvoiceNumber is <contract-id>-<YYYY-MM>.
+func InvoiceNumber(contractID string, p billing.Period) string { return contractID + "-" + p.String() }
+
+type closeWriter struct {
+	daily, frozen, lot, stmt *sql.Stmt
+}
+
+func newCloseWriter(ctx context.Context, tx *sql.Tx) (*closeWriter, error) {
+	w := &closeWriter{}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.PrepareContext(ctx, q)
+		return st
+	}
+	w.daily = prep(`SELECT day, SUM(counted) FROM entries WHERE contract_id = ? AND day >= ? AND day <= ? GROUP BY day`)
+	w.frozen = prep(`INSERT INTO closes (` + closeCols + `, period, currency, burndown)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	w.lot = prep(`INSERT INTO lots (contract_id, period, direction, earned, seconds) VALUES (?, ?, ?, ?, ?)`)
+	w.stmt = prep(`INSERT INTO statements (` + statementCols + `, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)`)
+	if err != nil {
+		w.release()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *closeWriter) release() {
+	for _, st := range []*sql.Stmt{w.daily, w.frozen, w.lot, w.stmt} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func dailyUsage(ctx context.Context, q *sql.Stmt, id string, p billing.Period) (map[billing.Date]int64, error) {
+	rows, err := q.QueryContext(ctx, id, int64(p.FirstDay()), int64(p.LastDay()))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	daily := map[billing.Date]int64{}
+	for rows.Next() {
+		var day, secs int64
+		if err := rows.Scan(&day, &secs); err != nil {
+			return nil, err
+		}
+		daily[billing.Date(day)] = secs
+	}
+	return daily, rows.Err()
+}
+
+func (w *closeWriter) burndown(ctx context.Context, id string, f billing.Figures) ([]billing.Week, error) {
+	daily, err := dailyUsage(ctx, w.daily, id, f.Period)
+	if err != nil {
+		return nil, err
+	}
+	return billing.Burndown(f.Period, daily, f.LateAdjustment, f.Available), nil
+}
+
+type weekJSON struct {
+	From       int64 `json:"from"`
+	To         int64 `json:"to"`
+	Hours      int64 `json:"seconds"`
+	Cumulative int64 `json:"cumulative"`
+	Remaining  int64 `json:"remaining"`
+}
+
+func encodeWeeks(weeks []billing.Week) string {
+	out := make([]weekJSON, len(weeks))
+	for i, w := range weeks {
+		out[i] = weekJSON{int64(w.From), int64(w.To), w.Hours, w.Cumulative, w.Remaining}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+func decodeWeeks(s string) ([]billing.Week, error) {
+	var in []weekJSON
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, err
+	}
+	out := make([]billing.Week, len(in))
+	for i, w := range in {
+		out[i] = billing.Week{From: billing.Date(w.From), To: billing.Date(w.To), Hours: w.Hours, Cumulative: w.Cumulative, Remaining: w.Remaining}
+	}
+	return out, nil
+}
+
+func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []billing.Week, st Statement, currency string, now time.Time) error {
+	if _, err := w.frozen.ExecContext(ctx, f.ContractID, string(f.Unit), f.Contracted, f.Banked, f.Available, f.Used, f.LateAdjustment,
+		f.Remaining, f.Overage, int64(f.OverageRate), int64(f.OverageFee), int64(f.RetainerFee), int64(f.TotalInvoiced),
+		f.Earned, f.Forfeited, f.Expired, f.RolloverOut, int64(f.Period), currency, encodeWeeks(weeks)); err != nil {
+		return err
+	}
+	for dir, lots := range map[string][]billing.Lot{"in": f.LotsIn, "out": f.LotsOut} {
+		for _, l := range lots {
+			if _, err := w.lot.ExecContext(ctx, f.ContractID, int64(f.Period), dir, int64(l.Earned), l.Seconds); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.stmt.ExecContext(ctx, st.InvoiceNumber, st.ContractID, int64(st.Period), st.Currency, int64(st.Total),
+		int64(st.IssuedOn), int64(st.DueOn), st.Status, now.Unix())
+	return err
+}

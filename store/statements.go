@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"retainer/billing"
+)
+
+// StatementData is everything one contract's statement for one period shows.
+type StatementData struct {
+	Row
+	Weeks []billing.Week
+}
+
+// StatementFor returns contract id's statement data for period p: frozen
+// when p is closed, a preview computed as status does while it is open.
+func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billing.Period, asOf billing.Date) (*StatementData, error) {
+	c := rules.byID[id]
+	if c == nil {
+		return nil, fmt.Errorf("contract %s: %w", id, ErrNotFound)
+	}
+	var out *StatementData
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		st, err := loadState(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		d := &StatementData{Row: Row{Contract: c}}
+		if st.hasLast && p <= st.last {
+			frozen, err := frozenRows(ctx, tx, p, id)
+			if err != nil {
+				return err
+			}
+			f := frozen[id]
+			if f == nil {
+				return fmt.Errorf("contract %s has no statement for closed period %s: %w", id, p, ErrNotFound)
+			}
+			d.Figures, d.Closed = *f, true
+			var enc string
+			if err := tx.QueryRowContext(ctx, `SELECT burndown FROM closes WHERE contract_id = ? AND period = ?`, id, int64(p)).Scan(&enc); err != nil {
+				return err
+			}
+			if d.Weeks, err = decodeWeeks(enc); err != nil {
+				return fmt.Errorf("burndown of %s %s: %w", id, p, err)
+			}
+		} else {
+			figs := st.run(c, p, asOf)
+			d.Figures = figs[len(figs)-1]
+			q, err := tx.PrepareContext(ctx, `SELECT day, SUM(counted) FROM entries WHERE contract_id = ? AND day >= ? AND day <= ? GROUP BY day`)
+			if err != nil {
+				return err
+			}
+			defer q.Close()
+			daily, err := dailyUsage(ctx, q, id, p)
+			if err != nil {
+				return err
+			}
+			d.Weeks = billing.Burndown(p, daily, d.Figures.LateAdjustment, d.Figures.Available)
+		}
+		rows := []Row{d.Row}
+		if err := s.decorate(ctx, tx, p, rows); err != nil {
+			return err
+		}
+		d.Row = rows[0]
+		out = d
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("statement %s %s: %w", id, p, err)
+	}
+	return out, nil
+}
+
+// SetNote attaches text to (contract, period); empty text removes the note.
+func (s *DB) SetNote(ctx context.Context, id string, p billing.Period, text string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if text == "" {
+			_, err := tx.ExecContext(ctx, `DELETE FROM notes WHERE contract_id = ? AND period = ?`, id, int64(p))
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO notes (contract_id, period, text, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (contract_id, period) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at`,
+			id, int64(p), text, now.Unix())
+		return err
+	})
+}
+
+// MarkPaid sets an invoice paid on date d. Marking a paid invoice again
+// changes nothing.
+func (s *DB) MarkPaid(ctx context.Context, invoice string, d billing.Date) (*Statement, error) {
+	var out *Statement
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		sts, err := statements(ctx, tx, `WHERE invoice_number = ?`, invoice)
+		if err != nil {
+			return err
+		}
+		if len(sts) == 0 {
+			return fmt.Errorf("invoice %s: %w", invoice, ErrNotFound)
+		}
+		st := sts[0]
+		if st.Status != "paid" {
+			if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'paid', paid_on = ? WHERE invoice_number = ?`, int64(d), invoice); err != nil {
+				return err
+			}
+			st.Status, st.PaidOn = "paid", &d
+		}
+		out = &st
+		return nil
+	})
+	return out, err
+}
+
+// Statements lists the statements of one contract (all when id is empty),
+// newest period first.
+func (s *DB) Statements(ctx context.Context, id string) ([]Statement, error) {
+	var out []Statement
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if id == "" {
+			out, err = statements(ctx, tx, `ORDER BY period DESC, contract_id`)
+		} else {
+			out, err = statements(ctx, tx, `WHERE contract_id = ? ORDER BY period DESC`, id)
+		}
+		return err
+	})
+	return out, err
+}
+
+// IsNotFound reports whether err means a missing row.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
