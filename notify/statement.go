@@ -1,0 +1,166 @@
+package notify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"retainer/billing"
+	"retainer/store"
+	"retainer/templates"
+)
+
+// Format is a statement's rendering.
+type Format string
+
+// The statement formats.
+const (
+	FormatText     Format = "text"
+	FormatMarkdown Format = "markdown"
+)
+
+// Valid reports whether f is a known format.
+func (f Format) Valid() bool { return f == FormatText || f == FormatMarkdown }
+
+func (f Format) template() string {
+	if f == FormatMarkdown {
+		return "statement.md.tmpl"
+	}
+	return "statement.txt.tmpl"
+}
+
+// StatementInput is what a statement is rendered from.
+type StatementInput struct {
+	Data     *store.StatementData
+	Currency string
+	Agency   string
+	AsOf     billing.Date // for an open period's preview
+}
+
+type lotView struct{ Earned, Qty string }
+
+type weekView struct{ From, To, Hours, Cumulative, Remaining string }
+
+// statementView is the statement with every figure already formatted, so
+// templates only place strings.
+type statementView struct {
+	Agency, InvoiceNumber, Client, Tier, ContractID, Period, PeriodName string
+	Draft                                                               bool
+	AsOf, IssuedOn, DueOn, InvoiceStatus                                string
+	PaymentTerms                                                        int
+	UnitName                                                            string
+	Contracted, Banked, Available, Used, Remaining, Overage, Projected  string
+	Utilization, BurnRate, LateAdjustment, Zero                         string
+	LotsIn                                                              []lotView
+	Earned, ExpiredTotal, ExpiredDetail, RolloverOut                    string
+	Weeks                                                               []weekView
+	RetainerFee, OverageLine, OverageFee, TotalInvoiced                 string
+	Note                                                                string
+}
+
+func newStatementView(in StatementInput) statementView {
+	d := in.Data
+	f, c := d.Figures, d.Contract
+	u := c.Unit
+	q := func(s int64) string { return billing.FormatQuantity(s, u) }
+	money := func(m billing.Money) string { return m.Format(in.Currency) }
+	v := statementView{
+		Agency: in.Agency, InvoiceNumber: store.InvoiceNumber(c.ID, f.Period), Client: c.Client, Tier: c.Tier,
+		ContractID: c.ID, Period: f.Period.String(),
+		PeriodName: time.Month(f.Period.Month()).String() + fmt.Sprintf(" %d", f.Period.Year()),
+		Draft:      !d.Closed, AsOf: in.AsOf.String(), PaymentTerms: c.PaymentTermsDays, UnitName: unitName(u),
+		Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
+		Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected), Zero: q(0),
+		Utilization: pctText(f.Utilization), BurnRate: pctText(f.BurnRate),
+		Earned: q(f.Earned), ExpiredTotal: q(f.Expired + f.Forfeited), RolloverOut: q(f.RolloverOut),
+		RetainerFee: money(f.RetainerFee), OverageFee: money(f.OverageFee), TotalInvoiced: money(f.TotalInvoiced),
+		Note: d.Note,
+	}
+	if f.LateAdjustment != 0 {
+		v.LateAdjustment = signed(f.LateAdjustment, u)
+	}
+	if d.Invoice != nil {
+		v.IssuedOn, v.DueOn, v.InvoiceStatus = d.Invoice.IssuedOn.String(), d.Invoice.DueOn.String(), d.Invoice.StatusAt(in.AsOf)
+	}
+	var detail []string
+	if f.Forfeited > 0 {
+		detail = append(detail, q(f.Forfeited)+" over the rollover cap")
+	}
+	if f.Expired > 0 {
+		detail = append(detail, q(f.Expired)+" past expiry")
+	}
+	v.ExpiredDetail = strings.Join(detail, ", ")
+	for _, l := range f.LotsIn {
+		v.LotsIn = append(v.LotsIn, lotView{l.Earned.String(), q(l.Seconds)})
+	}
+	for _, w := range d.Weeks {
+		v.Weeks = append(v.Weeks, weekView{w.From.String(), w.To.String(), q(w.Hours), q(w.Cumulative), q(w.Remaining)})
+	}
+	v.OverageLine = fmt.Sprintf("%s %s × %s/%s", q(f.Overage), unitName(u), money(f.OverageRate), singular(u))
+	if !c.OverageBillable {
+		v.OverageLine += " (not billable)"
+	}
+	return v
+}
+
+func pctText(p billing.Pct) string {
+	if !p.Valid {
+		return "—"
+	}
+	return p.String() + "%"
+}
+
+func singular(u billing.Unit) string {
+	if u == billing.UnitSessions {
+		return "session"
+	}
+	return "h"
+}
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "#", `\#`)
+
+var funcs = template.FuncMap{
+	"md": func(s string) string { return mdEscaper.Replace(oneLine(s)) },
+}
+
+// loadTemplate reads name from dir when it is there, else the embedded one.
+func loadTemplate(name, dir string) (*template.Template, error) {
+	var body []byte
+	var err error
+	if dir != "" {
+		body, err = os.ReadFile(filepath.Join(dir, name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+	}
+	if body == nil {
+		if body, err = templates.FS.ReadFile(name); err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// RenderStatement renders one statement as text or markdown. A template file
+// of the same name in overrideDir replaces the embedded one.
+func RenderStatement(in StatementInput, f Format, overrideDir string) (string, error) {
+	t, err := loadTemplate(f.template(), overrideDir)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, newStatementView(in)); err != nil {
+		return "", fmt.Errorf("render %s: %w", f.template(), err)
+	}
+	return buf.String(), nil
+}

@@ -1,0 +1,193 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"retainer/billing"
+	"retainer/store"
+)
+
+// StatusObject is the `status --json` object of SPEC §11.
+type StatusObject struct {
+	Period    string           `json:"period"`
+	Currency  string           `json:"currency"`
+	Contracts []ContractStatus `json:"contracts"`
+	Summary   SummaryStatus    `json:"summary"`
+}
+
+// ContractStatus is one burn tracker row.
+type ContractStatus struct {
+	ContractID    string       `json:"contract_id"`
+	Client        string       `json:"client"`
+	Tier          string       `json:"tier"`
+	Period        string       `json:"period"`
+	Closed        bool         `json:"closed"`
+	Unit          string       `json:"unit"`
+	Contracted    json.Number  `json:"hours_contracted"`
+	Banked        json.Number  `json:"hours_banked"`
+	Available     json.Number  `json:"total_available"`
+	Used          json.Number  `json:"hours_used"`
+	Remaining     json.Number  `json:"hours_remaining"`
+	Overage       json.Number  `json:"overage_hours"`
+	OverageRate   string       `json:"overage_rate"`
+	OverageFee    string       `json:"overage_fee"`
+	RetainerFee   string       `json:"retainer_fee"`
+	TotalInvoiced string       `json:"total_invoiced"`
+	Utilization   *json.Number `json:"utilization_pct"`
+	BurnRate      *json.Number `json:"burn_rate_pct"`
+	Projected     json.Number  `json:"projected_hours"`
+	InvoiceStatus *string      `json:"invoice_status"`
+	Notes         string       `json:"notes"`
+}
+
+// SummaryStatus is the monthly summary row.
+type SummaryStatus struct {
+	Contracted    json.Number  `json:"hours_contracted"`
+	Used          json.Number  `json:"hours_used"`
+	Overage       json.Number  `json:"overage_hours"`
+	OverageFee    string       `json:"overage_fee"`
+	RetainerFee   string       `json:"retainer_fee"`
+	TotalInvoiced string       `json:"total_invoiced"`
+	AvgBurnRate   *json.Number `json:"average_burn_rate_pct"`
+}
+
+func qty(seconds int64, u billing.Unit) json.Number {
+	return json.Number(billing.FormatQuantity(seconds, u))
+}
+
+func pct(p billing.Pct) *json.Number {
+	if !p.Valid {
+		return nil
+	}
+	n := json.Number(p.String())
+	return &n
+}
+
+// StatusJSON builds the status object of one period.
+func StatusJSON(v *store.View, currency string, asOf billing.Date) StatusObject {
+	digits := billing.CurrencyDigits(currency)
+	out := StatusObject{Period: v.Period.String(), Currency: currency, Contracts: []ContractStatus{}}
+	figs := make([]billing.Figures, 0, len(v.Rows))
+	for _, r := range v.Rows {
+		f, u := r.Figures, r.Contract.Unit
+		figs = append(figs, f)
+		cs := ContractStatus{
+			ContractID: r.Contract.ID, Client: r.Contract.Client, Tier: r.Contract.Tier, Period: f.Period.String(),
+			Closed: r.Closed, Unit: string(u),
+			Contracted: qty(f.Contracted, u), Banked: qty(f.Banked, u), Available: qty(f.Available, u),
+			Used: qty(f.Used, u), Remaining: qty(f.Remaining, u), Overage: qty(f.Overage, u),
+			OverageRate: f.OverageRate.Decimal(digits), OverageFee: f.OverageFee.Decimal(digits),
+			RetainerFee: f.RetainerFee.Decimal(digits), TotalInvoiced: f.TotalInvoiced.Decimal(digits),
+			Utilization: pct(f.Utilization), BurnRate: pct(f.BurnRate), Projected: qty(f.Projected, u),
+			Notes: r.Note,
+		}
+		if r.Closed && r.Invoice != nil {
+			s := r.Invoice.StatusAt(asOf)
+			cs.InvoiceStatus = &s
+		}
+		out.Contracts = append(out.Contracts, cs)
+	}
+	s := billing.Summarize(figs)
+	out.Summary = SummaryStatus{
+		Contracted: qty(s.Contracted, billing.UnitHours), Used: qty(s.Used, billing.UnitHours), Overage: qty(s.Overage, billing.UnitHours),
+		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
+		TotalInvoiced: s.TotalInvoiced.Decimal(digits), AvgBurnRate: pct(s.AvgBurnRate),
+	}
+	return out
+}
+
+// WriteStatusText writes the burn tracker of one period as a text table with
+// the monthly summary row.
+func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.Date) {
+	state := "open"
+	if v.Closed {
+		state = "closed"
+	}
+	fmt.Fprintf(w, "%s (%s) — as of %s, money in %s\n\n", v.Period, state, asOf, currency)
+	if len(v.Rows) == 0 {
+		fmt.Fprintln(w, "no contracts in this period")
+	}
+	digits := billing.CurrencyDigits(currency)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	if len(v.Rows) > 0 {
+		row("CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
+			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
+	}
+	var figs []billing.Figures
+	var notes, late []string
+	for _, r := range v.Rows {
+		f, u := r.Figures, r.Contract.Unit
+		figs = append(figs, f)
+		suffix := ""
+		if u == billing.UnitSessions {
+			suffix = " s"
+		}
+		q := func(s int64) string { return billing.FormatQuantity(s, u) + suffix }
+		inv := "—"
+		if r.Invoice != nil {
+			inv = r.Invoice.StatusAt(asOf)
+		}
+		rate := f.OverageRate.Decimal(digits)
+		if !r.Contract.OverageBillable {
+			rate += " n/b"
+		}
+		row(r.Contract.ID, r.Contract.Client, dash(r.Contract.Tier), q(f.Contracted), q(f.Banked), q(f.Available),
+			q(f.Used), q(f.Remaining), q(f.Overage), rate, f.OverageFee.Decimal(digits), f.RetainerFee.Decimal(digits),
+			f.TotalInvoiced.Decimal(digits), f.Utilization.String(), f.BurnRate.String(), q(f.Projected), inv)
+		if r.Note != "" {
+			notes = append(notes, fmt.Sprintf("  %s: %s", r.Contract.ID, oneLine(r.Note)))
+		}
+		if f.LateAdjustment != 0 {
+			late = append(late, fmt.Sprintf("  %s: %s %s of late adjustments from closed periods counted here",
+				r.Contract.ID, signed(f.LateAdjustment, u), unitName(u)))
+		}
+	}
+	if len(v.Rows) > 0 {
+		s := billing.Summarize(figs)
+		h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
+		row("TOTAL", fmt.Sprintf("%d contracts", len(v.Rows)), "", h(s.Contracted), "", "", h(s.Used), "", h(s.Overage), "",
+			s.OverageFee.Decimal(digits), s.RetainerFee.Decimal(digits), s.TotalInvoiced.Decimal(digits), "", "avg "+s.AvgBurnRate.String(), "", "")
+	}
+	tw.Flush()
+	if len(late) > 0 {
+		fmt.Fprintln(w, "\nlate adjustments:")
+		fmt.Fprintln(w, strings.Join(late, "\n"))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		fmt.Fprintln(w, strings.Join(notes, "\n"))
+	}
+	if v.UnmatchedEntries > 0 {
+		fmt.Fprintf(w, "\nunmatched hours: %s h in %d entries match no contract (add the client or project to a contract's match list)\n",
+			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries)
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func signed(seconds int64, u billing.Unit) string {
+	s := billing.FormatQuantity(seconds, u)
+	if seconds > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+func unitName(u billing.Unit) string {
+	if u == billing.UnitSessions {
+		return "sessions"
+	}
+	return "h"
+}
