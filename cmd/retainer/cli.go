@@ -2,8 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"retainer/billing"
+	"retainer/config"
+	"retainer/store"
 )
 
 // Exit codes.
@@ -13,19 +25,319 @@ const (
 	exitUsage  = 2
 )
 
+// app is one invocation: its streams, environment and clock.
+type app struct {
+	stdout, stderr io.Writer
+	environ        []string
+	now            func() time.Time
+}
+
 // Main runs one command line and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	a := &app{stdout: stdout, stderr: stderr, environ: environ, now: time.Now}
+	return a.run(ctx, args)
+}
+
+type command struct {
+	name, args, summary string
+	run                 func(a *app, ctx context.Context, c *cmdline) error
+	flags               func(fs *flag.FlagSet, c *cmdline)
+}
+
+var commands = []command{
+	{"check", "", "validate the config and list the contracts", (*app).check, nil},
+	{"log", "CONTRACT_ID AMOUNT [--date YYYY-MM-DD] [--note TEXT] [--user NAME]",
+		"log time (2.5, 2:30, 2h30m; sessions: a count)", (*app).log, logFlags},
+	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
+		"the burn tracker for one month", (*app).status, statusFlags},
+	{"close", "--month YYYY-MM [--json]", "close a month (and every earlier open one)", (*app).close, closeFlags},
+	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown]", "show one month's statement", (*app).statement, statementFlags},
+	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},
+	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: retainer COMMAND [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nEvery command takes --config FILE (default retainer.yaml, env RETAINER_CONFIG) and --help.\n")
+	b.WriteString("Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.")
+	return b.String()
+}
+
+// usageError is bad usage: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// cmdline holds the parsed flags of one command.
+type cmdline struct {
+	config   string
+	args     []string
+	month    string
+	asOf     string
+	date     string
+	note     string
+	user     string
+	format   string
+	json     bool
+	cfg      *config.Config
+	db       *store.DB
+	rules    *store.Rules
+	location *time.Location
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(a.stderr, usage())
 		return exitUsage
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, usage)
+		fmt.Fprintln(a.stdout, usage())
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "retainer: unknown command %q\n\n%s\n", args[0], usage)
-	return exitUsage
+	var cmd *command
+	for i := range commands {
+		if commands[i].name == args[0] {
+			cmd = &commands[i]
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(a.stderr, "retainer: unknown command %q\n\n%s\n", args[0], usage())
+		return exitUsage
+	}
+	c := &cmdline{config: a.getenv("RETAINER_CONFIG")}
+	if c.config == "" {
+		c.config = "retainer.yaml"
+	}
+	fs := flag.NewFlagSet("retainer "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.config, "config", c.config, "config file")
+	if cmd.flags != nil {
+		cmd.flags(fs, c)
+	}
+	helpText := func() string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "usage: retainer %s %s\n\n%s\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		return b.String()
+	}
+	// Flags may come before or after the positional arguments.
+	rest := args[1:]
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(a.stdout, helpText())
+				return exitOK
+			}
+			fmt.Fprintf(a.stderr, "retainer %s: %v\n\n%s", cmd.name, err, helpText())
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		c.args = append(c.args, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	err := cmd.run(a, ctx, c)
+	if c.db != nil {
+		c.db.Close()
+	}
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.stderr, "retainer %s: %v\n", cmd.name, err)
+		return exitUsage
+	case errors.Is(err, config.ErrInvalid):
+		fmt.Fprintf(a.stderr, "retainer %s: invalid config %s:\n%v\n", cmd.name, c.config, indent(err.Error()))
+		return exitUsage
+	default:
+		fmt.Fprintf(a.stderr, "retainer %s: %v\n", cmd.name, err)
+		return exitFailed
+	}
 }
 
-const usage = `usage: retainer COMMAND [flags]`
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := range lines {
+		lines[i] = "  " + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (a *app) getenv(key string) string {
+	for _, kv := range a.environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// loadConfig reads and validates the config.
+func (a *app) loadConfig(c *cmdline) error {
+	cfg, err := config.Load(c.config, a.environ)
+	if errors.Is(err, fs.ErrNotExist) {
+		return usagef("%v (write one from examples/retainer.yaml, or pass --config FILE)", err)
+	}
+	if err != nil {
+		return err
+	}
+	c.cfg, c.location = cfg, cfg.Location
+	return nil
+}
+
+// openStore loads the config, opens the database and brings its matching up
+// to date with the contracts.
+func (a *app) openStore(ctx context.Context, c *cmdline) error {
+	if err := a.loadConfig(c); err != nil {
+		return err
+	}
+	if !strings.Contains(c.cfg.Database, "://") {
+		if dir := filepath.Dir(c.cfg.Database); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("database directory: %w", err)
+			}
+		}
+	}
+	db, err := store.Open(ctx, c.cfg.Database)
+	if err != nil {
+		return err
+	}
+	c.db = db
+	c.rules = store.NewRules(c.cfg.Contracts)
+	_, err = db.Sync(ctx, c.rules, a.now())
+	return err
+}
+
+// today is the current date in the agency timezone.
+func (a *app) today(c *cmdline) billing.Date { return billing.DateAt(a.now(), c.location) }
+
+func (a *app) asOf(c *cmdline) (billing.Date, error) {
+	if c.asOf == "" {
+		return a.today(c), nil
+	}
+	d, err := billing.ParseDate(c.asOf)
+	if err != nil {
+		return 0, usagef("--as-of: %v", err)
+	}
+	return d, nil
+}
+
+func (a *app) month(c *cmdline, asOf billing.Date, required bool) (billing.Period, error) {
+	if c.month == "" {
+		if required {
+			return 0, usagef("--month YYYY-MM is required")
+		}
+		return asOf.Period(), nil
+	}
+	p, err := billing.ParsePeriod(c.month)
+	if err != nil {
+		return 0, usagef("--month: %v", err)
+	}
+	return p, nil
+}
+
+func (a *app) check(ctx context.Context, c *cmdline) error {
+	if len(c.args) > 0 {
+		return usagef("check takes no arguments")
+	}
+	if err := a.loadConfig(c); err != nil {
+		return err
+	}
+	cfg := c.cfg
+	fmt.Fprintf(a.stdout, "%s: ok — %d contracts, timezone %s, currency %s, database %s\n\n",
+		c.config, len(cfg.Contracts), cfg.Timezone, cfg.Currency, displayDatabase(cfg.Database))
+	tw := newTable(a.stdout)
+	tw.row("CONTRACT", "CLIENT", "UNIT", "MONTHLY", "FEE", "OVERAGE RATE", "ROLLOVER", "PERIODS")
+	for _, k := range cfg.Contracts {
+		t := k.Terms
+		tw.row(k.ID, k.Client, string(k.Unit), billing.FormatQuantity(t.MonthlyHours, k.Unit),
+			t.MonthlyFee.Format(cfg.Currency), overageText(k, t.OverageRate, cfg.Currency), rolloverPolicy(k), periodsText(k))
+	}
+	tw.flush()
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(a.stdout, "warning: %s\n", w)
+	}
+	return nil
+}
+
+func displayDatabase(s string) string {
+	if strings.Contains(s, "://") {
+		return "(url)"
+	}
+	return s
+}
+
+func overageText(k *billing.Contract, rate billing.Money, cur string) string {
+	s := rate.Format(cur) + "/" + unitSingular(k.Unit)
+	if !k.OverageBillable {
+		s += " (not billed)"
+	}
+	return s
+}
+
+func unitSingular(u billing.Unit) string {
+	if u == billing.UnitSessions {
+		return "session"
+	}
+	return "h"
+}
+
+func unitShort(u billing.Unit) string {
+	if u == billing.UnitSessions {
+		return "sessions"
+	}
+	return "h"
+}
+
+func rolloverPolicy(k *billing.Contract) string {
+	if !k.Rollover {
+		return "none"
+	}
+	s := "rollover"
+	if k.MaxRollover != nil {
+		s += ", cap " + billing.FormatQuantity(*k.MaxRollover, k.Unit) + " " + unitShort(k.Unit)
+	} else {
+		s += ", no cap"
+	}
+	if k.ExpiresAfter > 0 {
+		s += fmt.Sprintf(", expires after %d mo", k.ExpiresAfter)
+	} else {
+		s += ", never expires"
+	}
+	return s
+}
+
+func periodsText(k *billing.Contract) string {
+	from, to := "…", "…"
+	if k.Start != nil {
+		from = k.Start.String()
+	}
+	if k.End != nil {
+		to = k.End.String()
+	}
+	s := from + " to " + to
+	if len(k.Changes) > 0 {
+		s += fmt.Sprintf(" (%d term changes)", len(k.Changes))
+	}
+	return s
+}
+
+func sortedIDs(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,352 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must resolve in a scratch container too
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"retainer/billing"
+)
+
+// Config is one validated load of the configuration file and environment.
+type Config struct {
+	Path string // the file loaded, as given to Load
+
+	Timezone string         // IANA name, default UTC
+	Location *time.Location // Timezone, loaded
+	Currency string         // upper-case ISO 4217, default USD
+
+	// Database is a SQLite file path resolved against the config file's
+	// directory (default retainer.db beside it), or a postgres:// or
+	// postgresql:// URL kept as written.
+	Database string
+	// TemplatesDir overrides embedded templates by name; "" = none. Resolved
+	// against the config file's directory.
+	TemplatesDir string
+
+	Agency          Agency
+	Notify          Notify
+	Alerts          Alerts
+	Schedule        Schedule
+	Import          Import
+	HTTP            HTTP
+	Log             Log
+	ShutdownTimeout time.Duration // default 30s
+
+	Contracts []*billing.Contract // sorted by ID
+
+	warnings []string
+}
+
+// Agency is who sends the statements and receives the alerts.
+type Agency struct {
+	Name  string `koanf:"name"`
+	Email string `koanf:"email"` // agency alerts go here by email; "" = none
+}
+
+// Notify configures the transports. Whatever channel is not configured goes
+// to the file transport.
+type Notify struct {
+	Email Email         `koanf:"email"`
+	Slack Slack         `koanf:"slack"`
+	File  FileTransport `koanf:"file"`
+}
+
+// Email is the SMTP transport; an empty Host sends email to the file
+// transport.
+type Email struct {
+	Host         string        `koanf:"host"`
+	Port         int           `koanf:"port"` // default 587
+	Username     string        `koanf:"username"`
+	Password     Secret        `koanf:"password"`
+	PasswordFile string        `koanf:"password_file"` // where Password came from, resolved; "" = environment or none
+	TLS          string        `koanf:"tls"`           // mandatory (default) | opportunistic | none
+	From         string        `koanf:"from"`          // default: agency name and email
+	Timeout      time.Duration `koanf:"timeout"`       // default 30s
+}
+
+// Enabled reports whether email goes out over SMTP.
+func (e Email) Enabled() bool { return e.Host != "" }
+
+// Slack is an incoming webhook, or a bot token with a channel.
+type Slack struct {
+	WebhookURL     Secret `koanf:"webhook_url"`
+	WebhookURLFile string `koanf:"webhook_url_file"`
+	Token          Secret `koanf:"token"`
+	TokenFile      string `koanf:"token_file"`
+	Channel        string `koanf:"channel"`
+}
+
+// Enabled reports whether Slack messages go out to Slack.
+func (s Slack) Enabled() bool { return s.WebhookURL != "" || s.Token != "" }
+
+// FileTransport writes messages as files, for every channel not configured.
+type FileTransport struct {
+	Dir string `koanf:"dir"` // default outbox, resolved against the config file's directory
+}
+
+// Alerts configures agency alerts.
+type Alerts struct {
+	Thresholds []int `koanf:"thresholds"` // utilization percentages, ascending; default [90, 100]
+}
+
+// Schedule holds the cron expression (5 fields or a descriptor such as
+// @hourly or @every 30s) of each job, in the agency timezone; "" disables
+// the job.
+type Schedule struct {
+	Import   string `koanf:"import"`
+	Alerts   string `koanf:"alerts"`
+	Digest   string `koanf:"digest"`
+	Checkins string `koanf:"checkins"`
+	Close    string `koanf:"close"`
+	Renewals string `koanf:"renewals"`
+	Overdue  string `koanf:"overdue"`
+	Dispatch string `koanf:"dispatch"`
+}
+
+// DefaultSchedule returns the schedules used for keys the file leaves out.
+func DefaultSchedule() Schedule {
+	return Schedule{
+		Import:   "*/15 * * * *",
+		Alerts:   "0 * * * *",
+		Digest:   "0 9 15 * *",
+		Checkins: "0 9 15 * *",
+		Close:    "0 6 1 * *",
+		Renewals: "0 9 * * *",
+		Overdue:  "0 9 * * *",
+		Dispatch: "@every 2s",
+	}
+}
+
+// Import configures the inbox and the tracker APIs.
+type Import struct {
+	Inbox     string         `koanf:"inbox"`      // default inbox, resolved against the config file's directory
+	DateOrder string         `koanf:"date_order"` // "" | mdy | dmy
+	Timezone  string         `koanf:"timezone"`   // for times without an offset; default: the agency timezone
+	Location  *time.Location `koanf:"-"`          // Timezone, loaded
+	Harvest   Harvest        `koanf:"harvest"`
+	Toggl     Toggl          `koanf:"toggl"`
+}
+
+// Harvest is the Harvest API; an empty AccountID means it is not polled.
+type Harvest struct {
+	AccountID string `koanf:"account_id"`
+	Token     Secret `koanf:"token"`
+	TokenFile string `koanf:"token_file"`
+	BaseURL   string `koanf:"base_url"` // default https://api.harvestapp.com/v2
+}
+
+// Enabled reports whether Harvest is polled.
+func (h Harvest) Enabled() bool { return h.AccountID != "" }
+
+// Toggl is the Toggl Track API; a zero WorkspaceID means it is not polled.
+type Toggl struct {
+	WorkspaceID int64  `koanf:"workspace_id"`
+	Token       Secret `koanf:"token"`
+	TokenFile   string `koanf:"token_file"`
+	BaseURL     string `koanf:"base_url"` // default https://api.track.toggl.com/api/v9
+}
+
+// Enabled reports whether Toggl is polled.
+func (t Toggl) Enabled() bool { return t.WorkspaceID != 0 }
+
+// HTTP configures the web server.
+type HTTP struct {
+	Listen                string   `koanf:"listen"`   // default 127.0.0.1:8080
+	BaseURL               string   `koanf:"base_url"` // default http://127.0.0.1:8080, no trailing slash
+	AdminPasswordHash     Secret   `koanf:"admin_password_hash"`
+	AdminPasswordHashFile string   `koanf:"admin_password_hash_file"`
+	APITokens             []Secret `koanf:"api_tokens"`
+	APITokensFile         string   `koanf:"api_tokens_file"` // one token per line; blank lines and # comments skipped
+}
+
+// Log configures log/slog.
+type Log struct {
+	Format string `koanf:"format"` // text (default) | json
+	Level  string `koanf:"level"`  // debug | info (default) | warn | error
+}
+
+// Defaults that are not schedules.
+const (
+	DefaultTimezone       = "UTC"
+	DefaultCurrency       = "USD"
+	DefaultDatabase       = "retainer.db"
+	DefaultOutbox         = "outbox"
+	DefaultInbox          = "inbox"
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultBaseURL        = "http://127.0.0.1:8080"
+	DefaultHarvestBaseURL = "https://api.harvestapp.com/v2"
+	DefaultTogglBaseURL   = "https://api.track.toggl.com/api/v9"
+	DefaultSMTPPort       = 587
+	DefaultTimeout        = 30 * time.Second
+	DefaultPaymentTerms   = 15 // days
+)
+
+// DefaultThresholds returns the alert thresholds used when none are set.
+func DefaultThresholds() []int { return []int{90, 100} }
+
+// Warnings returns what is allowed but probably not meant, one line each,
+// for `retainer check`:
+// "contracts.globex-002: no contacts: its statements will not be emailed".
+func (c *Config) Warnings() []string {
+	out := make([]string, len(c.warnings))
+	copy(out, c.warnings)
+	return out
+}
+
+// Contract returns the contract with the given id, or nil.
+func (c *Config) Contract(id string) *billing.Contract {
+	i := sort.Search(len(c.Contracts), func(i int) bool { return c.Contracts[i].ID >= id })
+	if i < len(c.Contracts) && c.Contracts[i].ID == id {
+		return c.Contracts[i]
+	}
+	return nil
+}
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "RETAINER_"
+
+// Load reads the YAML file at path, applies the RETAINER_ variables found in
+// environ (as os.Environ returns them; RETAINER_CONFIG and RETAINER_TEST_*
+// are ignored), and validates the result.
+//
+// A file that cannot be read is a plain error naming it. Anything wrong
+// inside it or in the environment is an Errors listing every problem, which
+// matches ErrInvalid.
+func Load(path string, environ []string) (*Config, error) {
+	fileK := koanf.New(".")
+	if err := fileK.Load(file.Provider(path), yaml.Parser()); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		return nil, Errors{{Path: path, Msg: oneLine(err.Error())}}
+	}
+
+	l := newLoader(path)
+	// The file's own map is checked first: unknown keys and secrets are
+	// reported with their paths and left out of what is decoded.
+	cleaned, _ := l.walk("", documentType, fileK.Raw())
+	fileMap, _ := cleaned.(map[string]any)
+
+	k := koanf.New(".")
+	if err := k.Load(mapProvider(fileMap), nil); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	envProvider := env.Provider(".", env.Opt{
+		Prefix:        EnvPrefix,
+		TransformFunc: l.envKey,
+		// Always set: left nil, the provider would read os.Environ.
+		EnvironFunc: func() []string { return environ },
+	})
+	if err := k.Load(envProvider, nil); err != nil {
+		return nil, fmt.Errorf("config %s: environment: %w", path, err)
+	}
+
+	doc := l.decode(k)
+	cfg := l.build(doc)
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	sort.Strings(l.warnings)
+	cfg.warnings = l.warnings
+	return cfg, nil
+}
+
+// loader carries one Load's findings.
+type loader struct {
+	path string
+	dir  string // the config file's directory, absolute when it can be
+
+	errs     Errors
+	failed   map[string]bool   // paths whose value could not be decoded
+	envVars  map[string]string // dotted key → the variable that set it
+	warnings []string
+}
+
+func newLoader(path string) *loader {
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return &loader{path: path, dir: dir, failed: map[string]bool{}, envVars: map[string]string{}}
+}
+
+// add records a problem.
+func (l *loader) add(path, msg string) {
+	l.errs = append(l.errs, &FieldError{Path: path, Msg: msg})
+}
+
+// invalid records a validation problem, unless the value at path (or a
+// section above it) already failed to decode: one problem, one message.
+func (l *loader) invalid(path, msg string) {
+	for p := path; p != ""; p = parentPath(p) {
+		if l.failed[p] {
+			return
+		}
+	}
+	l.add(path, msg)
+}
+
+func (l *loader) warn(path, msg string) {
+	l.warnings = append(l.warnings, path+": "+msg)
+}
+
+// resolve makes a relative path relative to the config file's directory.
+func (l *loader) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(l.dir, p)
+}
+
+// oneLine folds a multi-line parser message ("yaml: unmarshal errors:\n  line
+// 7: …") into one line.
+func oneLine(msg string) string {
+	var parts []string
+	for _, line := range strings.Split(msg, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	if len(parts) == 0 {
+		return msg
+	}
+	out := parts[0]
+	for i, p := range parts[1:] {
+		if i == 0 && strings.HasSuffix(out, ":") {
+			out += " " + p
+		} else {
+			out += "; " + p
+		}
+	}
+	return out
+}
+
+// parentPath strips the last element of a dotted path: a.b[2] → a.b, a.b → a.
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// mapProvider hands an already parsed map to koanf.
+type mapProvider map[string]any
+
+func (m mapProvider) Read() (map[string]any, error) { return m, nil }
+
+func (m mapProvider) ReadBytes() ([]byte, error) {
+	return nil, errors.New("config: map provider has no bytes")
+}

@@ -1,0 +1,362 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// build checks the decoded document, applies the defaults that depend on
+// other settings, and returns the Config. Problems go to l.errs.
+func (l *loader) build(d *document) *Config {
+	c := &Config{Path: l.path}
+
+	c.Timezone = orDefault(d.Timezone, DefaultTimezone)
+	c.Location = l.location("timezone", c.Timezone)
+
+	c.Currency = strings.ToUpper(orDefault(d.Currency, DefaultCurrency))
+	if !currencyCode.MatchString(c.Currency) {
+		l.invalid("currency", fmt.Sprintf("%q is not an ISO 4217 code (three letters, such as USD)", d.Currency))
+	}
+
+	c.Database = l.database(orDefault(d.Database, DefaultDatabase))
+	if dir := strings.TrimSpace(d.TemplatesDir); dir != "" {
+		c.TemplatesDir = l.resolve(dir)
+		l.directory("templates_dir", c.TemplatesDir)
+	}
+
+	c.Agency = Agency{Name: strings.TrimSpace(d.Agency.Name), Email: strings.TrimSpace(d.Agency.Email)}
+	if c.Agency.Email != "" {
+		l.address("agency.email", c.Agency.Email)
+	}
+
+	c.Notify = l.notify(d.Notify, c.Agency)
+	c.Alerts = l.alerts(d.Alerts)
+	c.Schedule = l.schedule(d.Schedule)
+	c.Import = l.importing(d.Import, c.Timezone)
+	c.HTTP = l.http(d.HTTP)
+
+	c.Log.Format = strings.ToLower(orDefault(d.Log.Format, "text"))
+	l.oneOf("log.format", c.Log.Format, "text", "json")
+	c.Log.Level = strings.ToLower(orDefault(d.Log.Level, "info"))
+	l.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+
+	c.ShutdownTimeout = d.ShutdownTimeout
+	l.positive("shutdown_timeout", c.ShutdownTimeout)
+
+	moneyCurrency := c.Currency
+	if !currencyCode.MatchString(moneyCurrency) {
+		moneyCurrency = DefaultCurrency // reported above; amounts are still checked
+	}
+	c.Contracts = l.contracts(d.Contracts, moneyCurrency)
+	return c
+}
+
+func orDefault(s, def string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return def
+	}
+	return s
+}
+
+func (l *loader) location(path, name string) *time.Location {
+	if name == "Local" {
+		l.invalid(path, `must be an IANA time zone name such as America/New_York, not "Local"`)
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		l.invalid(path, fmt.Sprintf("unknown time zone %q (want an IANA name such as America/New_York)", name))
+		return time.UTC
+	}
+	return loc
+}
+
+// database resolves a SQLite path; PostgreSQL URLs are kept as written.
+func (l *loader) database(db string) string {
+	lower := strings.ToLower(db)
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return db
+	case strings.Contains(db, "://"):
+		// The URL may hold a password: the message does not repeat it.
+		l.invalid("database", "must be a SQLite file path or a postgres:// URL")
+		return db
+	}
+	return l.resolve(db)
+}
+
+func (l *loader) directory(path, dir string) {
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		l.invalid(path, fmt.Sprintf("cannot use %s: %s", dir, reason(err)))
+	case !fi.IsDir():
+		l.invalid(path, fmt.Sprintf("%s is not a directory", dir))
+	}
+}
+
+// reason is an OS error without the path it repeats.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (l *loader) address(path, s string) {
+	if _, err := mail.ParseAddress(s); err != nil {
+		l.invalid(path, fmt.Sprintf("%q is not an email address", s))
+	}
+}
+
+func (l *loader) oneOf(path, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	l.invalid(path, fmt.Sprintf("must be %s, not %q", strings.Join(allowed, ", "), v))
+}
+
+func (l *loader) positive(path string, d time.Duration) {
+	if d <= 0 {
+		l.invalid(path, "must be a duration > 0, such as 30s")
+	}
+}
+
+// httpURL checks an http(s) URL without ever quoting it (it may be a secret)
+// and returns it without a trailing slash.
+func (l *loader) httpURL(path, s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.invalid(path, "must be an http:// or https:// URL")
+		return s
+	}
+	return strings.TrimRight(s, "/")
+}
+
+// secret takes a secret from the environment (v) or from its *_file twin,
+// never both; the twin is resolved against the config file's directory and
+// its trailing newline dropped. Nothing here quotes the secret.
+func (l *loader) secret(path string, v Secret, file *string) Secret {
+	name := strings.TrimSpace(*file)
+	if name == "" {
+		*file = ""
+		return v
+	}
+	filePath := path + "_file"
+	*file = l.resolve(name)
+	if v != "" {
+		l.invalid(filePath, fmt.Sprintf("%s is also set (from %s): use one or the other", lastKey(path), envName(path)))
+		return v
+	}
+	b, err := os.ReadFile(*file)
+	if err != nil {
+		l.invalid(filePath, fmt.Sprintf("cannot read %s: %s", *file, reason(err)))
+		return ""
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		l.invalid(filePath, *file+" is empty")
+	}
+	return Secret(s)
+}
+
+func lastKey(path string) string {
+	return path[strings.LastIndex(path, ".")+1:]
+}
+
+func (l *loader) notify(n Notify, agency Agency) Notify {
+	e := &n.Email
+	e.Host = strings.TrimSpace(e.Host)
+	e.Username = strings.TrimSpace(e.Username)
+	e.Password = l.secret("notify.email.password", e.Password, &e.PasswordFile)
+	if e.Port < 1 || e.Port > 65535 {
+		l.invalid("notify.email.port", fmt.Sprintf("must be 1..65535, not %d", e.Port))
+	}
+	e.TLS = strings.ToLower(orDefault(e.TLS, "mandatory"))
+	l.oneOf("notify.email.tls", e.TLS, "mandatory", "opportunistic", "none")
+	e.From = strings.TrimSpace(e.From)
+	if e.From == "" && agency.Email != "" {
+		if a, err := mail.ParseAddress(agency.Email); err == nil {
+			if a.Name == "" {
+				a.Name = agency.Name
+			}
+			e.From = a.String()
+		}
+	}
+	if e.From != "" {
+		l.address("notify.email.from", e.From)
+	} else if e.Host != "" {
+		l.invalid("notify.email.from", "required when notify.email.host is set (or set agency.email)")
+	}
+	l.positive("notify.email.timeout", e.Timeout)
+
+	s := &n.Slack
+	s.WebhookURL = l.secret("notify.slack.webhook_url", s.WebhookURL, &s.WebhookURLFile)
+	if s.WebhookURL != "" {
+		l.httpURL("notify.slack.webhook_url", string(s.WebhookURL))
+	}
+	s.Token = l.secret("notify.slack.token", s.Token, &s.TokenFile)
+	s.Channel = strings.TrimSpace(s.Channel)
+	if s.Token != "" && s.Channel == "" {
+		l.invalid("notify.slack.channel", "required with a bot token (notify.slack.token)")
+	}
+
+	n.File.Dir = l.resolve(orDefault(n.File.Dir, DefaultOutbox))
+	return n
+}
+
+func (l *loader) alerts(a Alerts) Alerts {
+	if a.Thresholds == nil {
+		return Alerts{Thresholds: DefaultThresholds()}
+	}
+	seen := map[int]bool{}
+	out := make([]int, 0, len(a.Thresholds))
+	for i, t := range a.Thresholds {
+		p := fmt.Sprintf("alerts.thresholds[%d]", i)
+		switch {
+		case t < 1 || t > 1000:
+			l.invalid(p, fmt.Sprintf("must be 1..1000, not %d", t))
+		case seen[t]:
+			l.invalid(p, fmt.Sprintf("%d is listed twice", t))
+		default:
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Ints(out)
+	return Alerts{Thresholds: out}
+}
+
+func (l *loader) schedule(s Schedule) Schedule {
+	for _, job := range []struct {
+		key  string
+		expr *string
+	}{
+		{"import", &s.Import}, {"alerts", &s.Alerts}, {"digest", &s.Digest},
+		{"checkins", &s.Checkins}, {"close", &s.Close}, {"renewals", &s.Renewals},
+		{"overdue", &s.Overdue}, {"dispatch", &s.Dispatch},
+	} {
+		*job.expr = strings.TrimSpace(*job.expr)
+		if *job.expr == "" {
+			continue // disabled
+		}
+		if err := checkCron(*job.expr); err != nil {
+			l.invalid("schedule."+job.key, err.Error())
+		}
+	}
+	return s
+}
+
+// checkCron parses a schedule the way the scheduler will. The parser panics
+// on some input ("CRON_TZ=UTC" alone), so it runs under recover.
+func checkCron(expr string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid schedule %q", expr)
+		}
+	}()
+	if _, err := cron.ParseStandard(expr); err != nil {
+		return fmt.Errorf("invalid schedule %q: %v", expr, err)
+	}
+	return nil
+}
+
+func (l *loader) importing(im Import, timezone string) Import {
+	im.Inbox = l.resolve(orDefault(im.Inbox, DefaultInbox))
+	im.DateOrder = strings.ToLower(strings.TrimSpace(im.DateOrder))
+	if im.DateOrder != "" {
+		l.oneOf("import.date_order", im.DateOrder, "mdy", "dmy")
+	}
+	if strings.TrimSpace(im.Timezone) == "" {
+		im.Timezone = timezone
+		im.Location, _ = time.LoadLocation(timezone)
+		if im.Location == nil || timezone == "Local" {
+			im.Location = time.UTC // the agency timezone is reported already
+		}
+	} else {
+		im.Timezone = strings.TrimSpace(im.Timezone)
+		im.Location = l.location("import.timezone", im.Timezone)
+	}
+
+	h := &im.Harvest
+	h.AccountID = strings.TrimSpace(h.AccountID)
+	h.Token = l.secret("import.harvest.token", h.Token, &h.TokenFile)
+	h.BaseURL = l.httpURL("import.harvest.base_url", orDefault(h.BaseURL, DefaultHarvestBaseURL))
+	switch {
+	case h.AccountID != "" && h.Token == "":
+		l.invalid("import.harvest.token", "required with import.harvest.account_id ("+envName("import.harvest.token")+" or token_file)")
+	case h.AccountID == "" && h.Token != "":
+		l.invalid("import.harvest.account_id", "required with a Harvest token")
+	}
+
+	t := &im.Toggl
+	t.Token = l.secret("import.toggl.token", t.Token, &t.TokenFile)
+	t.BaseURL = l.httpURL("import.toggl.base_url", orDefault(t.BaseURL, DefaultTogglBaseURL))
+	switch {
+	case t.WorkspaceID < 0:
+		l.invalid("import.toggl.workspace_id", "must be >= 0")
+	case t.WorkspaceID != 0 && t.Token == "":
+		l.invalid("import.toggl.token", "required with import.toggl.workspace_id ("+envName("import.toggl.token")+" or token_file)")
+	case t.WorkspaceID == 0 && t.Token != "":
+		l.invalid("import.toggl.workspace_id", "required with a Toggl token")
+	}
+	return im
+}
+
+func (l *loader) http(h HTTP) HTTP {
+	h.Listen = orDefault(h.Listen, DefaultListen)
+	if _, port, err := net.SplitHostPort(h.Listen); err != nil || port == "" {
+		l.invalid("http.listen", fmt.Sprintf("must be host:port, such as 127.0.0.1:8080, not %q", h.Listen))
+	}
+	h.BaseURL = l.httpURL("http.base_url", orDefault(h.BaseURL, DefaultBaseURL))
+
+	h.AdminPasswordHash = l.secret("http.admin_password_hash", h.AdminPasswordHash, &h.AdminPasswordHashFile)
+	if v := h.AdminPasswordHash.Reveal(); v != "" && !isBcrypt(v) {
+		l.invalid("http.admin_password_hash", "must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters); the value is not shown")
+	}
+
+	var tokens []Secret
+	for _, t := range h.APITokens {
+		if s := strings.TrimSpace(t.Reveal()); s != "" && !strings.HasPrefix(s, "#") {
+			tokens = append(tokens, Secret(s))
+		}
+	}
+	if name := strings.TrimSpace(h.APITokensFile); name != "" {
+		h.APITokensFile = l.resolve(name)
+		if len(tokens) > 0 {
+			l.invalid("http.api_tokens_file", "api_tokens is also set (from "+envName("http.api_tokens")+"): use one or the other")
+		} else if b, err := os.ReadFile(h.APITokensFile); err != nil {
+			l.invalid("http.api_tokens_file", fmt.Sprintf("cannot read %s: %s", h.APITokensFile, reason(err)))
+		} else {
+			for _, line := range strings.Split(string(b), "\n") {
+				if s := strings.TrimSpace(line); s != "" && !strings.HasPrefix(s, "#") {
+					tokens = append(tokens, Secret(s))
+				}
+			}
+		}
+	} else {
+		h.APITokensFile = ""
+	}
+	h.APITokens = tokens
+	return h
+}
+
+func isBcrypt(s string) bool {
+	return len(s) == 60 && (strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$"))
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"retainer/billing"
+)
+
+// seedBulk fills a fresh database with n entries spread over contracts
+// contracts and the days of 2026-01..2026-10, and their usage rows, straight
+// in SQL: the fastest way to reach benchmark sizes.
+func seedBulk(tb testing.TB, s *DB, contracts, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	first := int64(billing.DateOf(2026, 1, 1))
+	_, err := s.db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO entries (source, day, period, seconds, billable, client, contract_id, counted, created_at, updated_at)
+		SELECT 'harvest', ? + (i / ?) % 304,
+			CAST(strftime('%Y', (? + (i / ?) % 304) * 86400, 'unixepoch') AS INTEGER) * 12 +
+			CAST(strftime('%m', (? + (i / ?) % 304) * 86400, 'unixepoch') AS INTEGER) - 1,
+			1800, 1, printf('Client %05d', i % ?), printf('c%05d', i % ?), 1800, 0, 0 FROM n`,
+		n-1, first, contracts, first, contracts, first, contracts, contracts, contracts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO usage (contract_id, period, counted, seconds, entries)
+		SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM entries GROUP BY contract_id, period`); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func benchContracts(n int) []*billing.Contract {
+	start := billing.NewPeriod(2026, 1)
+	cap := int64(10 * 3600)
+	out := make([]*billing.Contract, n)
+	for i := range out {
+		out[i] = &billing.Contract{
+			ID: fmt.Sprintf("c%05d", i), Client: fmt.Sprintf("Client %05d", i), Unit: billing.UnitHours,
+			Terms:           billing.Terms{MonthlyHours: 40 * 3600, MonthlyFee: 500000, OverageRate: 17500},
+			OverageBillable: true, Rollover: true, MaxRollover: &cap, Start: &start, PaymentTermsDays: 15,
+		}
+	}
+	return out
+}
+
+// BenchmarkStatus is `status` for 10,000 contracts over the 10th month of
+// their history, with 1,000,000 and 10,000,000 entries in the database: the
+// cost must not depend on the number of entries. Run with
+// go test ./store -run '^$' -bench Status -benchtime 20x
+func BenchmarkStatus(b *testing.B) {
+	for _, n := range []int{1_000_000, 10_000_000} {
+		for _, closed := range []bool{false, true} {
+			b.Run(fmt.Sprintf("contracts=10000/entries=%d/closed-through-sep=%t", n, closed), func(b *testing.B) {
+				if testing.Short() && n > 1_000_000 {
+					b.Skip("short")
+				}
+				ctx := context.Background()
+				s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				seedBulk(b, s, 10000, n)
+				rules := NewRules(benchContracts(10000))
+				if closed {
+					if _, err := s.ClosePeriod(ctx, rules, billing.NewPeriod(2026, 9), "USD", time.UTC, time.Date(2026, 10, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					v, err := s.Status(ctx, rules, billing.NewPeriod(2026, 10), billing.DateOf(2026, 10, 20))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(v.Rows) != 10000 {
+						b.Fatalf("rows = %d", len(v.Rows))
+					}
+				}
+			})
+		}
+	}
+}
