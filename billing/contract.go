@@ -56,27 +56,27 @@ type Contract struct {
 	End   *Period // last period; nil = unbounded
 }
 
-// TermsAt returns the terms in effect in period p (ignoring start and end).
+// TermsAt returns the terms in effect in period p (ignoring start and end):
+// for each key, the change with the latest From not after p names it; among
+// changes from the same period, the later in the list wins.
 func (c *Contract) TermsAt(p Period) Terms {
 	t := c.Terms
-	changes := make([]TermChange, len(c.Changes))
-	copy(changes, c.Changes)
-	sort.SliceStable(changes, func(i, j int) bool { return changes[i].From < changes[j].From })
-	for _, ch := range changes {
+	var hours, fee, hourly, over Period = -1, -1, -1, -1
+	for _, ch := range c.Changes {
 		if ch.From > p {
-			break
+			continue
 		}
-		if ch.MonthlyHours != nil {
-			t.MonthlyHours = *ch.MonthlyHours
+		if ch.MonthlyHours != nil && ch.From >= hours {
+			t.MonthlyHours, hours = *ch.MonthlyHours, ch.From
 		}
-		if ch.MonthlyFee != nil {
-			t.MonthlyFee = *ch.MonthlyFee
+		if ch.MonthlyFee != nil && ch.From >= fee {
+			t.MonthlyFee, fee = *ch.MonthlyFee, ch.From
 		}
-		if ch.HourlyRate != nil {
-			t.HourlyRate = *ch.HourlyRate
+		if ch.HourlyRate != nil && ch.From >= hourly {
+			t.HourlyRate, hourly = *ch.HourlyRate, ch.From
 		}
-		if ch.OverageRate != nil {
-			t.OverageRate = *ch.OverageRate
+		if ch.OverageRate != nil && ch.From >= over {
+			t.OverageRate, over = *ch.OverageRate, ch.From
 		}
 	}
 	return t

@@ -64,11 +64,11 @@ type state struct {
 	bank      map[string][]billing.Lot // lots carried out of last
 	adjust    map[string]int64         // pending late adjustments
 	firstUsed map[string]billing.Period
-	usage     map[usageKey]int64
+	usage     map[string][]periodUsage // by contract, periods ascending
 }
 
 func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, error) {
-	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[usageKey]int64{}}
+	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[string][]periodUsage{}}
 	var err error
 	if st.closed, err = closedPeriods(ctx, tx); err != nil {
 		return nil, err
@@ -102,29 +102,28 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, er
 			func(id string, v int64) { st.adjust[id] = v }); err != nil {
 			return nil, err
 		}
-	} else {
-		if err := scanPairs(ctx, tx, `SELECT contract_id, MIN(period) FROM usage WHERE contract_id <> '' AND entries > 0 GROUP BY contract_id`, nil,
-			func(id string, v int64) { st.firstUsed[id] = billing.Period(v) }); err != nil {
-			return nil, err
-		}
-		for _, p := range st.firstUsed {
-			if lo == 0 || p < lo {
-				lo = p
-			}
-		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, counted FROM usage WHERE period >= ? AND period <= ? AND contract_id <> ''`, int64(lo), int64(upTo))
+	// One pass over the usage rows of the open periods, in the order of the
+	// covering (period, contract_id, counted, entries) index: no sort, no
+	// table lookups, and each contract's periods arrive ascending.
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, counted, entries FROM usage
+		WHERE period >= ? AND period <= ? AND contract_id <> '' ORDER BY period, contract_id`, int64(lo), int64(upTo))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var p, counted int64
-		if err := rows.Scan(&id, &p, &counted); err != nil {
+		var p, counted, entries int64
+		if err := rows.Scan(&id, &p, &counted, &entries); err != nil {
 			return nil, err
 		}
-		st.usage[usageKey{id, billing.Period(p)}] = counted
+		if entries > 0 {
+			if _, seen := st.firstUsed[id]; !seen {
+				st.firstUsed[id] = billing.Period(p)
+			}
+		}
+		st.usage[id] = append(st.usage[id], periodUsage{billing.Period(p), counted})
 	}
 	return st, rows.Err()
 }
@@ -146,6 +145,11 @@ func scanPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(st
 	return rows.Err()
 }
 
+type periodUsage struct {
+	period  billing.Period
+	counted int64
+}
+
 // from returns the first period to compute contract c from, or false when it
 // has nothing to compute up to p.
 func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
@@ -162,16 +166,34 @@ func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
 	return first
 }
 
-// run computes contract c's figures from its first open period through p.
-func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date) []billing.Figures {
+// run computes contract c's figures from its first open period through p,
+// handing each period's figures to fn.
+func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date, fn func(billing.Figures)) {
 	from := st.from(c, p)
-	return billing.Run(c, from, p, st.bank[c.ID], func(q billing.Period) billing.Usage {
-		u := billing.Usage{Used: st.usage[usageKey{c.ID, q}]}
+	usage := st.usage[c.ID]
+	bank := st.bank[c.ID]
+	for q := from; q <= p; q++ {
+		var u billing.Usage
+		for len(usage) > 0 && usage[0].period < q {
+			usage = usage[1:]
+		}
+		if len(usage) > 0 && usage[0].period == q {
+			u.Used = usage[0].counted
+		}
 		if st.hasLast && q == st.last+1 {
 			u.Adjustment = st.adjust[c.ID]
 		}
-		return u
-	}, asOf)
+		f := billing.Compute(c, q, bank, u, asOf)
+		bank = f.LotsOut
+		fn(f)
+	}
+}
+
+// final computes contract c's figures for p.
+func (st *state) final(c *billing.Contract, p billing.Period, asOf billing.Date) billing.Figures {
+	var out billing.Figures
+	st.run(c, p, asOf, func(f billing.Figures) { out = f })
+	return out
 }
 
 // Status returns the burn tracker for period p: frozen figures when p is
@@ -197,9 +219,7 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 			}
 		} else {
 			for _, c := range rules.list {
-				figs := st.run(c, p, asOf)
-				f := figs[len(figs)-1]
-				if f.Listed(c) {
+				if f := st.final(c, p, asOf); f.Listed(c) {
 					v.Rows = append(v.Rows, Row{Contract: c, Figures: f})
 				}
 			}
@@ -391,10 +411,13 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 		}
 		defer w.release()
 		for _, c := range rules.list {
-			for _, f := range st.run(c, p, today) {
-				if f.Period < lo || !f.Listed(c) {
-					continue
+			var figs []billing.Figures
+			st.run(c, p, today, func(f billing.Figures) {
+				if f.Period >= lo && f.Listed(c) {
+					figs = append(figs, f)
 				}
+			})
+			for _, f := range figs {
 				f.Projected = f.Used
 				weeks, err := w.burndown(ctx, c.ID, f)
 				if err != nil {

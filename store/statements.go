@@ -48,8 +48,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 				return fmt.Errorf("burndown of %s %s: %w", id, p, err)
 			}
 		} else {
-			figs := st.run(c, p, asOf)
-			d.Figures = figs[len(figs)-1]
+			d.Figures = st.final(c, p, asOf)
 			q, err := tx.PrepareContext(ctx, `SELECT day, SUM(counted) FROM entries WHERE contract_id = ? AND day >= ? AND day <= ? GROUP BY day`)
 			if err != nil {
 				return err

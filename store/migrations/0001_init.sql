@@ -33,7 +33,7 @@ CREATE TABLE usage (
     entries     BIGINT  NOT NULL,
     PRIMARY KEY (contract_id, period)
 );
-CREATE INDEX usage_period ON usage (period, contract_id, counted);
+CREATE INDEX usage_period ON usage (period, contract_id, counted, entries);
 
 -- Fingerprints of the contract rules the entries were matched and counted
 -- with; a change re-matches or re-counts. contract_id '' is the matcher.
