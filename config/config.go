@@ -3,16 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones must resolve in a scratch container too
 
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
 	"retainer/billing"
@@ -224,20 +222,27 @@ const EnvPrefix = "RETAINER_"
 // inside it or in the environment is an Errors listing every problem, which
 // matches ErrInvalid.
 func Load(path string, environ []string) (*Config, error) {
-	fileK := koanf.New(".")
-	if err := fileK.Load(file.Provider(path), yaml.Parser()); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("config: %w", err)
-		}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	parsed, err := parseYAML(body)
+	if err != nil {
 		return nil, Errors{{Path: path, Msg: oneLine(err.Error())}}
 	}
 
 	l := newLoader(path)
 	// The file's own map is checked first: unknown keys and secrets are
 	// reported with their paths and left out of what is decoded.
-	cleaned, _ := l.walk("", documentType, fileK.Raw())
+	cleaned, _ := l.walk("", documentType, parsed)
 	fileMap, _ := cleaned.(map[string]any)
+	if fileMap == nil {
+		fileMap = map[string]any{}
+	}
+	// Contracts are decoded one by one beside koanf: a deep copy of thousands
+	// of them at every merge and unmarshal would cost more than the rest.
+	contracts, _ := fileMap["contracts"].(map[string]any)
+	delete(fileMap, "contracts")
 
 	k := koanf.New(".")
 	if err := k.Load(mapProvider(fileMap), nil); err != nil {
@@ -252,8 +257,25 @@ func Load(path string, environ []string) (*Config, error) {
 	if err := k.Load(envProvider, nil); err != nil {
 		return nil, fmt.Errorf("config %s: environment: %w", path, err)
 	}
+	if envContracts, ok := k.Get("contracts").(map[string]any); ok {
+		if contracts == nil {
+			contracts = map[string]any{}
+		}
+		for id, v := range envContracts {
+			over, _ := v.(map[string]any)
+			base, ok := contracts[id].(map[string]any)
+			if !ok {
+				contracts[id] = over
+				continue
+			}
+			for key, val := range over {
+				base[key] = val
+			}
+		}
+		k.Delete("contracts")
+	}
 
-	doc := l.decode(k)
+	doc := l.decode(k, contracts)
 	cfg := l.build(doc)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()

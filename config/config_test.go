@@ -822,7 +822,7 @@ func TestFileErrors(t *testing.T) {
 		if got := paths(t, err); !reflect.DeepEqual(got, []string{path}) {
 			t.Errorf("paths %q", got)
 		}
-		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, `mapping key "contracts" already defined`) {
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, `line 7: key "contracts" appears twice`) {
 			t.Errorf("message %q", msg)
 		}
 	})

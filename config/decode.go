@@ -285,35 +285,23 @@ func decoderConfig() *mapstructure.DecoderConfig {
 // decode unmarshals the merged file and environment into a document with
 // the defaults already in place, turning every decoding error into a
 // FieldError at its dotted path.
-func (l *loader) decode(k *koanf.Koanf) *document {
+func (l *loader) decode(k *koanf.Koanf, contracts map[string]any) *document {
 	doc := defaultDocument()
-	var ids []string
-	raw, _ := k.Raw()["contracts"].(map[string]any)
-	for id := range raw {
-		ids = append(ids, id)
-	}
-	// Longest first, so that an id that prefixes another never wins.
-	sort.Slice(ids, func(i, j int) bool { return len(ids[i]) > len(ids[j]) })
-
 	err := k.UnmarshalWithConf("", &doc, koanf.UnmarshalConf{DecoderConfig: decoderConfig()})
-	l.decodeErrors(err, func(name string) string { return contractPath(name, ids) })
+	l.decodeErrors(err, func(name string) string { return name })
 
-	// mapstructure leaves out a map entry that failed anywhere; decode those
-	// contracts alone, errors already reported, so that their other keys are
-	// still checked.
-	for _, id := range ids {
-		if _, ok := doc.Contracts[id]; ok {
-			continue
-		}
-		if doc.Contracts == nil {
-			doc.Contracts = map[string]*contractDoc{}
-		}
+	doc.Contracts = make(map[string]*contractDoc, len(contracts))
+	for _, id := range sortedKeys(contracts) {
 		c := &contractDoc{}
 		dc := decoderConfig()
 		dc.Result = c
-		if d, err := mapstructure.NewDecoder(dc); err == nil {
-			_ = d.Decode(raw[id])
+		d, err := mapstructure.NewDecoder(dc)
+		if err != nil {
+			l.add("contracts."+id, err.Error())
+			continue
 		}
+		prefix := "contracts." + id
+		l.decodeErrors(d.Decode(contracts[id]), func(name string) string { return joinPath(prefix, name) })
 		doc.Contracts[id] = c
 	}
 	return &doc

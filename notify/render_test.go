@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -186,10 +187,21 @@ func TestStatusGolden(t *testing.T) {
 		var text bytes.Buffer
 		notify.WriteStatusText(&text, v, "USD", date("2026-03-18"))
 		golden(t, "status-"+p+".txt", text.String())
-		js, err := json.MarshalIndent(notify.StatusJSON(v, "USD", date("2026-03-18")), "", "  ")
-		if err != nil {
+		var js bytes.Buffer
+		obj := notify.StatusJSON(v, "USD", date("2026-03-18"))
+		if err := obj.WriteJSON(&js); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "status-"+p+".json", string(js)+"\n")
+		// What WriteJSON writes is the same object as a plain encoding.
+		var a, b any
+		plain, _ := json.Marshal(obj)
+		if err := json.Unmarshal(js.Bytes(), &a); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, js.String())
+		}
+		json.Unmarshal(plain, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("WriteJSON differs from json.Marshal:\n%s\n%s", js.String(), plain)
+		}
+		golden(t, "status-"+p+".json", js.String())
 	}
 }

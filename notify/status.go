@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -190,4 +191,41 @@ func unitName(u billing.Unit) string {
 		return "sessions"
 	}
 	return "h"
+}
+
+// WriteJSON writes the status object with one contract per line: valid JSON
+// that reads and greps well, and cheap to produce for 10,000 contracts.
+func (o StatusObject) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head, err := json.Marshal(struct {
+		Period   string `json:"period"`
+		Currency string `json:"currency"`
+	}{o.Period, o.Currency})
+	if err != nil {
+		return err
+	}
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"contracts":[`)
+	for i := range o.Contracts {
+		line, err := json.Marshal(&o.Contracts[i])
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n  ")
+		bw.Write(line)
+	}
+	if len(o.Contracts) > 0 {
+		bw.WriteByte('\n')
+	}
+	sum, err := json.Marshal(o.Summary)
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`],"summary":`)
+	bw.Write(sum)
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

@@ -178,7 +178,7 @@ func (a *app) status(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	if c.json {
-		return writeJSON(a.stdout, notify.StatusJSON(v, c.cfg.Currency, asOf))
+		return notify.StatusJSON(v, c.cfg.Currency, asOf).WriteJSON(a.stdout)
 	}
 	notify.WriteStatusText(a.stdout, v, c.cfg.Currency, asOf)
 	return nil

@@ -160,7 +160,7 @@ func TestLogStatusCloseStatement(t *testing.T) {
 		t.Errorf("log into a closed period: %s", out)
 	}
 	out = e.must("status", "acme-001", "--month", "2026-03", "--json")
-	if !strings.Contains(out, `"hours_used": 45.00`) || !strings.Contains(out, `"invoice_status": "pending"`) || !strings.Contains(out, `"closed": true`) {
+	if !strings.Contains(out, `"hours_used":45.00`) || !strings.Contains(out, `"invoice_status":"pending"`) || !strings.Contains(out, `"closed":true`) {
 		t.Errorf("frozen March:\n%s", out)
 	}
 	out = e.must("status", "--month", "2026-04", "--as-of", "2026-04-10")
@@ -182,7 +182,7 @@ func TestLogStatusCloseStatement(t *testing.T) {
 	if !strings.Contains(out, "paid on 2026-12-01") {
 		t.Errorf("invoice paid: %s", out)
 	}
-	if out := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(out, `"invoice_status": "paid"`) {
+	if out := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(out, `"invoice_status":"paid"`) {
 		t.Errorf("paid status:\n%s", out)
 	}
 	if code, _, _ := e.run("invoice", "paid", "nope-2026-03"); code != exitFailed {
@@ -208,7 +208,7 @@ func TestLogBadInput(t *testing.T) {
 	}
 	// Nothing was written by the rejected commands.
 	out := e.must("status", "acme-001", "--month", "2026-11", "--json")
-	if !strings.Contains(out, `"hours_used": 0.00`) {
+	if !strings.Contains(out, `"hours_used":0.00`) {
 		t.Errorf("a rejected log left an entry:\n%s", out)
 	}
 }
