@@ -124,6 +124,14 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Every period up to the last closed one is frozen, also one that had no
+	// contract at close time and so no row in periods.
+	last, hasLast := billing.Period(0), false
+	for p := range closed {
+		if !hasLast || p > last {
+			last, hasLast = p, true
+		}
+	}
 	keys := make([]usageKey, 0, len(d))
 	for k := range d {
 		keys = append(keys, k)
@@ -149,7 +157,7 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		if _, err := up.ExecContext(ctx, k.contract, int64(k.period), u.counted, u.seconds, u.entries); err != nil {
 			return fmt.Errorf("usage %s %s: %w", k.contract, k.period, err)
 		}
-		if closed[k.period] && k.contract != "" && u.counted != 0 {
+		if hasLast && k.period <= last && k.contract != "" && u.counted != 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO adjustments (contract_id, entry_period, seconds, recorded_at) VALUES (?, ?, ?, ?)`,
 				k.contract, int64(k.period), u.counted, now.Unix()); err != nil {
 				return fmt.Errorf("adjustment %s %s: %w", k.contract, k.period, err)

@@ -303,3 +303,20 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Errorf("used after reopen = %d", f.Used)
 	}
 }
+
+// An entry dated before the first period ever closed is frozen out of that
+// history too: it becomes a late adjustment, never lost.
+func TestEntryBeforeFirstClosedPeriodIsAdjusted(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	c := acme()
+	c.Start = nil
+	rules := store.NewRules([]*billing.Contract{c})
+	if _, err := db.ClosePeriod(ctx, rules, per("2026-03"), "USD", time.UTC, now); err != nil {
+		t.Fatal(err)
+	}
+	add(t, db, rules, entry("Acme Corp", "2025-12-10", h(2)))
+	if f := status(t, db, rules, "2026-04")["acme-001"]; f.LateAdjustment != h(2) || f.Used != h(2) {
+		t.Errorf("April = %+v, want the December entry as a late adjustment", f)
+	}
+}
