@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"retainer/billing"
 	"retainer/store"
@@ -114,7 +115,21 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 	}
 	digits := billing.CurrencyDigits(currency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	// The first three columns are text and read left-aligned: pad them to
+	// their widest cell so the right-aligning writer leaves them flush left.
+	width := [3]int{len("CONTRACT"), len("CLIENT"), len("TIER")}
+	for _, r := range v.Rows {
+		for i, s := range []string{r.Contract.ID, r.Contract.Client, dash(r.Contract.Tier)} {
+			width[i] = max(width[i], utf8.RuneCountInString(s))
+		}
+	}
+	width[1] = max(width[1], len(fmt.Sprintf("%d contracts", len(v.Rows))))
+	row := func(cells ...string) {
+		for i := 0; i < 3; i++ {
+			cells[i] += strings.Repeat(" ", width[i]-utf8.RuneCountInString(cells[i]))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
 	if len(v.Rows) > 0 {
 		row("CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
 			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
