@@ -35,6 +35,18 @@ type Entry struct {
 	Counted    int64  // seconds it counts toward hours_used
 }
 
+// fingerprint identifies an entry's content: two rows with the same
+// fingerprint are the same work as far as billing and statements go.
+func (e *Entry) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%d\x00%t", e.Date, e.Seconds, e.Billable)
+	for _, s := range []string{e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User} {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
 // Rules are the contracts the entries are matched and counted with.
 type Rules struct {
 	byID    map[string]*billing.Contract
@@ -209,9 +221,9 @@ func (s *DB) AddEntries(ctx context.Context, rules *Rules, entries []Entry, now 
 	})
 }
 
-const insertEntrySQL = `INSERT INTO entries (source, external_id, day, period, seconds, billable, client, project,
-	project_code, task, notes, user_name, pinned_contract, contract_id, counted, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+const insertEntrySQL = `INSERT INTO entries (source, external_id, day, period, seconds, billable, client, client_key, project,
+	project_code, task, notes, user_name, pinned_contract, contract_id, counted, fingerprint, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 func insertEntry(ctx context.Context, ins *sql.Stmt, e *Entry, now time.Time) error {
 	var ext any
@@ -219,8 +231,8 @@ func insertEntry(ctx context.Context, ins *sql.Stmt, e *Entry, now time.Time) er
 		ext = e.ExternalID
 	}
 	err := ins.QueryRowContext(ctx, e.Source, ext, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
-		e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.Pinned, e.ContractID, e.Counted,
-		now.Unix(), now.Unix()).Scan(&e.ID)
+		e.Client, billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.Pinned, e.ContractID, e.Counted,
+		e.fingerprint(), now.Unix(), now.Unix()).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("insert entry: %w", err)
 	}

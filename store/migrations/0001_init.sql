@@ -9,6 +9,7 @@ CREATE TABLE entries (
     seconds         BIGINT  NOT NULL,
     billable        INTEGER NOT NULL,
     client          TEXT    NOT NULL,
+    client_key      TEXT    NOT NULL DEFAULT '',
     project         TEXT    NOT NULL DEFAULT '',
     project_code    TEXT    NOT NULL DEFAULT '',
     task            TEXT    NOT NULL DEFAULT '',
@@ -17,11 +18,14 @@ CREATE TABLE entries (
     pinned_contract TEXT    NOT NULL DEFAULT '',
     contract_id     TEXT    NOT NULL DEFAULT '',
     counted         BIGINT  NOT NULL,
+    fingerprint     TEXT    NOT NULL DEFAULT '',
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL
 );
 CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX entries_contract_day ON entries (contract_id, day);
+-- Re-imports of ID-less exports replace a source's rows per client and date range.
+CREATE INDEX entries_source_client_day ON entries (source, client_key, day) WHERE external_id IS NULL;
 
 -- Counted seconds per (contract, period): what status reads instead of the
 -- entries. contract_id '' holds the unmatched entries.

@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"retainer/billing"
+	"retainer/store"
+)
+
+func row(client, date string, minutes int64, notes string) store.Entry {
+	e := entry(client, date, minutes*60)
+	e.Source, e.Notes = "", notes
+	return e
+}
+
+func importRows(t *testing.T, db *store.DB, rules *store.Rules, source string, rows ...store.Entry) store.ImportResult {
+	t.Helper()
+	im, err := db.BeginImport(context.Background(), rules, source, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := im.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := im.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func usedIn(t *testing.T, db *store.DB, rules *store.Rules, p string) int64 {
+	t.Helper()
+	return status(t, db, rules, p)["acme-001"].Used
+}
+
+func TestImportIdempotentOverlapEditDelete(t *testing.T) {
+	db := open(t)
+	rules := store.NewRules([]*billing.Contract{acme()})
+	// Month to date on the 3rd: two rows, one of them twice (two people).
+	day1 := []store.Entry{row("Acme Corp", "2026-03-02", 60, "design"), row("Acme Corp", "2026-03-02", 60, "design"), row("Acme Corp", "2026-03-03", 30, "review")}
+	res := importRows(t, db, rules, "harvest", day1...)
+	if res != (store.ImportResult{Imported: 3}) {
+		t.Fatalf("first import %+v", res)
+	}
+	if got := usedIn(t, db, rules, "2026-03"); got != 150*60 {
+		t.Fatalf("used %d", got)
+	}
+	// The same file again changes nothing.
+	if res := importRows(t, db, rules, "harvest", day1...); res != (store.ImportResult{Unchanged: 3}) {
+		t.Fatalf("re-import %+v", res)
+	}
+	// The next day's month-to-date export overlaps and adds one row.
+	day2 := append(append([]store.Entry{}, day1...), row("Acme Corp", "2026-03-04", 45, "build"))
+	if res := importRows(t, db, rules, "harvest", day2...); res != (store.ImportResult{Imported: 1, Unchanged: 3}) {
+		t.Fatalf("overlap %+v", res)
+	}
+	if got := usedIn(t, db, rules, "2026-03"); got != 195*60 {
+		t.Fatalf("after overlap used %d", got)
+	}
+	// Upstream, the review became 40 minutes and one of the duplicates was deleted.
+	day3 := []store.Entry{row("Acme Corp", "2026-03-02", 60, "design"), row("Acme Corp", "2026-03-03", 40, "review"), row("Acme Corp", "2026-03-04", 45, "build")}
+	if res := importRows(t, db, rules, "harvest", day3...); res != (store.ImportResult{Updated: 1, Removed: 1, Unchanged: 2}) {
+		t.Fatalf("edit+delete %+v", res)
+	}
+	if got := usedIn(t, db, rules, "2026-03"); got != 145*60 {
+		t.Fatalf("after edit used %d, want 145 min", got)
+	}
+	// Another source and another client are not touched by this reconciliation.
+	importRows(t, db, rules, "toggl", row("Acme Corp", "2026-03-02", 10, "call"))
+	importRows(t, db, rules, "harvest", row("Acme Corp", "2026-03-20", 5, "later"))
+	if got := usedIn(t, db, rules, "2026-03"); got != 160*60 {
+		t.Fatalf("used %d, want 160 min", got)
+	}
+}
+
+func TestImportUpsertsByExternalID(t *testing.T) {
+	db := open(t)
+	rules := store.NewRules([]*billing.Contract{acme()})
+	a := row("Acme Corp", "2026-03-02", 60, "a")
+	a.ExternalID = "101"
+	b := row("Acme Corp", "2026-03-03", 30, "b")
+	b.ExternalID = "102"
+	if res := importRows(t, db, rules, "api-harvest", a, b); res != (store.ImportResult{Imported: 2}) {
+		t.Fatalf("%+v", res)
+	}
+	a2 := a
+	a2.Seconds, a2.Date = 90*60, billing.DateOf(2026, 4, 1) // moved to April and lengthened
+	if res := importRows(t, db, rules, "api-harvest", a2, b); res != (store.ImportResult{Updated: 1, Unchanged: 1}) {
+		t.Fatalf("%+v", res)
+	}
+	if mar, apr := usedIn(t, db, rules, "2026-03"), usedIn(t, db, rules, "2026-04"); mar != 30*60 || apr != 90*60 {
+		t.Errorf("march %d april %d", mar, apr)
+	}
+}
+
+func TestImportUnmatchedAndFailedCommit(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	rules := store.NewRules([]*billing.Contract{acme()})
+	res := importRows(t, db, rules, "clockify", row("Acme Corp", "2026-03-02", 60, ""), row("", "2026-03-02", 15, "no client"))
+	if res.Unmatched != 1 || res.Imported != 2 {
+		t.Fatalf("%+v", res)
+	}
+	boom := errors.New("injected")
+	db.SetFailHook(func(p string) error {
+		if p == "import:commit" {
+			return boom
+		}
+		return nil
+	})
+	im, err := db.BeginImport(ctx, rules, "clockify", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.Add(row("Acme Corp", "2026-03-02", 600, "huge"))
+	if _, err := im.Commit(); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	db.SetFailHook(nil)
+	if got := usedIn(t, db, rules, "2026-03"); got != 60*60 {
+		t.Errorf("a failed import left a trace: used %d", got)
+	}
+	v, _ := db.Status(ctx, rules, per("2026-03"), billing.DateOf(2026, 3, 5))
+	if v.UnmatchedSeconds != 15*60 {
+		t.Errorf("unmatched %d", v.UnmatchedSeconds)
+	}
+}
+
+func TestImportIntoClosedPeriodIsLateAdjustment(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	rules := store.NewRules([]*billing.Contract{acme()})
+	importRows(t, db, rules, "harvest", row("Acme Corp", "2026-01-05", 600, "x"))
+	if _, err := db.ClosePeriod(ctx, rules, per("2026-01"), "USD", time.UTC, now); err != nil {
+		t.Fatal(err)
+	}
+	// The January entry was shortened upstream to 8 h.
+	importRows(t, db, rules, "harvest", row("Acme Corp", "2026-01-05", 480, "x"))
+	if f := status(t, db, rules, "2026-01")["acme-001"]; f.Used != h(10) {
+		t.Errorf("closed January changed: %d", f.Used)
+	}
+	if f := status(t, db, rules, "2026-02")["acme-001"]; f.LateAdjustment != -h(2) {
+		t.Errorf("February adjustment %d, want -2 h", f.LateAdjustment)
+	}
+}
