@@ -119,7 +119,7 @@ func parseRational(s string) (num, den int64, err error) {
 	if intPart == "" && frac == "" || (hasDot && frac == "" && intPart == "") {
 		return 0, 0, fmt.Errorf("%q: %w", s, errNotDecimal)
 	}
-	if len(frac) > 9 || len(intPart) > 12 {
+	if len(frac) > 9 || len(intPart) > 12 || len(intPart)+len(frac) > 17 {
 		return 0, 0, fmt.Errorf("%q: out of range", s)
 	}
 	for _, r := range intPart + frac {

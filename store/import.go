@@ -66,6 +66,10 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	return im, nil
 }
 
+// SetSource names the source before Commit, for a caller that learns it
+// while the rows stream in (a file's format is detected as it is read).
+func (im *Import) SetSource(source string) { im.source = source }
+
 // Add stages one row.
 func (im *Import) Add(e Entry) error {
 	e.Source, e.Pinned = im.source, ""

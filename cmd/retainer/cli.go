@@ -48,6 +48,8 @@ var commands = []command{
 	{"check", "", "validate the config and list the contracts", (*app).check, nil},
 	{"log", "CONTRACT_ID AMOUNT [--date YYYY-MM-DD] [--note TEXT] [--user NAME]",
 		"log time (2.5, 2:30, 2h30m; sessions: a count)", (*app).log, logFlags},
+	{"import", "[FILE...] [--format auto|harvest|toggl|clockify|generic] [--json]",
+		"import tracker exports (no FILE: every finished file in import.inbox)", (*app).importCmd, importFlags},
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
 		"the burn tracker for one month", (*app).status, statusFlags},
 	{"close", "--month YYYY-MM [--json]", "close a month (and every earlier open one)", (*app).close, closeFlags},
@@ -66,6 +68,9 @@ func usage() string {
 	b.WriteString("Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.")
 	return b.String()
 }
+
+// errSilent fails a command (exit 1) whose problems were already printed.
+var errSilent = errors.New("failed")
 
 // usageError is bad usage: exit 2.
 type usageError struct{ msg string }
@@ -154,6 +159,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, errSilent):
+		return exitFailed
 	case errors.As(err, &ue):
 		fmt.Fprintf(a.stderr, "retainer %s: %v\n", cmd.name, err)
 		return exitUsage

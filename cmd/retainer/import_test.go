@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const harvestHeader = "Date,Client,Project,Project Code,Task,Notes,Hours,Hours Rounded,Billable?,Invoiced?,Approved?,First Name,Last Name,Roles,Employee?,Billable Rate,Billable Amount,Cost Rate,Cost Amount,Currency,External Reference URL\n"
+
+func harvestRow(date, client, notes, hours string) string {
+	return date + "," + client + ",Website,NW-1,Development,\"" + notes + "\"," + hours + "," + hours + ",Yes,No,No,Ada,Lovelace,,Yes,150.00,,,,US Dollar - USD,\n"
+}
+
+func (e *env) write(name, body string) string {
+	e.t.Helper()
+	path := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+func importJSONOf(t *testing.T, out string) importJSON {
+	t.Helper()
+	var r importJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return r
+}
+
+func TestImportCommand(t *testing.T) {
+	e := newEnv(t)
+	march := e.write("march.csv", "\ufeff"+harvestHeader+
+		harvestRow("2026-03-02", "Acme Corp", "design, with a comma", "1.5")+
+		harvestRow("2026-03-03", "Acme Corp", "review\nsecond line", "0.5")+
+		harvestRow("2026-03-03", "Nobody Inc", "unknown client", "2"))
+	out := e.must("import", march, "--json")
+	if r := importJSONOf(t, out); r.Files != 1 || r.Imported != 3 || r.Unmatched != 1 || len(r.Rejected) != 0 {
+		t.Fatalf("first import %+v", r)
+	}
+	// The same file again: nothing changes.
+	if r := importJSONOf(t, e.must("import", "--json", march)); r.Imported != 0 || r.Unchanged != 3 {
+		t.Fatalf("re-import %+v", r)
+	}
+	st := e.must("status", "acme-001", "--month", "2026-03", "--json")
+	if !strings.Contains(st, `"hours_used":2.00`) {
+		t.Errorf("status after import:\n%s", st)
+	}
+	if text := e.must("status", "--month", "2026-03"); !strings.Contains(text, "unmatched hours: 2.00 h in 1 entries") {
+		t.Errorf("status lacks the unmatched line:\n%s", text)
+	}
+
+	// A file with bad rows is rejected whole, every bad row listed by line.
+	bad := e.write("bad.csv", harvestHeader+
+		harvestRow("2026-03-05", "Acme Corp", "fine", "1")+
+		harvestRow("2026-02-30", "Acme Corp", "bad date", "1")+
+		harvestRow("2026-03-06", "Acme Corp", "multi\nline", "-2")+
+		harvestRow("2026-03-07", "Acme Corp", "fine", "1"))
+	code, out, stderr := e.run("import", bad, "--json")
+	if code != exitFailed {
+		t.Fatalf("bad file: exit %d", code)
+	}
+	r := importJSONOf(t, out)
+	if len(r.Rejected) != 2 || r.Rejected[0].Line != 3 || r.Rejected[1].Line != 4 {
+		t.Errorf("rejected %+v", r.Rejected)
+	}
+	if !strings.Contains(stderr, bad+":3: ") || !strings.Contains(stderr, bad+":4: ") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":2.00`) {
+		t.Errorf("a rejected file was partly imported:\n%s", st)
+	}
+	unknown := e.write("unknown.csv", "foo,bar\n1,2\n")
+	if code, _, stderr := e.run("import", unknown); code != exitFailed || !strings.Contains(stderr, "harvest") {
+		t.Errorf("unknown format: exit %d %s", code, stderr)
+	}
+}
+
+func TestImportInbox(t *testing.T) {
+	e := newEnv(t)
+	good := e.write("inbox/good.csv", harvestHeader+harvestRow("2026-03-02", "Acme Corp", "x", "3"))
+	bad := e.write("inbox/bad.csv", harvestHeader+harvestRow("2026-03-02", "Acme Corp", "x", "abc"))
+	fresh := e.write("inbox/fresh.csv", harvestHeader+harvestRow("2026-03-09", "Acme Corp", "y", "4"))
+	old := e.now.Add(-time.Minute)
+	for _, p := range []string{good, bad} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(fresh, e.now, e.now); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := e.run("import")
+	if code != exitFailed || !strings.Contains(out, "1 still being written") {
+		t.Fatalf("inbox: exit %d\n%s", code, out)
+	}
+	for _, p := range []string{"inbox/processed/good.csv", "inbox/failed/bad.csv", "inbox/failed/bad.csv.errors.txt", "inbox/fresh.csv"} {
+		if _, err := os.Stat(filepath.Join(e.dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	errs, _ := os.ReadFile(filepath.Join(e.dir, "inbox/failed/bad.csv.errors.txt"))
+	if !strings.Contains(string(errs), "bad.csv:2: ") {
+		t.Errorf("errors file: %s", errs)
+	}
+	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":3.00`) {
+		t.Errorf("status:\n%s", st)
+	}
+}

@@ -1,0 +1,136 @@
+package timesheet
+
+import (
+	"fmt"
+	"strings"
+)
+
+// field is one logical column an entry is built from.
+type field int
+
+const (
+	fDate field = iota
+	fStartTime
+	fEndDate
+	fEndTime
+	fDuration
+	fClient
+	fProject
+	fProjectCode
+	fTask
+	fNotes
+	fUser
+	fEmail
+	fFirstName
+	fLastName
+	fBillable
+	fID
+	numFields
+)
+
+// columns maps each field to its column index (-1 when absent) and keeps the
+// header's own spelling for messages.
+type columns struct {
+	idx  [numFields]int
+	name [numFields]string
+}
+
+func (c *columns) has(f field) bool { return c.idx[f] >= 0 }
+
+// get returns the field's value in rec, "" when absent or short.
+func (c *columns) get(rec []string, f field) string {
+	i := c.idx[f]
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return rec[i]
+}
+
+// spec describes one format: the header names (lower-case, trimmed) each
+// field may have, and which fields a header needs to be recognised.
+type spec struct {
+	format   Format
+	aliases  map[field][]string
+	required []field // detection: all must be present
+	// oneOf: detection also needs at least one of these header names
+	// (distinguishes Harvest from a generic file with date,client,hours).
+	oneOf   []string
+	running bool // the format can export running timers
+}
+
+// specs in detection order.
+var specs = []*spec{harvestSpec, togglSpec, clockifySpec, genericSpec}
+
+func specFor(f Format) *spec {
+	for _, s := range specs {
+		if s.format == f {
+			return s
+		}
+	}
+	return nil
+}
+
+// mapColumns maps a normalised header through sp.
+func mapColumns(sp *spec, names, raw []string) (columns, []field) {
+	var c columns
+	pos := make(map[string]int, len(names))
+	for i := len(names) - 1; i >= 0; i-- { // first occurrence wins
+		pos[names[i]] = i
+	}
+	for f := field(0); f < numFields; f++ {
+		c.idx[f] = -1
+		for _, a := range sp.aliases[f] {
+			if i, ok := pos[a]; ok {
+				c.idx[f] = i
+				c.name[f] = strings.TrimSpace(strings.TrimPrefix(raw[i], "\ufeff"))
+				break
+			}
+		}
+	}
+	var missing []field
+	for _, f := range sp.required {
+		if c.idx[f] < 0 {
+			missing = append(missing, f)
+		}
+	}
+	if len(sp.oneOf) > 0 && len(missing) == 0 {
+		found := false
+		for _, n := range sp.oneOf {
+			if _, ok := pos[n]; ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, -1)
+		}
+	}
+	return c, missing
+}
+
+// detect finds the format of a header (or checks the forced one).
+func detect(forced Format, names, raw []string) (Format, columns, error) {
+	if forced != "" {
+		sp := specFor(forced)
+		if sp == nil {
+			return "", columns{}, fmt.Errorf("%w (format %q is not one of them)", ErrUnknownFormat, forced)
+		}
+		c, missing := mapColumns(sp, names, raw)
+		for _, f := range missing {
+			if f >= 0 {
+				return "", columns{}, fmt.Errorf("%w: format %s needs a %q column", ErrUnknownFormat, forced, sp.aliases[f][0])
+			}
+		}
+		return forced, c, nil
+	}
+	for _, sp := range specs {
+		if c, missing := mapColumns(sp, names, raw); len(missing) == 0 {
+			return sp.format, c, nil
+		}
+	}
+	shown := strings.Join(raw, ",")
+	if len(shown) > 200 {
+		shown = shown[:200] + "…"
+	}
+	return "", columns{}, fmt.Errorf("%w (header %q)", ErrUnknownFormat, shown)
+}

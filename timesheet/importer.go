@@ -1,0 +1,186 @@
+package timesheet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"retainer/store"
+)
+
+// FileResult is what importing one file did.
+type FileResult struct {
+	Path    string
+	Format  Format
+	Rows    int
+	Running int
+	store.ImportResult
+	Errors []RowError // the file was rejected whole when not empty
+	Err    error      // a whole-file problem: unknown format, undecidable dates, I/O
+}
+
+// Rejected reports whether nothing of the file was imported.
+func (r *FileResult) Rejected() bool { return len(r.Errors) > 0 || r.Err != nil }
+
+// Importer imports export files into the store.
+type Importer struct {
+	DB      *store.DB
+	Rules   *store.Rules
+	Options Options
+	Now     func() time.Time
+}
+
+// ImportFile parses one export and imports it in one transaction: a file
+// with any bad row imports nothing.
+func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
+	res := FileResult{Path: path}
+	f, err := os.Open(path)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	defer f.Close()
+	// Parse calls back only once the whole file has been validated; the
+	// import transaction starts then, and learns its source (the detected
+	// format) before it commits.
+	var imp *store.Import
+	sum, err := Parse(f, im.Options, func(e Entry) error {
+		if imp == nil {
+			var err error
+			if imp, err = im.DB.BeginImport(ctx, im.Rules, "", im.Now()); err != nil {
+				return err
+			}
+		}
+		return imp.Add(store.Entry{
+			ExternalID: e.ExternalID, Date: e.Date, Seconds: e.Seconds, Billable: e.Billable,
+			Client: e.Client, Project: e.Project, ProjectCode: e.ProjectCode, Task: e.Task, Notes: e.Notes, User: e.User,
+		})
+	})
+	res.Format, res.Rows, res.Running, res.Errors = sum.Format, sum.Rows, sum.Running, sum.Errors
+	if err != nil || len(sum.Errors) > 0 {
+		if imp != nil {
+			imp.Rollback()
+		}
+		res.Err = err
+		return res
+	}
+	if imp == nil { // a file with no rows
+		return res
+	}
+	imp.SetSource(string(sum.Format))
+	r, err := imp.Commit()
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.ImportResult = r
+	return res
+}
+
+// InboxResult is what one pass over the inbox did.
+type InboxResult struct {
+	Files   []FileResult
+	Waiting []string // files still being written, left for the next pass
+}
+
+// stableFor is how long a file's size and modification time must not have
+// changed before the inbox takes it.
+const stableFor = 2 * time.Second
+
+// ImportInbox imports every finished file in dir, oldest first, and moves
+// each to dir/processed or, with a .errors.txt beside it, to dir/failed. A
+// file modified within the last 2 seconds is still being written and is left
+// alone.
+func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, error) {
+	var out InboxResult
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("inbox %s: %w", dir, err)
+	}
+	type candidate struct {
+		name string
+		mod  time.Time
+	}
+	var files []candidate
+	now := im.Now()
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // gone since the listing
+		}
+		if now.Sub(info.ModTime()) < stableFor {
+			out.Waiting = append(out.Waiting, e.Name())
+			continue
+		}
+		files = append(files, candidate{e.Name(), info.ModTime()})
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if !files[i].mod.Equal(files[j].mod) {
+			return files[i].mod.Before(files[j].mod)
+		}
+		return files[i].name < files[j].name
+	})
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		path := filepath.Join(dir, f.name)
+		res := im.ImportFile(ctx, path)
+		target := "processed"
+		if res.Rejected() {
+			target = "failed"
+		}
+		dest, err := moveInto(path, filepath.Join(dir, target), now)
+		if err != nil {
+			return out, err
+		}
+		if res.Rejected() {
+			if err := os.WriteFile(dest+".errors.txt", []byte(res.ErrorText(f.name)), 0o644); err != nil {
+				return out, fmt.Errorf("inbox: %w", err)
+			}
+		}
+		out.Files = append(out.Files, res)
+	}
+	return out, nil
+}
+
+// ErrorText lists a rejected file's problems, one per line, as FILE:LINE: reason.
+func (r *FileResult) ErrorText(name string) string {
+	var b strings.Builder
+	if r.Err != nil {
+		fmt.Fprintf(&b, "%s: %v\n", name, r.Err)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(&b, "%s:%d: %s\n", name, e.Line, e.Reason)
+	}
+	return b.String()
+}
+
+// moveInto moves path into dir, keeping its name unless one is taken there.
+func moveInto(path, dir string, now time.Time) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("inbox: %w", err)
+	}
+	base := filepath.Base(path)
+	dest := filepath.Join(dir, base)
+	if _, err := os.Stat(dest); err == nil {
+		ext := filepath.Ext(base)
+		dest = filepath.Join(dir, strings.TrimSuffix(base, ext)+"."+now.UTC().Format("20060102T150405.000000000")+ext)
+	}
+	if err := os.Rename(path, dest); err != nil {
+		return "", fmt.Errorf("inbox: %w", err)
+	}
+	return dest, nil
+}
