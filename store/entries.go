@@ -118,15 +118,18 @@ type usageDelta struct{ counted, seconds, entries int64 }
 type deltas map[usageKey]*usageDelta
 
 func (d deltas) add(e *Entry, sign int64) {
-	k := usageKey{e.ContractID, e.Date.Period()}
+	d.addCounts(usageKey{e.ContractID, e.Date.Period()}, sign*e.Counted, sign*e.Seconds, sign)
+}
+
+func (d deltas) addCounts(k usageKey, counted, seconds, entries int64) {
 	u := d[k]
 	if u == nil {
 		u = &usageDelta{}
 		d[k] = u
 	}
-	u.counted += sign * e.Counted
-	u.seconds += sign * e.Seconds
-	u.entries += sign
+	u.counted += counted
+	u.seconds += seconds
+	u.entries += entries
 }
 
 // apply writes usage deltas, and records the change of a closed period's

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"retainer/billing"
@@ -18,22 +20,38 @@ type ImportResult struct {
 	Unmatched int // rows of the file that match no contract
 }
 
-// Import is one file's import: rows are staged as they stream in, and
-// Commit reconciles them with what the source imported before, all in one
-// transaction. Nothing is visible until Commit; Rollback (or any error)
-// leaves the database as it was.
+// Import is one file's import, in one transaction: rows stream in through
+// Add, and Commit reconciles them with what the source imported before.
+// Nothing is visible until Commit; Rollback (or any error) leaves the
+// database as it was.
 type Import struct {
 	s      *DB
 	ctx    context.Context
 	tx     *sql.Tx
-	stage  *sql.Stmt
 	rules  *Rules
 	source string
 	now    time.Time
-	seq    int64
-	res    ImportResult
+	batch  int64
 	done   bool
+	res    ImportResult
+
+	// Rows without an external id go straight into entries, tagged with the
+	// batch, in multi-row INSERTs of up to insertChunk rows.
+	pending []Entry
+	insert  *sql.Stmt
+	added   deltas
+	clients map[string]bool
+	first   billing.Date
+	last    billing.Date
+	idless  int
+
+	// Rows with an external id are staged, then upserted.
+	stage *sql.Stmt
+	seq   int64
+	ided  int
 }
+
+const insertChunk = 200
 
 // BeginImport starts importing rows of one source ("harvest", "toggl", …).
 func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now time.Time) (*Import, error) {
@@ -41,48 +59,116 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	if err != nil {
 		return nil, err
 	}
-	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now}
-	for _, q := range []string{
-		`CREATE TEMP TABLE IF NOT EXISTS import_rows (
-			seq BIGINT PRIMARY KEY, external_id TEXT, day INTEGER NOT NULL, period INTEGER NOT NULL,
-			seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL, client_key TEXT NOT NULL,
-			project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
-			user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint TEXT NOT NULL,
-			keep INTEGER NOT NULL DEFAULT 0)`,
-		`DELETE FROM import_rows`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("import staging: %w", err)
-		}
-	}
-	im.stage, err = tx.PrepareContext(ctx, `INSERT INTO import_rows (seq, external_id, day, period, seconds, billable, client,
-		client_key, project, project_code, task, notes, user_name, contract_id, counted, fingerprint)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, clients: map[string]bool{}}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`, source, now.Unix()).Scan(&im.batch); err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	return im, nil
 }
 
-// SetSource names the source before Commit, for a caller that learns it
-// while the rows stream in (a file's format is detected as it is read).
-func (im *Import) SetSource(source string) { im.source = source }
+// Rollback abandons the import.
+func (im *Import) Rollback() {
+	if im.done {
+		return
+	}
+	im.done = true
+	for _, st := range []*sql.Stmt{im.insert, im.stage} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	im.tx.Rollback()
+}
 
-// Add stages one row.
+// Add takes one row.
 func (im *Import) Add(e Entry) error {
 	e.Source, e.Pinned = im.source, ""
 	im.rules.resolve(&e)
 	if e.ContractID == "" {
 		im.res.Unmatched++
 	}
-	im.seq++
-	var ext any
 	if e.ExternalID != "" {
-		ext = e.ExternalID
+		return im.stageRow(&e)
 	}
-	_, err := im.stage.ExecContext(im.ctx, im.seq, ext, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
+	if im.idless == 0 || e.Date < im.first {
+		im.first = e.Date
+	}
+	if im.idless == 0 || e.Date > im.last {
+		im.last = e.Date
+	}
+	im.idless++
+	im.clients[billing.NormalizeName(e.Client)] = true
+	im.added.add(&e, 1)
+	im.pending = append(im.pending, e)
+	if len(im.pending) == insertChunk {
+		return im.flush()
+	}
+	return nil
+}
+
+const entryCols = `source, external_id, day, period, seconds, billable, client, client_key, project, project_code, task, notes,
+	user_name, pinned_contract, contract_id, counted, fingerprint, import_batch, created_at, updated_at`
+
+const entryParams = `(?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)`
+
+func (im *Import) flush() error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	st := im.insert
+	if len(im.pending) != insertChunk || st == nil {
+		q := `INSERT INTO entries (` + entryCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
+		var err error
+		if st, err = im.tx.PrepareContext(im.ctx, q); err != nil {
+			return err
+		}
+		if len(im.pending) == insertChunk {
+			im.insert = st
+		} else {
+			defer st.Close()
+		}
+	}
+	args := make([]any, 0, len(im.pending)*18)
+	ts := im.now.Unix()
+	for i := range im.pending {
+		e := &im.pending[i]
+		args = append(args, im.source, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable), e.Client,
+			billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted,
+			e.fingerprint(), im.batch, ts, ts)
+	}
+	if _, err := st.ExecContext(im.ctx, args...); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	im.pending = im.pending[:0]
+	return nil
+}
+
+func (im *Import) stageRow(e *Entry) error {
+	if im.stage == nil {
+		for _, q := range []string{
+			`CREATE TEMP TABLE IF NOT EXISTS import_rows (
+				seq BIGINT PRIMARY KEY, external_id TEXT NOT NULL, day INTEGER NOT NULL, period INTEGER NOT NULL,
+				seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL, client_key TEXT NOT NULL,
+				project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
+				user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint TEXT NOT NULL,
+				keep INTEGER NOT NULL DEFAULT 0)`,
+			`DELETE FROM import_rows`,
+		} {
+			if _, err := im.tx.ExecContext(im.ctx, q); err != nil {
+				return fmt.Errorf("import staging: %w", err)
+			}
+		}
+		var err error
+		im.stage, err = im.tx.PrepareContext(im.ctx, `INSERT INTO import_rows (seq, external_id, `+stagedCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+	}
+	im.seq++
+	im.ided++
+	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
 		e.Client, billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fingerprint())
 	if err != nil {
 		return fmt.Errorf("stage row: %w", err)
@@ -90,16 +176,7 @@ func (im *Import) Add(e Entry) error {
 	return nil
 }
 
-// Rollback abandons the import.
-func (im *Import) Rollback() {
-	if !im.done {
-		im.done = true
-		im.stage.Close()
-		im.tx.Rollback()
-	}
-}
-
-// Commit reconciles the staged rows with the database and commits:
+// Commit reconciles and commits:
 //   - rows with an external id are upserted by (source, external id);
 //   - rows without one replace, for each client in the file, the source's
 //     id-less entries dated within the file's first..last date: rows already
@@ -114,12 +191,19 @@ func (im *Import) Commit() (ImportResult, error) {
 	}
 	defer im.Rollback()
 	ctx, tx := im.ctx, im.tx
-	d := deltas{}
-	if err := im.upsertWithIDs(d); err != nil {
+	if err := im.flush(); err != nil {
 		return ImportResult{}, err
 	}
-	if err := im.reconcileWithoutIDs(d); err != nil {
-		return ImportResult{}, err
+	d := im.added
+	if im.idless > 0 {
+		if err := im.reconcileWithoutIDs(d); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	if im.ided > 0 {
+		if err := im.upsertWithIDs(d); err != nil {
+			return ImportResult{}, err
+		}
 	}
 	if err := d.apply(ctx, tx, im.now); err != nil {
 		return ImportResult{}, err
@@ -127,13 +211,17 @@ func (im *Import) Commit() (ImportResult, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`); err != nil {
 		return ImportResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows`); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE imports SET source = ?, finished_at = ? WHERE id = ?`, im.source, im.now.Unix(), im.batch); err != nil {
 		return ImportResult{}, err
 	}
 	if err := im.s.hook("import:commit"); err != nil {
 		return ImportResult{}, err
 	}
-	im.stage.Close()
+	for _, st := range []*sql.Stmt{im.insert, im.stage} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return ImportResult{}, err
 	}
@@ -141,38 +229,127 @@ func (im *Import) Commit() (ImportResult, error) {
 	return im.res, nil
 }
 
+// reconcileWithoutIDs pairs the batch's rows with the source's earlier rows
+// of the same clients and dates, by content and occurrence (the k-th copy of
+// a row in the file matches the k-th copy already stored). A matched new row
+// is dropped and the stored one kept; an unmatched stored row is deleted.
+func (im *Import) reconcileWithoutIDs(d deltas) error {
+	ctx, tx := im.ctx, im.tx
+	keys := make([]string, 0, len(im.clients))
+	for k := range im.clients {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	scope := `e.source = ? AND e.external_id IS NULL AND e.day >= ? AND e.day <= ? AND e.client_key IN (` + placeholders(len(keys)) + `)`
+	args := []any{im.source, int64(im.first), int64(im.last)}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	// Rows in scope beyond this batch's own: counted on the covering
+	// (source, client_key, day) index, without touching the table.
+	var inScope int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entries e WHERE `+scope, args...).Scan(&inScope); err != nil {
+		return err
+	}
+	if inScope == im.idless { // a first import of these clients and dates
+		im.res.Imported += im.idless
+		return nil
+	}
+	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS import_pairs (old_id BIGINT, new_id BIGINT)`, `DELETE FROM import_pairs`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	pairArgs := append(append(append([]any{}, args...), im.batch), append(args, im.batch)...)
+	if _, err := tx.ExecContext(ctx, `
+		WITH old AS (
+			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
+			FROM entries e WHERE `+scope+` AND e.import_batch IS NOT ?),
+		new AS (
+			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
+			FROM entries e WHERE `+scope+` AND e.import_batch = ?)
+		INSERT INTO import_pairs (old_id, new_id)
+		SELECT old.id, new.id FROM old FULL OUTER JOIN new ON new.fingerprint = old.fingerprint AND new.rn = old.rn`,
+		pairArgs...); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	unchanged, err := removeEntries(ctx, tx, d, `e.id IN (SELECT new_id FROM import_pairs WHERE old_id IS NOT NULL AND new_id IS NOT NULL)`)
+	if err != nil {
+		return err
+	}
+	removed, err := removeEntries(ctx, tx, d, `e.id IN (SELECT old_id FROM import_pairs WHERE new_id IS NULL)`)
+	if err != nil {
+		return err
+	}
+	inserted := im.idless - unchanged
+	// An edit upstream shows as one row gone and one new: count the pairs as
+	// updates.
+	edits := min(removed, inserted)
+	im.res.Unchanged += unchanged
+	im.res.Updated += edits
+	im.res.Imported += inserted - edits
+	im.res.Removed += removed - edits
+	return nil
+}
+
 const stagedCols = `day, period, seconds, billable, client, client_key, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
 
-// addStagedDeltas adds the usage of the staged rows that match where.
-func addStagedDeltas(ctx context.Context, tx *sql.Tx, d deltas, where string, args ...any) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM import_rows s WHERE `+where+
-		` GROUP BY contract_id, period`, args...)
-	if err != nil {
-		return 0, err
+// upsertWithIDs writes the staged rows that carry an external id.
+func (im *Import) upsertWithIDs(d deltas) error {
+	ctx, tx := im.ctx, im.tx
+	const same = `EXISTS (SELECT 1 FROM entries x WHERE x.source = ? AND x.external_id = s.external_id AND x.fingerprint = s.fingerprint)`
+	// Duplicate ids in one file: the last row wins.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE seq < (SELECT MAX(seq) FROM import_rows r WHERE r.external_id = import_rows.external_id)`); err != nil {
+		return err
 	}
-	defer rows.Close()
-	n := 0
+	var unchanged int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows s WHERE `+same, im.source).Scan(&unchanged); err != nil {
+		return err
+	}
+	// Changed rows: the old row and its usage out; it comes back below.
+	updated, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id IN (SELECT s.external_id FROM import_rows s WHERE NOT `+same+`)`,
+		im.source, im.source)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE import_rows SET keep = 1 WHERE NOT EXISTS (
+		SELECT 1 FROM entries e WHERE e.source = ? AND e.external_id = import_rows.external_id)`, im.source); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM import_rows WHERE keep = 1 GROUP BY contract_id, period`)
+	if err != nil {
+		return err
+	}
+	kept := 0
 	for rows.Next() {
 		var k usageKey
 		var p, counted, secs, cnt int64
 		if err := rows.Scan(&k.contract, &p, &counted, &secs, &cnt); err != nil {
-			return 0, err
+			rows.Close()
+			return err
 		}
 		k.period = billing.Period(p)
-		u := d[k]
-		if u == nil {
-			u = &usageDelta{}
-			d[k] = u
-		}
-		u.counted += counted
-		u.seconds += secs
-		u.entries += cnt
-		n += int(cnt)
+		d.addCounts(k, counted, secs, cnt)
+		kept += int(cnt)
 	}
-	return n, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO entries (source, external_id, `+stagedCols+`, import_batch, created_at, updated_at)
+		SELECT ?, external_id, `+stagedCols+`, ?, ?, ? FROM import_rows WHERE keep = 1 ORDER BY seq`,
+		im.source, im.batch, im.now.Unix(), im.now.Unix()); err != nil {
+		return err
+	}
+	im.res.Unchanged += unchanged
+	im.res.Updated += updated
+	im.res.Imported += kept - updated
+	_, err = tx.ExecContext(ctx, `DELETE FROM import_rows`)
+	return err
 }
 
-// removeEntries deletes entries by the condition, subtracting their usage.
+// removeEntries deletes the entries matching where, subtracting their usage,
+// and returns how many there were.
 func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args ...any) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM entries e WHERE `+where+
 		` GROUP BY contract_id, period`, args...)
@@ -188,14 +365,7 @@ func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args
 			return 0, err
 		}
 		k.period = billing.Period(p)
-		u := d[k]
-		if u == nil {
-			u = &usageDelta{}
-			d[k] = u
-		}
-		u.counted -= counted
-		u.seconds -= secs
-		u.entries -= cnt
+		d.addCounts(k, -counted, -secs, -cnt)
 		n += int(cnt)
 	}
 	rows.Close()
@@ -207,98 +377,4 @@ func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM entries WHERE id IN (SELECT e.id FROM entries e WHERE `+where+`)`, args...)
 	return n, err
-}
-
-func (im *Import) insertKept(where string) error {
-	_, err := im.tx.ExecContext(im.ctx, `INSERT INTO entries (source, external_id, `+stagedCols+`, created_at, updated_at)
-		SELECT ?, external_id, `+stagedCols+`, ?, ? FROM import_rows s WHERE `+where+` ORDER BY seq`,
-		im.source, im.now.Unix(), im.now.Unix())
-	return err
-}
-
-func (im *Import) upsertWithIDs(d deltas) error {
-	ctx, tx := im.ctx, im.tx
-	const same = `EXISTS (SELECT 1 FROM entries e WHERE e.source = ? AND e.external_id = s.external_id AND e.fingerprint = s.fingerprint)`
-	// Duplicate ids in one file: the last row wins.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE external_id IS NOT NULL AND seq < (SELECT MAX(seq) FROM import_rows r WHERE r.external_id = import_rows.external_id)`); err != nil {
-		return err
-	}
-	var err error
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows s WHERE s.external_id IS NOT NULL AND `+same, im.source).Scan(&im.res.Unchanged); err != nil {
-		return err
-	}
-	// Changed rows: old usage out, row replaced, new usage in.
-	if im.res.Updated, err = removeEntries(ctx, tx, d, `e.source = ? AND e.external_id IN (SELECT s.external_id FROM import_rows s
-		WHERE s.external_id IS NOT NULL AND NOT `+same+`)`, im.source, im.source); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE import_rows SET keep = 1 WHERE external_id IS NOT NULL AND NOT EXISTS (
-		SELECT 1 FROM entries e WHERE e.source = ? AND e.external_id = import_rows.external_id)`, im.source); err != nil {
-		return err
-	}
-	n, err := addStagedDeltas(ctx, tx, d, `s.keep = 1 AND s.external_id IS NOT NULL`)
-	if err != nil {
-		return err
-	}
-	im.res.Imported += n - im.res.Updated
-	return im.insertKept(`s.keep = 1 AND s.external_id IS NOT NULL`)
-}
-
-func (im *Import) reconcileWithoutIDs(d deltas) error {
-	ctx, tx := im.ctx, im.tx
-	var first, last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MIN(day), MAX(day) FROM import_rows WHERE external_id IS NULL`).Scan(&first, &last); err != nil {
-		return err
-	}
-	if !first.Valid {
-		return nil
-	}
-	// Pair existing and staged rows by fingerprint and occurrence: the k-th
-	// copy of a row in the file matches the k-th copy already stored.
-	const pairs = `
-		WITH old AS (
-			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
-			FROM entries e
-			WHERE e.source = ? AND e.external_id IS NULL AND e.day >= ? AND e.day <= ?
-			  AND e.client_key IN (SELECT DISTINCT client_key FROM import_rows WHERE external_id IS NULL)),
-		new AS (
-			SELECT s.seq, s.fingerprint, ROW_NUMBER() OVER (PARTITION BY s.fingerprint ORDER BY s.seq) AS rn
-			FROM import_rows s WHERE s.external_id IS NULL)`
-	args := []any{im.source, first.Int64, last.Int64}
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_gone (id BIGINT PRIMARY KEY)`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM import_gone`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, pairs+`
-		INSERT INTO import_gone (id) SELECT old.id FROM old LEFT JOIN new ON new.fingerprint = old.fingerprint AND new.rn = old.rn
-		WHERE new.seq IS NULL`, args...); err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, pairs+`
-		UPDATE import_rows SET keep = 1 WHERE seq IN (
-			SELECT new.seq FROM new LEFT JOIN old ON old.fingerprint = new.fingerprint AND old.rn = new.rn WHERE old.id IS NULL)`, args...); err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	removed, err := removeEntries(ctx, tx, d, `e.id IN (SELECT id FROM import_gone)`)
-	if err != nil {
-		return err
-	}
-	inserted, err := addStagedDeltas(ctx, tx, d, `s.keep = 1 AND s.external_id IS NULL`)
-	if err != nil {
-		return err
-	}
-	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_rows WHERE external_id IS NULL`).Scan(&total); err != nil {
-		return err
-	}
-	// An edit upstream shows as one row gone and one new: count the pairs as
-	// updates.
-	edits := min(removed, inserted)
-	im.res.Updated += edits
-	im.res.Imported += inserted - edits
-	im.res.Removed += removed - edits
-	im.res.Unchanged += total - inserted
-	return im.insertKept(`s.keep = 1 AND s.external_id IS NULL`)
 }

@@ -47,13 +47,12 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	}
 	defer f.Close()
 	// Parse calls back only once the whole file has been validated; the
-	// import transaction starts then, and learns its source (the detected
-	// format) before it commits.
+	// import transaction starts then, with the detected format as source.
 	var imp *store.Import
 	sum, err := Parse(f, im.Options, func(e Entry) error {
 		if imp == nil {
 			var err error
-			if imp, err = im.DB.BeginImport(ctx, im.Rules, "", im.Now()); err != nil {
+			if imp, err = im.DB.BeginImport(ctx, im.Rules, string(e.Format), im.Now()); err != nil {
 				return err
 			}
 		}
@@ -73,7 +72,6 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	if imp == nil { // a file with no rows
 		return res
 	}
-	imp.SetSource(string(sum.Format))
 	r, err := imp.Commit()
 	if err != nil {
 		res.Err = err

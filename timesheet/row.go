@@ -89,6 +89,7 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	}
 
 	e := Entry{
+		Format:      s.format,
 		Line:        line,
 		Date:        date,
 		Seconds:     secs,

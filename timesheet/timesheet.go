@@ -33,6 +33,7 @@ const (
 
 // Entry is one time entry read from an export.
 type Entry struct {
+	Format      Format       // the file's format, the entry's source
 	Line        int          // 1-based physical line where the record starts (header is line 1)
 	Date        billing.Date // the start date, in the agency timezone
 	Seconds     int64        // the duration column, never end − start

@@ -133,6 +133,10 @@ func TestFixtures(t *testing.T) {
 			}
 			first, last := tt.want[0].Date, tt.want[0].Date
 			for i := range got {
+				if got[i].Format != sum.Format {
+					t.Errorf("entry %d: format %q, want the file's %q", i, got[i].Format, sum.Format)
+				}
+				got[i].Format = ""
 				if !reflect.DeepEqual(got[i], tt.want[i]) {
 					t.Errorf("entry %d:\n got %+v\nwant %+v", i, got[i], tt.want[i])
 				}

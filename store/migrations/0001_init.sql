@@ -19,6 +19,7 @@ CREATE TABLE entries (
     contract_id     TEXT    NOT NULL DEFAULT '',
     counted         BIGINT  NOT NULL,
     fingerprint     TEXT    NOT NULL DEFAULT '',
+    import_batch    INTEGER,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL
 );
@@ -26,6 +27,14 @@ CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHE
 CREATE INDEX entries_contract_day ON entries (contract_id, day);
 -- Re-imports of ID-less exports replace a source's rows per client and date range.
 CREATE INDEX entries_source_client_day ON entries (source, client_key, day) WHERE external_id IS NULL;
+
+-- One row per import run: the batch its entries carry.
+CREATE TABLE imports (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT    NOT NULL,
+    started_at  BIGINT  NOT NULL,
+    finished_at BIGINT
+);
 
 -- Counted seconds per (contract, period): what status reads instead of the
 -- entries. contract_id '' holds the unmatched entries.
