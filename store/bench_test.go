@@ -34,6 +34,10 @@ func seedBulk(tb testing.TB, s *DB, contracts, n int) {
 		SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM entries GROUP BY contract_id, period`); err != nil {
 		tb.Fatal(err)
 	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries)
+		SELECT contract_id, day, SUM(counted), COUNT(*) FROM entries GROUP BY contract_id, day`); err != nil {
+		tb.Fatal(err)
+	}
 	// A database in use is checkpointed; one bulk transaction leaves the whole
 	// file in the WAL.
 	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {

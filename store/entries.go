@@ -107,9 +107,12 @@ func periodKey(p *billing.Period) string {
 	return p.String()
 }
 
+// usageKey is where a change of counted time lands: a contract and a day.
+// The day rolls up into the period's usage row and the day's usage_daily
+// row, which the weekly burndown reads.
 type usageKey struct {
 	contract string
-	period   billing.Period
+	day      billing.Date
 }
 
 type usageDelta struct{ counted, seconds, entries int64 }
@@ -118,7 +121,7 @@ type usageDelta struct{ counted, seconds, entries int64 }
 type deltas map[usageKey]*usageDelta
 
 func (d deltas) add(e *Entry, sign int64) {
-	d.addCounts(usageKey{e.ContractID, e.Date.Period()}, sign*e.Counted, sign*e.Seconds, sign)
+	d.addCounts(usageKey{e.ContractID, e.Date}, sign*e.Counted, sign*e.Seconds, sign)
 }
 
 func (d deltas) addCounts(k usageKey, counted, seconds, entries int64) {
@@ -147,8 +150,24 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 			last, hasLast = p, true
 		}
 	}
-	keys := make([]usageKey, 0, len(d))
-	for k := range d {
+	type periodKey struct {
+		contract string
+		period   billing.Period
+	}
+	periods := map[periodKey]*usageDelta{}
+	for k, u := range d {
+		pk := periodKey{k.contract, k.day.Period()}
+		pu := periods[pk]
+		if pu == nil {
+			pu = &usageDelta{}
+			periods[pk] = pu
+		}
+		pu.counted += u.counted
+		pu.seconds += u.seconds
+		pu.entries += u.entries
+	}
+	keys := make([]periodKey, 0, len(periods))
+	for k := range periods {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -165,7 +184,7 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	}
 	defer up.Close()
 	for _, k := range keys {
-		u := d[k]
+		u := periods[k]
 		if u.counted == 0 && u.seconds == 0 && u.entries == 0 {
 			continue
 		}
@@ -177,6 +196,26 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 				k.contract, int64(k.period), u.counted, now.Unix()); err != nil {
 				return fmt.Errorf("adjustment %s %s: %w", k.contract, k.period, err)
 			}
+		}
+	}
+	daily, err := tx.PrepareContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES (?, ?, ?, ?)
+		ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
+		entries = usage_daily.entries + excluded.entries`)
+	if err != nil {
+		return err
+	}
+	defer daily.Close()
+	for k, u := range d {
+		if k.contract == "" || (u.counted == 0 && u.entries == 0) {
+			continue
+		}
+		if _, err := daily.ExecContext(ctx, k.contract, int64(k.day), u.counted, u.entries); err != nil {
+			return fmt.Errorf("daily usage %s %s: %w", k.contract, k.day, err)
+		}
+	}
+	for _, q := range []string{`DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`, `DELETE FROM usage_daily WHERE entries = 0 AND counted = 0`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -379,11 +418,7 @@ func (s *DB) rematch(ctx context.Context, tx *sql.Tx, rules *Rules, all bool, id
 			return err
 		}
 	}
-	if err := d.apply(ctx, tx, now); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`)
-	return err
+	return d.apply(ctx, tx, now)
 }
 
 func placeholders(n int) string {

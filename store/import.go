@@ -208,9 +208,6 @@ func (im *Import) Commit() (ImportResult, error) {
 	if err := d.apply(ctx, tx, im.now); err != nil {
 		return ImportResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`); err != nil {
-		return ImportResult{}, err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE imports SET source = ?, finished_at = ? WHERE id = ?`, im.source, im.now.Unix(), im.batch); err != nil {
 		return ImportResult{}, err
 	}
@@ -316,7 +313,7 @@ func (im *Import) upsertWithIDs(d deltas) error {
 		SELECT 1 FROM entries e WHERE e.source = ? AND e.external_id = import_rows.external_id)`, im.source); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM import_rows WHERE keep = 1 GROUP BY contract_id, period`)
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, day, SUM(counted), SUM(seconds), COUNT(*) FROM import_rows WHERE keep = 1 GROUP BY contract_id, day`)
 	if err != nil {
 		return err
 	}
@@ -328,7 +325,7 @@ func (im *Import) upsertWithIDs(d deltas) error {
 			rows.Close()
 			return err
 		}
-		k.period = billing.Period(p)
+		k.day = billing.Date(p)
 		d.addCounts(k, counted, secs, cnt)
 		kept += int(cnt)
 	}
@@ -351,8 +348,8 @@ func (im *Import) upsertWithIDs(d deltas) error {
 // removeEntries deletes the entries matching where, subtracting their usage,
 // and returns how many there were.
 func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args ...any) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM entries e WHERE `+where+
-		` GROUP BY contract_id, period`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, day, SUM(counted), SUM(seconds), COUNT(*) FROM entries e WHERE `+where+
+		` GROUP BY contract_id, day`, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -364,7 +361,7 @@ func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args
 			rows.Close()
 			return 0, err
 		}
-		k.period = billing.Period(p)
+		k.day = billing.Date(p)
 		d.addCounts(k, -counted, -secs, -cnt)
 		n += int(cnt)
 	}

@@ -473,7 +473,7 @@ func newCloseWriter(ctx context.Context, tx *sql.Tx) (*closeWriter, error) {
 		st, err = tx.PrepareContext(ctx, q)
 		return st
 	}
-	w.daily = prep(`SELECT day, SUM(counted) FROM entries WHERE contract_id = ? AND day >= ? AND day <= ? GROUP BY day`)
+	w.daily = prep(`SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
 	w.frozen = prep(`INSERT INTO closes (` + closeCols + `, period, currency, burndown)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	w.lot = prep(`INSERT INTO lots (contract_id, period, direction, earned, seconds) VALUES (?, ?, ?, ?, ?)`)

@@ -49,7 +49,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 			}
 		} else {
 			d.Figures = st.final(c, p, asOf)
-			q, err := tx.PrepareContext(ctx, `SELECT day, SUM(counted) FROM entries WHERE contract_id = ? AND day >= ? AND day <= ? GROUP BY day`)
+			q, err := tx.PrepareContext(ctx, `SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
 			if err != nil {
 				return err
 			}

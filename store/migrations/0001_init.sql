@@ -24,7 +24,6 @@ CREATE TABLE entries (
     updated_at      BIGINT  NOT NULL
 );
 CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHERE external_id IS NOT NULL;
-CREATE INDEX entries_contract_day ON entries (contract_id, day);
 -- Re-imports of ID-less exports replace a source's rows per client and date range.
 CREATE INDEX entries_source_client_day ON entries (source, client_key, day) WHERE external_id IS NULL;
 
@@ -47,6 +46,15 @@ CREATE TABLE usage (
     PRIMARY KEY (contract_id, period)
 );
 CREATE INDEX usage_period ON usage (period, contract_id, counted, entries);
+
+-- Counted seconds per (contract, day), for the weekly burndown.
+CREATE TABLE usage_daily (
+    contract_id TEXT    NOT NULL,
+    day         INTEGER NOT NULL,
+    counted     BIGINT  NOT NULL,
+    entries     BIGINT  NOT NULL,
+    PRIMARY KEY (contract_id, day)
+);
 
 -- Fingerprints of the contract rules the entries were matched and counted
 -- with; a change re-matches or re-counts. contract_id '' is the matcher.
