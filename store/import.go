@@ -118,7 +118,7 @@ func (im *Import) flush() error {
 	}
 	st := im.insert
 	if len(im.pending) != insertChunk || st == nil {
-		q := `INSERT INTO entries (` + entryCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
+		q := `INSERT OR ROLLBACK INTO entries (` + entryCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
 		var err error
 		if st, err = im.tx.PrepareContext(im.ctx, q); err != nil {
 			return err
