@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -33,18 +34,36 @@ type Entry struct {
 
 	ContractID string // "" while unmatched
 	Counted    int64  // seconds it counts toward hours_used
+
+	// Set by Rules.Prepare, so that an import can do this work on another
+	// goroutine than the one writing to the database.
+	prepared  bool
+	clientKey string
+	fp        int64
+}
+
+// Prepare matches and counts e and computes what storing it needs. An
+// import calls it for rows that were not prepared; a caller streaming rows
+// may call it beforehand, concurrently with the import.
+func (r *Rules) Prepare(e *Entry) {
+	r.resolve(e)
+	e.clientKey = billing.NormalizeName(e.Client)
+	e.fp = e.fingerprint()
+	e.prepared = true
 }
 
 // fingerprint identifies an entry's content: two rows with the same
-// fingerprint are the same work as far as billing and statements go.
-func (e *Entry) fingerprint() string {
+// fingerprint are the same work as far as billing and statements go. It is
+// the first 8 bytes of a SHA-256, compared only among one source's rows of
+// the same clients and dates.
+func (e *Entry) fingerprint() int64 {
 	h := sha256.New()
 	fmt.Fprintf(h, "%d\x00%d\x00%t", e.Date, e.Seconds, e.Billable)
 	for _, s := range []string{e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User} {
 		h.Write([]byte{0})
 		h.Write([]byte(s))
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return int64(binary.BigEndian.Uint64(h.Sum(nil)))
 }
 
 // Rules are the contracts the entries are matched and counted with.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type Import struct {
 
 const insertChunk = 200
 
+// sqlString quotes s as an SQL string literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // BeginImport starts importing rows of one source ("harvest", "toggl", …).
 func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now time.Time) (*Import, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -83,8 +87,11 @@ func (im *Import) Rollback() {
 
 // Add takes one row.
 func (im *Import) Add(e Entry) error {
-	e.Source, e.Pinned = im.source, ""
-	im.rules.resolve(&e)
+	e.Source = im.source
+	if !e.prepared || e.Pinned != "" {
+		e.Pinned = ""
+		im.rules.Prepare(&e)
+	}
 	if e.ContractID == "" {
 		im.res.Unmatched++
 	}
@@ -98,7 +105,7 @@ func (im *Import) Add(e Entry) error {
 		im.last = e.Date
 	}
 	im.idless++
-	im.clients[billing.NormalizeName(e.Client)] = true
+	im.clients[e.clientKey] = true
 	im.added.add(&e, 1)
 	im.pending = append(im.pending, e)
 	if len(im.pending) == insertChunk {
@@ -110,7 +117,9 @@ func (im *Import) Add(e Entry) error {
 const entryCols = `source, external_id, day, period, seconds, billable, client, client_key, project, project_code, task, notes,
 	user_name, pinned_contract, contract_id, counted, fingerprint, import_batch, created_at, updated_at`
 
-const entryParams = `(?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)`
+// entryParams are one row's values; source, batch and timestamps are the
+// import's own and are written into the statement once (see flush).
+const entryParams = `(@src, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, @batch, @ts, @ts)`
 
 func (im *Import) flush() error {
 	if len(im.pending) == 0 {
@@ -118,7 +127,10 @@ func (im *Import) flush() error {
 	}
 	st := im.insert
 	if len(im.pending) != insertChunk || st == nil {
-		q := `INSERT OR ROLLBACK INTO entries (` + entryCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
+		values := strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
+		values = strings.NewReplacer("@src", sqlString(im.source), "@batch", strconv.FormatInt(im.batch, 10),
+			"@ts", strconv.FormatInt(im.now.Unix(), 10)).Replace(values)
+		q := `INSERT OR ROLLBACK INTO entries (` + entryCols + `) VALUES ` + values
 		var err error
 		if st, err = im.tx.PrepareContext(im.ctx, q); err != nil {
 			return err
@@ -129,13 +141,11 @@ func (im *Import) flush() error {
 			defer st.Close()
 		}
 	}
-	args := make([]any, 0, len(im.pending)*18)
-	ts := im.now.Unix()
+	args := make([]any, 0, len(im.pending)*14)
 	for i := range im.pending {
 		e := &im.pending[i]
-		args = append(args, im.source, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable), e.Client,
-			billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted,
-			e.fingerprint(), im.batch, ts, ts)
+		args = append(args, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable), e.Client,
+			e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
 	}
 	if _, err := st.ExecContext(im.ctx, args...); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
@@ -151,7 +161,7 @@ func (im *Import) stageRow(e *Entry) error {
 				seq BIGINT PRIMARY KEY, external_id TEXT NOT NULL, day INTEGER NOT NULL, period INTEGER NOT NULL,
 				seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL, client_key TEXT NOT NULL,
 				project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
-				user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint TEXT NOT NULL,
+				user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL,
 				keep INTEGER NOT NULL DEFAULT 0)`,
 			`DELETE FROM import_rows`,
 		} {
@@ -169,7 +179,7 @@ func (im *Import) stageRow(e *Entry) error {
 	im.seq++
 	im.ided++
 	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
-		e.Client, billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fingerprint())
+		e.Client, e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
 	if err != nil {
 		return fmt.Errorf("stage row: %w", err)
 	}

@@ -26,7 +26,7 @@ func writeHarvestCSV(tb testing.TB, path string, n int) {
 	w := bufio.NewWriter(f)
 	w.WriteString("Date,Client,Project,Project Code,Task,Notes,Hours,Hours Rounded,Billable?,Invoiced?,Approved?,First Name,Last Name,Roles,Employee?,Billable Rate,Billable Amount,Cost Rate,Cost Amount,Currency,External Reference URL\n")
 	for i := 0; i < n; i++ {
-		d := billing.DateOf(2026, 1, 1) + billing.Date(i%365)
+		d := billing.DateOf(2026, 1, 1) + billing.Date(i*365/n) // exports are sorted by date
 		fmt.Fprintf(w, "%s,Client %03d,Retainer,C-%03d,Development,\"Task %d, reviewed\",%d.%02d,1.25,Yes,No,No,Ada,Lovelace,Developer,Yes,150.00,180.00,60.00,72.00,US Dollar - USD,\n",
 			d, i%100, i%100, i, 1+i%3, (i*7)%100)
 	}

@@ -46,21 +46,72 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 		return res
 	}
 	defer f.Close()
-	// Parse calls back only once the whole file has been validated; the
-	// import transaction starts then, with the detected format as source.
-	var imp *store.Import
-	sum, err := Parse(f, im.Options, func(e Entry) error {
-		if imp == nil {
-			var err error
-			if imp, err = im.DB.BeginImport(ctx, im.Rules, string(e.Format), im.Now()); err != nil {
-				return err
+	// Parse calls back only once the whole file has been validated. Its
+	// second pass runs on its own goroutine and hands over prepared batches
+	// (matched, counted, fingerprinted), while this one writes them: parsing
+	// and SQLite each keep a core busy.
+	type batch struct {
+		format Format
+		rows   []store.Entry
+	}
+	batches := make(chan batch, 4)
+	stop := make(chan struct{})
+	var sum Summary
+	parseErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		var cur batch
+		send := func() error {
+			select {
+			case batches <- cur:
+				cur = batch{format: cur.format}
+				return nil
+			case <-stop:
+				return context.Canceled
 			}
 		}
-		return imp.Add(store.Entry{
-			ExternalID: e.ExternalID, Date: e.Date, Seconds: e.Seconds, Billable: e.Billable,
-			Client: e.Client, Project: e.Project, ProjectCode: e.ProjectCode, Task: e.Task, Notes: e.Notes, User: e.User,
+		var err error
+		sum, err = Parse(f, im.Options, func(e Entry) error {
+			se := store.Entry{
+				ExternalID: e.ExternalID, Date: e.Date, Seconds: e.Seconds, Billable: e.Billable,
+				Client: e.Client, Project: e.Project, ProjectCode: e.ProjectCode, Task: e.Task, Notes: e.Notes, User: e.User,
+			}
+			im.Rules.Prepare(&se)
+			cur.format = e.Format
+			cur.rows = append(cur.rows, se)
+			if len(cur.rows) == 1000 {
+				return send()
+			}
+			return nil
 		})
-	})
+		if err == nil && len(cur.rows) > 0 {
+			err = send()
+		}
+		parseErr <- err
+	}()
+	var imp *store.Import
+	var writeErr error
+	for b := range batches {
+		if writeErr != nil {
+			continue
+		}
+		if imp == nil {
+			if imp, writeErr = im.DB.BeginImport(ctx, im.Rules, string(b.format), im.Now()); writeErr != nil {
+				close(stop)
+				continue
+			}
+		}
+		for i := range b.rows {
+			if writeErr = imp.Add(b.rows[i]); writeErr != nil {
+				close(stop)
+				break
+			}
+		}
+	}
+	err = <-parseErr
+	if writeErr != nil {
+		err = writeErr
+	}
 	res.Format, res.Rows, res.Running, res.Errors = sum.Format, sum.Rows, sum.Running, sum.Errors
 	if err != nil || len(sum.Errors) > 0 {
 		if imp != nil {

@@ -18,14 +18,14 @@ CREATE TABLE entries (
     pinned_contract TEXT    NOT NULL DEFAULT '',
     contract_id     TEXT    NOT NULL DEFAULT '',
     counted         BIGINT  NOT NULL,
-    fingerprint     TEXT    NOT NULL DEFAULT '',
+    fingerprint     BIGINT  NOT NULL DEFAULT 0,
     import_batch    INTEGER,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL
 );
 CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHERE external_id IS NOT NULL;
 -- Re-imports of ID-less exports replace a source's rows per client and date range.
-CREATE INDEX entries_source_client_day ON entries (source, client_key, day) WHERE external_id IS NULL;
+CREATE INDEX entries_day_source_client ON entries (day, source, client_key) WHERE external_id IS NULL;
 
 -- One row per import run: the batch its entries carry.
 CREATE TABLE imports (
