@@ -252,13 +252,21 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	// Rows in scope beyond this batch's own: counted on the covering
-	// (source, client_key, day) index, without touching the table.
-	var inScope int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entries e WHERE `+scope, args...).Scan(&inScope); err != nil {
+	// Is there anything earlier to reconcile with? Not when the source was
+	// never imported before; otherwise look for one earlier row in scope.
+	var earlier int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
+		im.source, im.batch).Scan(&earlier); err != nil {
 		return err
 	}
-	if inScope == im.idless { // a first import of these clients and dates
+	if earlier > 0 {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE `+scope+` AND e.import_batch <> ? LIMIT 1) AS x`,
+			append(args, im.batch)...).Scan(&earlier)
+		if err != nil {
+			return err
+		}
+	}
+	if earlier == 0 { // a first import of these clients and dates
 		im.res.Imported += im.idless
 		return nil
 	}
@@ -271,7 +279,7 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 	if _, err := tx.ExecContext(ctx, `
 		WITH old AS (
 			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
-			FROM entries e WHERE `+scope+` AND e.import_batch IS NOT ?),
+			FROM entries e WHERE `+scope+` AND e.import_batch <> ?),
 		new AS (
 			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
 			FROM entries e WHERE `+scope+` AND e.import_batch = ?)

@@ -46,13 +46,15 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 		return res
 	}
 	defer f.Close()
-	// Parse calls back only once the whole file has been validated. Its
-	// second pass runs on its own goroutine and hands over prepared batches
-	// (matched, counted, fingerprinted), while this one writes them: parsing
-	// and SQLite each keep a core busy.
+	// Parse runs on its own goroutine and hands over prepared batches
+	// (matched, counted, fingerprinted) while this one writes them: parsing
+	// and SQLite each keep a core busy. Everything goes into one
+	// transaction, rolled back if the file turns out to have a bad row, and
+	// restarted if Parse must read the file a second time.
 	type batch struct {
 		format Format
 		rows   []store.Entry
+		reset  bool // drop what came before: the rows come again
 	}
 	batches := make(chan batch, 4)
 	stop := make(chan struct{})
@@ -70,8 +72,13 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 				return context.Canceled
 			}
 		}
+		opts := im.Options
+		opts.Discard = func() error {
+			cur = batch{format: cur.format, reset: true}
+			return send()
+		}
 		var err error
-		sum, err = Parse(f, im.Options, func(e Entry) error {
+		sum, err = Parse(f, opts, func(e Entry) error {
 			se := store.Entry{
 				ExternalID: e.ExternalID, Date: e.Date, Seconds: e.Seconds, Billable: e.Billable,
 				Client: e.Client, Project: e.Project, ProjectCode: e.ProjectCode, Task: e.Task, Notes: e.Notes, User: e.User,
@@ -94,6 +101,10 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	for b := range batches {
 		if writeErr != nil {
 			continue
+		}
+		if b.reset && imp != nil {
+			imp.Rollback()
+			imp = nil
 		}
 		if imp == nil {
 			if imp, writeErr = im.DB.BeginImport(ctx, im.Rules, string(b.format), im.Now()); writeErr != nil {

@@ -61,6 +61,15 @@ type Options struct {
 	DateOrder string         // "", "mdy" or "dmy": only for files whose dates cannot tell
 	Location  *time.Location // times without an offset are in this zone; nil = UTC
 	Agency    *time.Location // the agency timezone, for Entry.Date; nil = Location
+
+	// Discard, when set, lets Parse read the file once instead of twice: fn
+	// then receives rows from the first pass, as long as every date so far
+	// is year-first or dotted and no row is bad. If a date whose order the
+	// file decides later turns up after rows were handed over, Parse calls
+	// Discard, and the caller drops them; the rows come again from a second
+	// pass. A caller that sets Discard also drops everything fn received when
+	// Parse returns an error or Summary.Errors.
+	Discard func() error
 }
 
 // Summary describes a parsed file.
@@ -69,7 +78,7 @@ type Summary struct {
 	Rows        int          // valid entries emitted
 	Running     int          // running timers skipped
 	First, Last billing.Date // date range covered (valid when Rows > 0)
-	Errors      []RowError   // every bad row; when non-empty, fn was never called
+	Errors      []RowError   // every bad row; when non-empty, nothing fn received counts (without Discard, fn was never called)
 }
 
 // ErrUnknownFormat is returned for a header that matches no known format.
@@ -102,8 +111,13 @@ func Parse(r io.ReadSeeker, opts Options, fn func(Entry) error) (Summary, error)
 	}
 	s := &scanner{format: opts.Format, loc: loc, agency: agency}
 
-	// Pass 1: validate, gather date-order evidence.
-	sum, err := s.run(r, nil)
+	// Pass 1: validate, gather date-order evidence, and with Discard set,
+	// hand rows over while that is safe.
+	var first func(Entry) error
+	if opts.Discard != nil {
+		first, s.optimistic, s.discard = fn, true, opts.Discard
+	}
+	sum, err := s.run(r, first)
 	if err != nil {
 		return sum, err
 	}
@@ -117,7 +131,11 @@ func Parse(r io.ReadSeeker, opts Options, fn func(Entry) error) (Summary, error)
 		sum.Rows, sum.First, sum.Last = 0, 0, 0
 		return sum, nil
 	}
+	if s.optimistic && !s.stopped {
+		return sum, nil // every row went over in the one pass
+	}
 	// Pass 2: emit.
+	s.optimistic = false
 	s.order = order
 	s.format = sum.Format
 	s.ev = evidence{}
@@ -142,6 +160,24 @@ type scanner struct {
 	order  dateOrder // orderUnknown in pass 1
 	ev     evidence
 	cols   columns
+
+	optimistic bool         // pass 1 hands rows to fn (Options.Discard set)
+	stopped    bool         // … until a late-decided date or a bad row
+	emitted    int          // rows handed over in pass 1
+	discard    func() error // Options.Discard
+}
+
+// stop ends the hand-over of pass 1; rows already handed over are discarded
+// when a second pass will send them again.
+func (s *scanner) stop(again bool) error {
+	if !s.optimistic || s.stopped {
+		return nil
+	}
+	s.stopped = true
+	if again && s.emitted > 0 {
+		return s.discard()
+	}
+	return nil
 }
 
 // run makes one pass. With fn nil it only validates.
@@ -200,7 +236,13 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 			return sum, err
 		}
 		line, _ := cr.FieldPos(0)
+		before := s.ev
 		e, kind, reason := s.row(rec, line)
+		if s.ev != before { // a date whose reading depends on the file's order
+			if err := s.stop(true); err != nil {
+				return sum, err
+			}
+		}
 		switch kind {
 		case rowBlank:
 			continue
@@ -209,6 +251,9 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 			continue
 		case rowBad:
 			sum.Errors = append(sum.Errors, RowError{Line: line, Reason: reason})
+			if err := s.stop(false); err != nil {
+				return sum, err
+			}
 			continue
 		}
 		if sum.Rows == 0 || e.Date < sum.First {
@@ -218,10 +263,11 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 			sum.Last = e.Date
 		}
 		sum.Rows++
-		if fn != nil {
+		if fn != nil && !(s.optimistic && s.stopped) {
 			if err := fn(e); err != nil {
 				return sum, err
 			}
+			s.emitted++
 		}
 	}
 	return sum, nil
