@@ -50,6 +50,38 @@ type Import struct {
 	stage *sql.Stmt
 	seq   int64
 	ided  int
+
+	deleted  []string     // external ids deleted upstream
+	keepFrom billing.Date // with keepSet: the source's id'd entries in
+	keepTo   billing.Date // keepFrom..keepTo that this import did not
+	keepSet  bool         // bring are gone upstream
+	cursor   *string      // saved with the rows, in the same transaction
+}
+
+// Delete records an entry deleted upstream, by its external id.
+func (im *Import) Delete(externalID string) { im.deleted = append(im.deleted, externalID) }
+
+// KeepOnly says this import brought every entry of the source dated from..to:
+// at Commit, the source's other entries with an external id in that range
+// are deleted (a tracker that does not report deletions).
+func (im *Import) KeepOnly(from, to billing.Date) {
+	im.keepFrom, im.keepTo, im.keepSet = from, to, true
+}
+
+// SetCursor stores the source's sync cursor with this import's rows.
+func (im *Import) SetCursor(cursor string) { im.cursor = &cursor }
+
+// Cursor returns a source's stored sync cursor, "" before its first sync.
+func (s *DB) Cursor(ctx context.Context, source string) (string, error) {
+	var c string
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT cursor FROM sync_cursors WHERE source = ?`, source).Scan(&c)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		return err
+	})
+	return c, err
 }
 
 const insertChunk = 200
@@ -155,6 +187,21 @@ func (im *Import) flush() error {
 }
 
 func (im *Import) stageRow(e *Entry) error {
+	if err := im.ensureStage(); err != nil {
+		return err
+	}
+	im.seq++
+	im.ided++
+	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
+		e.Client, e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
+	if err != nil {
+		return fmt.Errorf("stage row: %w", err)
+	}
+	return nil
+}
+
+// ensureStage creates the staging table for rows with an external id.
+func (im *Import) ensureStage() error {
 	if im.stage == nil {
 		for _, q := range []string{
 			`CREATE TEMP TABLE IF NOT EXISTS import_rows (
@@ -175,13 +222,6 @@ func (im *Import) stageRow(e *Entry) error {
 		if err != nil {
 			return err
 		}
-	}
-	im.seq++
-	im.ided++
-	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
-		e.Client, e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
-	if err != nil {
-		return fmt.Errorf("stage row: %w", err)
 	}
 	return nil
 }
@@ -210,8 +250,34 @@ func (im *Import) Commit() (ImportResult, error) {
 			return ImportResult{}, err
 		}
 	}
-	if im.ided > 0 {
+	if im.ided > 0 || im.keepSet {
+		if err := im.ensureStage(); err != nil {
+			return ImportResult{}, err
+		}
+		if im.keepSet {
+			n, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id IS NOT NULL AND e.day >= ? AND e.day <= ?
+				AND NOT EXISTS (SELECT 1 FROM import_rows s WHERE s.external_id = e.external_id)`,
+				im.source, int64(im.keepFrom), int64(im.keepTo))
+			if err != nil {
+				return ImportResult{}, err
+			}
+			im.res.Removed += n
+		}
 		if err := im.upsertWithIDs(d); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	for _, id := range im.deleted {
+		n, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id = ?`, im.source, id)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		im.res.Removed += n
+	}
+	if im.cursor != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_cursors (source, cursor, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+			im.source, *im.cursor, im.now.Unix()); err != nil {
 			return ImportResult{}, err
 		}
 	}

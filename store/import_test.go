@@ -149,3 +149,53 @@ func TestImportIntoClosedPeriodIsLateAdjustment(t *testing.T) {
 		t.Errorf("February adjustment %d, want -2 h", f.LateAdjustment)
 	}
 }
+
+func TestAPIImportDeletesAndCursor(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	rules := store.NewRules([]*billing.Contract{acme()})
+	withID := func(id, date string, minutes int64) store.Entry {
+		e := row("Acme Corp", date, minutes, "")
+		e.ExternalID = id
+		return e
+	}
+	run := func(fn func(im *store.Import)) store.ImportResult {
+		t.Helper()
+		im, err := db.BeginImport(ctx, rules, "api-harvest", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(im)
+		res, err := im.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if c, _ := db.Cursor(ctx, "api-harvest"); c != "" {
+		t.Fatalf("cursor before any sync = %q", c)
+	}
+	run(func(im *store.Import) {
+		im.Add(withID("1", "2026-03-02", 60))
+		im.Add(withID("2", "2026-03-03", 60))
+		im.Add(withID("3", "2026-03-04", 60))
+		im.SetCursor("2026-03-04T10:00:00Z")
+	})
+	if c, _ := db.Cursor(ctx, "api-harvest"); c != "2026-03-04T10:00:00Z" {
+		t.Fatalf("cursor = %q", c)
+	}
+	// Toggl-style: a deletion reported upstream.
+	if res := run(func(im *store.Import) { im.Delete("2") }); res.Removed != 1 {
+		t.Fatalf("delete %+v", res)
+	}
+	// Harvest-style: the window 2026-03-01..03-31 now holds only entry 1.
+	if res := run(func(im *store.Import) {
+		im.Add(withID("1", "2026-03-02", 60))
+		im.KeepOnly(billing.DateOf(2026, 3, 1), billing.DateOf(2026, 3, 31))
+	}); res.Removed != 1 || res.Unchanged != 1 {
+		t.Fatalf("window %+v", res)
+	}
+	if got := usedIn(t, db, rules, "2026-03"); got != 60*60 {
+		t.Errorf("used %d, want 1 h", got)
+	}
+}

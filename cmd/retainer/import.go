@@ -47,12 +47,24 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 	}}
 	var results []timesheet.FileResult
 	var waiting []string
+	var syncs []timesheet.SyncResult
+	var syncErrs []error
 	if len(c.args) == 0 {
 		res, err := im.ImportInbox(ctx, cfg.Import.Inbox)
 		if err != nil {
 			return err
 		}
 		results, waiting = res.Files, res.Waiting
+		if h := cfg.Import.Harvest; h.Enabled() {
+			r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
+				UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
+			syncs, syncErrs = append(syncs, r), append(syncErrs, err)
+		}
+		if tg := cfg.Import.Toggl; tg.Enabled() {
+			r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
+				Agency: cfg.Location})
+			syncs, syncErrs = append(syncs, r), append(syncErrs, err)
+		}
 	} else {
 		for _, path := range c.args {
 			results = append(results, im.ImportFile(ctx, path))
@@ -69,6 +81,16 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 				out.Rejected = append(out.Rejected, rejectedJSON{r.Path, e.Line, e.Reason})
 			}
 			errText.WriteString(r.ErrorText(r.Path))
+			continue
+		}
+		out.Imported += r.Imported
+		out.Updated += r.Updated
+		out.Unchanged += r.Unchanged
+		out.Unmatched += r.Unmatched
+	}
+	for i, r := range syncs {
+		if syncErrs[i] != nil {
+			fmt.Fprintf(&errText, "%v\n", syncErrs[i])
 			continue
 		}
 		out.Imported += r.Imported
@@ -102,6 +124,12 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 				fmt.Fprintf(a.stdout, ", %d running timers skipped", r.Running)
 			}
 			fmt.Fprintln(a.stdout)
+		}
+		for i, r := range syncs {
+			if syncErrs[i] == nil {
+				fmt.Fprintf(a.stdout, "%s: %d imported, %d updated, %d unchanged, %d removed, %d unmatched\n",
+					r.Source, r.Imported, r.Updated, r.Unchanged, r.Removed, r.Unmatched)
+			}
 		}
 	}
 	if errText.Len() > 0 {

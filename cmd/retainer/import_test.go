@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +114,45 @@ func TestImportInbox(t *testing.T) {
 		t.Errorf("errors file: %s", errs)
 	}
 	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":3.00`) {
+		t.Errorf("status:\n%s", st)
+	}
+}
+
+// With a tracker API configured, `retainer import` also syncs it.
+func TestImportSyncsTogglAPI(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, _, _ := r.BasicAuth(); user != "toggl-token" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/me/time_entries":
+			w.Write([]byte(`[{"id": 11, "workspace_id": 789, "project_id": 201, "billable": true, "start": "2026-03-02T14:00:00Z",
+				"duration": 5400, "description": "design", "at": "2026-03-02T16:00:00Z", "server_deleted_at": null}]`))
+		case "/workspaces/789/projects":
+			if r.URL.Query().Get("page") > "1" {
+				w.Write([]byte(`[]`))
+				return
+			}
+			w.Write([]byte(`[{"id": 201, "workspace_id": 789, "client_id": 401, "name": "Web", "active": true}]`))
+		case "/workspaces/789/clients":
+			w.Write([]byte(`[{"id": 401, "wid": 789, "name": "Acme Corp"}]`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer ts.Close()
+	e := newEnv(t)
+	e.extra = []string{"RETAINER_IMPORT__TOGGL__WORKSPACE_ID=789", "RETAINER_IMPORT__TOGGL__TOKEN=toggl-token",
+		"RETAINER_IMPORT__TOGGL__BASE_URL=" + ts.URL}
+	out := e.must("import")
+	if !strings.Contains(out, "api-toggl: 1 imported") {
+		t.Fatalf("import:\n%s", out)
+	}
+	if strings.Contains(out, "toggl-token") {
+		t.Errorf("the token leaked into the output")
+	}
+	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":1.50`) {
 		t.Errorf("status:\n%s", st)
 	}
 }

@@ -15,9 +15,10 @@ import (
 
 // env is one temporary installation: the example config and its database.
 type env struct {
-	t   *testing.T
-	dir string
-	now time.Time
+	t     *testing.T
+	dir   string
+	now   time.Time
+	extra []string // more environment variables
 }
 
 func newEnv(t *testing.T) *env {
@@ -37,7 +38,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdout: &out, stderr: &errb, environ: []string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml")},
+	a := &app{stdout: &out, stderr: &errb, environ: append([]string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml")}, e.extra...),
 		now: func() time.Time { return e.now }}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()

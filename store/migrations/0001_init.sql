@@ -35,6 +35,13 @@ CREATE TABLE imports (
     finished_at BIGINT
 );
 
+-- Where each tracker API sync got to (an opaque cursor, e.g. updated_since).
+CREATE TABLE sync_cursors (
+    source     TEXT   PRIMARY KEY,
+    cursor     TEXT   NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
 -- Counted seconds per (contract, period): what status reads instead of the
 -- entries. contract_id '' holds the unmatched entries.
 CREATE TABLE usage (
