@@ -21,17 +21,16 @@ func seedBulk(tb testing.TB, s *DB, contracts, n int) {
 	// at its end as it does in real use, not at random places.
 	per := n / contracts
 	_, err := s.db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		INSERT INTO entries (source, day, period, seconds, billable, client, contract_id, counted, created_at, updated_at)
-		SELECT 'harvest', ? + i % 304,
-			CAST(strftime('%Y', (? + i % 304) * 86400, 'unixepoch') AS INTEGER) * 12 +
-			CAST(strftime('%m', (? + i % 304) * 86400, 'unixepoch') AS INTEGER) - 1,
-			1800, 1, printf('Client %05d', i / ?), printf('c%05d', i / ?), 1800, 0, 0 FROM n`,
-		per*contracts-1, first, first, first, per, per)
+		INSERT INTO entries (source, day, seconds, billable, client, contract_id, counted, created_at, updated_at)
+		SELECT 'harvest', ? + i % 304, 1800, 1, printf('Client %05d', i / ?), printf('c%05d', i / ?), 1800, 0, 0 FROM n`,
+		per*contracts-1, first, per, per)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// The period of a day: months since year 0.
+	const period = `(CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1)`
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO usage (contract_id, period, counted, seconds, entries)
-		SELECT contract_id, period, SUM(counted), SUM(seconds), COUNT(*) FROM entries GROUP BY contract_id, period`); err != nil {
+		SELECT contract_id, `+period+`, SUM(counted), SUM(seconds), COUNT(*) FROM entries GROUP BY contract_id, `+period); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries)

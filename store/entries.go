@@ -37,9 +37,8 @@ type Entry struct {
 
 	// Set by Rules.Prepare, so that an import can do this work on another
 	// goroutine than the one writing to the database.
-	prepared  bool
-	clientKey string
-	fp        int64
+	prepared bool
+	fp       int64
 }
 
 // Prepare matches and counts e and computes what storing it needs. An
@@ -47,7 +46,6 @@ type Entry struct {
 // may call it beforehand, concurrently with the import.
 func (r *Rules) Prepare(e *Entry) {
 	r.resolve(e)
-	e.clientKey = billing.NormalizeName(e.Client)
 	e.fp = e.fingerprint()
 	e.prepared = true
 }
@@ -282,17 +280,17 @@ func (s *DB) AddEntries(ctx context.Context, rules *Rules, entries []Entry, now 
 	})
 }
 
-const insertEntrySQL = `INSERT INTO entries (source, external_id, day, period, seconds, billable, client, client_key, project,
+const insertEntrySQL = `INSERT INTO entries (source, external_id, day, seconds, billable, client, project,
 	project_code, task, notes, user_name, pinned_contract, contract_id, counted, fingerprint, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 func insertEntry(ctx context.Context, ins *sql.Stmt, e *Entry, now time.Time) error {
 	var ext any
 	if e.ExternalID != "" {
 		ext = e.ExternalID
 	}
-	err := ins.QueryRowContext(ctx, e.Source, ext, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
-		e.Client, billing.NormalizeName(e.Client), e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.Pinned, e.ContractID, e.Counted,
+	err := ins.QueryRowContext(ctx, e.Source, ext, int64(e.Date), e.Seconds, boolInt(e.Billable),
+		e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.Pinned, e.ContractID, e.Counted,
 		e.fingerprint(), now.Unix(), now.Unix()).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("insert entry: %w", err)

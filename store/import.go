@@ -137,7 +137,7 @@ func (im *Import) Add(e Entry) error {
 		im.last = e.Date
 	}
 	im.idless++
-	im.clients[e.clientKey] = true
+	im.clients[e.Client] = true
 	im.added.add(&e, 1)
 	im.pending = append(im.pending, e)
 	if len(im.pending) == insertChunk {
@@ -146,12 +146,12 @@ func (im *Import) Add(e Entry) error {
 	return nil
 }
 
-const entryCols = `source, external_id, day, period, seconds, billable, client, client_key, project, project_code, task, notes,
+const entryCols = `source, external_id, day, seconds, billable, client, project, project_code, task, notes,
 	user_name, pinned_contract, contract_id, counted, fingerprint, import_batch, created_at, updated_at`
 
 // entryParams are one row's values; source, batch and timestamps are the
 // import's own and are written into the statement once (see flush).
-const entryParams = `(@src, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, @batch, @ts, @ts)`
+const entryParams = `(@src, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, @batch, @ts, @ts)`
 
 func (im *Import) flush() error {
 	if len(im.pending) == 0 {
@@ -173,11 +173,11 @@ func (im *Import) flush() error {
 			defer st.Close()
 		}
 	}
-	args := make([]any, 0, len(im.pending)*14)
+	args := make([]any, 0, len(im.pending)*12)
 	for i := range im.pending {
 		e := &im.pending[i]
-		args = append(args, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable), e.Client,
-			e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
+		args = append(args, int64(e.Date), e.Seconds, boolInt(e.Billable), e.Client,
+			e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
 	}
 	if _, err := st.ExecContext(im.ctx, args...); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
@@ -192,8 +192,8 @@ func (im *Import) stageRow(e *Entry) error {
 	}
 	im.seq++
 	im.ided++
-	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), int64(e.Date.Period()), e.Seconds, boolInt(e.Billable),
-		e.Client, e.clientKey, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
+	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), e.Seconds, boolInt(e.Billable),
+		e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
 	if err != nil {
 		return fmt.Errorf("stage row: %w", err)
 	}
@@ -205,8 +205,8 @@ func (im *Import) ensureStage() error {
 	if im.stage == nil {
 		for _, q := range []string{
 			`CREATE TEMP TABLE IF NOT EXISTS import_rows (
-				seq BIGINT PRIMARY KEY, external_id TEXT NOT NULL, day INTEGER NOT NULL, period INTEGER NOT NULL,
-				seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL, client_key TEXT NOT NULL,
+				seq BIGINT PRIMARY KEY, external_id TEXT NOT NULL, day INTEGER NOT NULL,
+				seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
 				project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
 				user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL,
 				keep INTEGER NOT NULL DEFAULT 0)`,
@@ -218,7 +218,7 @@ func (im *Import) ensureStage() error {
 		}
 		var err error
 		im.stage, err = im.tx.PrepareContext(im.ctx, `INSERT INTO import_rows (seq, external_id, `+stagedCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -228,9 +228,9 @@ func (im *Import) ensureStage() error {
 
 // Commit reconciles and commits:
 //   - rows with an external id are upserted by (source, external id);
-//   - rows without one replace, for each client in the file, the source's
-//     id-less entries dated within the file's first..last date: rows already
-//     there are kept, rows gone are deleted, new rows inserted. Identical rows
+//   - rows without one replace, for each client in the file (its name as
+//     the tracker writes it), the source's id-less entries dated within the
+//     file's first..last date: rows already there are kept, rows gone are deleted, new rows inserted. Identical rows
 //     count as many times as they appear.
 //
 // Usage aggregates change once per touched (contract, period); changes in
@@ -313,7 +313,7 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	scope := `e.source = ? AND e.external_id IS NULL AND e.day >= ? AND e.day <= ? AND e.client_key IN (` + placeholders(len(keys)) + `)`
+	scope := `e.source = ? AND e.external_id IS NULL AND e.day >= ? AND e.day <= ? AND e.client IN (` + placeholders(len(keys)) + `)`
 	args := []any{im.source, int64(im.first), int64(im.last)}
 	for _, k := range keys {
 		args = append(args, k)
@@ -373,7 +373,7 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 	return nil
 }
 
-const stagedCols = `day, period, seconds, billable, client, client_key, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
+const stagedCols = `day, seconds, billable, client, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
 
 // upsertWithIDs writes the staged rows that carry an external id.
 func (im *Import) upsertWithIDs(d deltas) error {

@@ -1,15 +1,13 @@
--- Time entries as imported or logged. day is days since 1970-01-01 and
--- period months since year 0, both in the agency timezone's calendar.
+-- Time entries as imported or logged. day is days since 1970-01-01 in the
+-- agency timezone's calendar.
 CREATE TABLE entries (
     id              INTEGER PRIMARY KEY,
     source          TEXT    NOT NULL,
     external_id     TEXT,
     day             INTEGER NOT NULL,
-    period          INTEGER NOT NULL,
     seconds         BIGINT  NOT NULL,
     billable        INTEGER NOT NULL,
     client          TEXT    NOT NULL,
-    client_key      TEXT    NOT NULL DEFAULT '',
     project         TEXT    NOT NULL DEFAULT '',
     project_code    TEXT    NOT NULL DEFAULT '',
     task            TEXT    NOT NULL DEFAULT '',
