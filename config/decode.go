@@ -144,10 +144,8 @@ func (l *loader) walk(path string, t reflect.Type, v any) (any, bool) {
 	}
 	switch {
 	case t.Kind() == reflect.Struct:
-		m, ok := v.(map[string]any)
+		m, ok := l.mapping(path, v)
 		if !ok {
-			l.add(path, "must be a mapping of keys, not "+describeValue(v))
-			l.failed[path] = true
 			return nil, false
 		}
 		out := make(map[string]any, len(m))
@@ -171,10 +169,8 @@ func (l *loader) walk(path string, t reflect.Type, v any) (any, bool) {
 		}
 		return out, true
 	case t.Kind() == reflect.Map:
-		m, ok := v.(map[string]any)
+		m, ok := l.mapping(path, v)
 		if !ok {
-			l.add(path, "must be a mapping of keys, not "+describeValue(v))
-			l.failed[path] = true
 			return nil, false
 		}
 		out := make(map[string]any, len(m))
@@ -199,6 +195,16 @@ func (l *loader) walk(path string, t reflect.Type, v any) (any, bool) {
 		return out, true
 	}
 	return v, true
+}
+
+// mapping returns v as a mapping, or reports at path that it is not one.
+func (l *loader) mapping(path string, v any) (map[string]any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		l.add(path, "must be a mapping of keys, not "+describeValue(v))
+		l.failed[path] = true
+	}
+	return m, ok
 }
 
 func sortedKeys(m map[string]any) []string {
