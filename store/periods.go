@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"retainer/billing"
@@ -431,6 +432,13 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 					return fmt.Errorf("%s %s: %w", c.ID, f.Period, err)
 				}
 				res.Statements = append(res.Statements, stmt)
+				// The email is queued with the statement; a contract with no
+				// contacts gets its statement and invoice but no email.
+				if len(c.Contacts) > 0 {
+					if err := enqueue(ctx, tx, StatementMessageKey(c.ID, f.Period), "email", c.Contacts, now); err != nil {
+						return err
+					}
+				}
 				if err := s.hook("close:" + c.ID + "/" + f.Period.String()); err != nil {
 					return err
 				}
@@ -453,6 +461,28 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 		return CloseResult{}, fmt.Errorf("close %s: %w", p, err)
 	}
 	return res, nil
+}
+
+// StatementMessageKey is the outbox key of a statement email.
+func StatementMessageKey(contractID string, p billing.Period) string {
+	return "statement/" + contractID + "/" + p.String()
+}
+
+// StatementKey reads a statement email's outbox key.
+func StatementKey(key string) (contractID string, p billing.Period, ok bool) {
+	rest, found := strings.CutPrefix(key, "statement/")
+	if !found {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 {
+		return "", 0, false
+	}
+	p, err := billing.ParsePeriod(rest[i+1:])
+	if err != nil {
+		return "", 0, false
+	}
+	return rest[:i], p, true
 }
 
 // InvoiceNumber is <contract-id>-<YYYY-MM>.

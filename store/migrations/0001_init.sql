@@ -146,3 +146,22 @@ CREATE TABLE notes (
     updated_at  BIGINT  NOT NULL,
     PRIMARY KEY (contract_id, period)
 );
+
+-- Every email and Slack message, written in the same transaction as the
+-- change that caused it; at most one per (key, channel). Its content is
+-- rendered when it is delivered, from the frozen state it refers to.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    key             TEXT    NOT NULL,
+    channel         TEXT    NOT NULL,
+    recipients      TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    transport       TEXT    NOT NULL DEFAULT '',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    next_attempt_at BIGINT  NOT NULL,
+    created_at      BIGINT  NOT NULL,
+    sent_at         BIGINT,
+    UNIQUE (key, channel)
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
