@@ -2,18 +2,13 @@ package notify
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
 
 	"retainer/billing"
 	"retainer/store"
-	"retainer/templates"
 )
 
 // Format is a statement's rendering.
@@ -62,6 +57,7 @@ type statementView struct {
 	Weeks                                                               []weekView
 	RetainerFee, OverageLine, OverageFee, TotalInvoiced                 string
 	Note                                                                string
+	ChartCID                                                            string // the inline chart's Content-ID, when there is one
 }
 
 func newStatementView(in StatementInput) statementView {
@@ -131,18 +127,9 @@ var funcs = template.FuncMap{
 
 // loadTemplate reads name from dir when it is there, else the embedded one.
 func loadTemplate(name, dir string) (*template.Template, error) {
-	var body []byte
-	var err error
-	if dir != "" {
-		body, err = os.ReadFile(filepath.Join(dir, name))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("template %s: %w", name, err)
-		}
-	}
-	if body == nil {
-		if body, err = templates.FS.ReadFile(name); err != nil {
-			return nil, fmt.Errorf("template %s: %w", name, err)
-		}
+	body, err := templateBody(name, dir)
+	if err != nil {
+		return nil, err
 	}
 	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(body))
 	if err != nil {

@@ -52,8 +52,9 @@ var commands = []command{
 		"import tracker exports (no FILE: every finished file in import.inbox)", (*app).importCmd, importFlags},
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
 		"the burn tracker for one month", (*app).status, statusFlags},
-	{"close", "--month YYYY-MM [--json]", "close a month (and every earlier open one)", (*app).close, closeFlags},
+	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*app).close, closeFlags},
 	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown]", "show one month's statement", (*app).statement, statementFlags},
+	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
 }
@@ -90,6 +91,7 @@ type cmdline struct {
 	user     string
 	format   string
 	json     bool
+	send     bool
 	cfg      *config.Config
 	db       *store.DB
 	rules    *store.Rules

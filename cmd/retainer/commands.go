@@ -30,6 +30,7 @@ func statusFlags(fs *flag.FlagSet, c *cmdline) {
 
 func closeFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM to close (required)")
+	fs.BoolVar(&c.send, "send", false, "deliver the statements now (otherwise they wait in the outbox)")
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 }
 
@@ -231,10 +232,19 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 			st.Total.Decimal(digits), st.IssuedOn.String(), st.DueOn.String(), st.Status})
 	}
 	if c.json {
-		return writeJSON(a.stdout, out)
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+		if c.send {
+			return a.deliver(ctx, c)
+		}
+		return nil
 	}
 	if out.Already {
 		fmt.Fprintf(a.stdout, "%s is already closed; nothing changed\n", p)
+		if c.send {
+			return a.deliver(ctx, c)
+		}
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "closed %s; %d statements\n", strings.Join(out.Closed, ", "), len(out.Statements))
@@ -244,6 +254,10 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 		tw.row(st.InvoiceNumber, st.ContractID, st.Period.String(), st.Total.Format(c.cfg.Currency), st.DueOn.String())
 	}
 	tw.flush()
+	if c.send {
+		return a.deliver(ctx, c)
+	}
+	fmt.Fprintln(a.stdout, "statement emails are queued: `retainer outbox send` delivers them")
 	return nil
 }
 

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"retainer/notify"
+	"retainer/store"
+)
+
+func outboxFlags(fs *flag.FlagSet, c *cmdline) {
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+}
+
+type outboxJSON struct {
+	Messages []outboxMessageJSON `json:"messages"`
+}
+
+type outboxMessageJSON struct {
+	ID        int64    `json:"id"`
+	Key       string   `json:"key"`
+	Channel   string   `json:"channel"`
+	Transport string   `json:"transport"`
+	To        []string `json:"to"`
+	Status    string   `json:"status"`
+	Attempts  int      `json:"attempts"`
+	LastError string   `json:"last_error"`
+	CreatedAt string   `json:"created_at"`
+	SentAt    *string  `json:"sent_at"`
+}
+
+// dispatcher builds the outbox dispatcher from the config: SMTP and Slack
+// where configured, the file transport for every channel that is not.
+func (a *app) dispatcher(c *cmdline) *notify.Dispatcher {
+	cfg := c.cfg
+	file := notify.NewFileSender(cfg.Notify.File.Dir, cfg.Notify.Email.From)
+	routes := map[string]notify.Route{
+		notify.ChannelEmail: {Sender: file, Transport: "file"},
+		notify.ChannelSlack: {Sender: file, Transport: "file"},
+	}
+	if e := cfg.Notify.Email; e.Enabled() {
+		routes[notify.ChannelEmail] = notify.Route{Transport: "smtp", Sender: notify.NewSMTP(notify.SMTPConfig{
+			Host: e.Host, Port: e.Port, Username: e.Username, Password: e.Password.Reveal(), TLS: e.TLS, From: e.From, Timeout: e.Timeout,
+		})}
+	}
+	if s := cfg.Notify.Slack; s.Enabled() {
+		routes[notify.ChannelSlack] = notify.Route{Transport: "slack", Sender: notify.NewSlack(notify.SlackConfig{
+			WebhookURL: s.WebhookURL.Reveal(), Token: s.Token.Reveal(), Channel: s.Channel,
+		})}
+	}
+	from := cfg.Notify.Email.From
+	r := &notify.Renderer{DB: c.db, Rules: c.rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: from,
+		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location}
+	return &notify.Dispatcher{Outbox: c.db, Routes: routes, Render: r.Render, Now: a.now}
+}
+
+// transportFor names the transport a channel's pending messages will use.
+func transportFor(d *notify.Dispatcher, channel string) string { return d.Routes[channel].Transport }
+
+func (a *app) outbox(ctx context.Context, c *cmdline) error {
+	if err := a.openStore(ctx, c); err != nil {
+		return err
+	}
+	switch {
+	case len(c.args) == 0:
+		return a.listOutbox(ctx, c)
+	case c.args[0] == "send" && len(c.args) == 1:
+		res, err := a.dispatcher(c).Dispatch(ctx, true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "sent %d, retrying %d, failed %d, unknown %d\n", res.Sent, res.Retrying, res.Failed, res.Unknown)
+		if res.Failed+res.Unknown+res.Retrying > 0 {
+			return errSilent
+		}
+		return nil
+	case c.args[0] == "retry" && len(c.args) == 2:
+		id, err := strconv.ParseInt(c.args[1], 10, 64)
+		if err != nil {
+			return usagef("retry ID: %q is not a message id", c.args[1])
+		}
+		if err := c.db.Retry(ctx, id, a.now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "message %d is pending again; `retainer outbox send` delivers it now\n", id)
+		return nil
+	}
+	return usagef("want: outbox [--json] | outbox send | outbox retry ID")
+}
+
+func (a *app) listOutbox(ctx context.Context, c *cmdline) error {
+	msgs, err := c.db.Outbox(ctx)
+	if err != nil {
+		return err
+	}
+	d := a.dispatcher(c)
+	out := outboxJSON{Messages: []outboxMessageJSON{}}
+	for _, m := range msgs {
+		j := outboxMessageJSON{ID: m.ID, Key: m.Key, Channel: m.Channel, Transport: m.Transport, To: m.To, Status: m.Status,
+			Attempts: m.Attempts, LastError: m.LastError, CreatedAt: m.CreatedAt.Format(time.RFC3339)}
+		if j.Transport == "" {
+			j.Transport = transportFor(d, m.Channel)
+		}
+		if j.Status == store.OutboxSending {
+			j.Status = store.OutboxPending
+		}
+		if m.SentAt != nil {
+			s := m.SentAt.Format(time.RFC3339)
+			j.SentAt = &s
+		}
+		out.Messages = append(out.Messages, j)
+	}
+	if c.json {
+		return writeJSON(a.stdout, out)
+	}
+	if len(msgs) == 0 {
+		fmt.Fprintln(a.stdout, "the outbox is empty")
+		return nil
+	}
+	tw := newTable(a.stdout)
+	tw.row("ID", "STATUS", "CHANNEL", "TRANSPORT", "KEY", "TO", "ATTEMPTS", "LAST ERROR")
+	for _, m := range out.Messages {
+		tw.row(strconv.FormatInt(m.ID, 10), m.Status, m.Channel, m.Transport, m.Key, strings.Join(m.To, ", "),
+			strconv.Itoa(m.Attempts), m.LastError)
+	}
+	tw.flush()
+	return nil
+}
+
+// deliver sends what is due after a command queued messages (close --send).
+func (a *app) deliver(ctx context.Context, c *cmdline) error {
+	res, err := a.dispatcher(c).Dispatch(ctx, false)
+	if err != nil {
+		return err
+	}
+	w := a.stdout
+	if c.json {
+		w = a.stderr // keep stdout one JSON document
+	}
+	fmt.Fprintf(w, "delivered %d, retrying %d, failed %d, unknown %d (see `retainer outbox`)\n",
+		res.Sent, res.Retrying, res.Failed, res.Unknown)
+	if res.Failed+res.Unknown > 0 {
+		return errSilent
+	}
+	return nil
+}

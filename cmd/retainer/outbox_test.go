@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCloseSendWritesStatementsToFileTransport(t *testing.T) {
+	e := newEnv(t)
+	e.must("log", "acme-001", "45", "--date", "2026-03-31")
+	out := e.must("close", "--month", "2026-03", "--send")
+	if !strings.Contains(out, "delivered 12,") {
+		t.Fatalf("close --send:\n%s", out)
+	}
+	// One file per statement email, named by its key.
+	path := filepath.Join(e.dir, "outbox", "statement_acme-001_2026-03.eml")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get("To"); !strings.Contains(got, "ap@acme.example") {
+		t.Errorf("To = %q", got)
+	}
+	if got := msg.Header.Get("Subject"); !strings.Contains(got, "acme-001-2026-03") {
+		t.Errorf("Subject = %q", got)
+	}
+	if msg.Header.Get("Message-Id") == "" || msg.Header.Get("Date") == "" {
+		t.Errorf("missing Message-ID or Date: %v", msg.Header)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		t.Fatalf("content type %q %v", mt, err)
+	}
+	parts := map[string]string{}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		b := new(strings.Builder)
+		buf := make([]byte, 4096)
+		for {
+			n, err := p.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		parts[ct] = b.String()
+	}
+	if !strings.Contains(parts["text/plain"], "USD 5,350.00") && !strings.Contains(parts["text/plain"], "USD 5,000.00") {
+		t.Errorf("text part: %q", parts["text/plain"])
+	}
+	if !strings.Contains(parts["text/html"], "Statement acme-001-2026-03") {
+		t.Errorf("html part missing or wrong: %q", parts["text/html"])
+	}
+
+	// The invoice is sent; the outbox says so; closing and sending again sends nothing.
+	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"invoice_status":"sent"`) {
+		t.Errorf("status:\n%s", st)
+	}
+	var ob outboxJSON
+	if err := json.Unmarshal([]byte(e.must("outbox", "--json")), &ob); err != nil {
+		t.Fatal(err)
+	}
+	if len(ob.Messages) != 12 || ob.Messages[0].Status != "sent" || ob.Messages[0].Transport != "file" || ob.Messages[0].SentAt == nil {
+		t.Fatalf("outbox %+v", ob.Messages[:1])
+	}
+	if out := e.must("close", "--month", "2026-03", "--send"); !strings.Contains(out, "delivered 0,") {
+		t.Errorf("second close --send:\n%s", out)
+	}
+	if code, _, _ := e.run("outbox", "retry", "1"); code != exitFailed {
+		t.Errorf("retrying a sent message: exit %d", code)
+	}
+}

@@ -1,0 +1,122 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"retainer/store"
+)
+
+// Outbox is what the dispatcher needs of the store.
+type Outbox interface {
+	ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]store.OutboxMessage, error)
+	Delivered(ctx context.Context, id int64, status, transport, lastError string, next, now time.Time) error
+}
+
+// Route is where one channel's messages go.
+type Route struct {
+	Sender    Sender
+	Transport string // "smtp", "slack" or "file", as `retainer outbox` shows it
+}
+
+// Dispatcher delivers what the outbox holds: each message at most once, with
+// retries and exponential backoff for temporary failures.
+type Dispatcher struct {
+	Outbox      Outbox
+	Routes      map[string]Route // by channel
+	Render      func(ctx context.Context, m store.OutboxMessage) (*Message, error)
+	Now         func() time.Time
+	MaxAttempts int            // a temporary failure this many times is failed; 0 = 10
+	Jitter      func() float64 // in [0,1); nil = random
+}
+
+// Result counts what one dispatch did.
+type Result struct{ Sent, Retrying, Failed, Unknown int }
+
+// Backoff is the wait after the given number of failed attempts: 30 s
+// doubling to at most an hour, scaled by 0.5–1.0 with jitter in [0,1).
+func Backoff(attempts int, jitter float64) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, time.Hour)
+	return time.Duration(float64(d) * (0.5 + jitter/2))
+}
+
+// Dispatch delivers every message that is due (every pending one when
+// force), batch by batch, and reports what happened.
+func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
+	var res Result
+	max := d.MaxAttempts
+	if max <= 0 {
+		max = 10
+	}
+	jitter := d.Jitter
+	if jitter == nil {
+		jitter = rand.Float64
+	}
+	limit := 100
+	if force {
+		limit = 1 << 30 // one pass over everything pending, each tried once
+	}
+	for {
+		now := d.Now()
+		batch, err := d.Outbox.ClaimDue(ctx, now, force, limit)
+		if err != nil {
+			return res, err
+		}
+		if len(batch) == 0 {
+			return res, nil
+		}
+		for _, m := range batch {
+			route, ok := d.Routes[m.Channel]
+			var sendErr error
+			if !ok {
+				sendErr = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
+			} else if msg, err := d.Render(ctx, m); err != nil {
+				sendErr = &PermanentError{fmt.Errorf("render: %w", err)}
+			} else {
+				sendErr = route.Sender.Send(ctx, msg)
+			}
+			status, next, lastErr := store.OutboxSent, now, ""
+			if sendErr != nil {
+				lastErr = sendErr.Error()
+				class, after := Classify(sendErr)
+				switch {
+				case class == "permanent":
+					status = store.OutboxFailed
+				case class == "unknown":
+					status = store.OutboxUnknown
+				case m.Attempts >= max:
+					status, lastErr = store.OutboxFailed, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, lastErr)
+				default:
+					status = store.OutboxPending
+					wait := Backoff(m.Attempts, jitter())
+					if after > wait {
+						wait = after
+					}
+					next = now.Add(wait)
+				}
+			}
+			if err := d.Outbox.Delivered(ctx, m.ID, status, route.Transport, lastErr, next, now); err != nil {
+				return res, err
+			}
+			switch status {
+			case store.OutboxSent:
+				res.Sent++
+			case store.OutboxPending:
+				res.Retrying++
+			case store.OutboxFailed:
+				res.Failed++
+			case store.OutboxUnknown:
+				res.Unknown++
+			}
+		}
+		if force {
+			return res, nil
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"retainer/billing"
+	"retainer/store"
+	"retainer/templates"
+)
+
+// Renderer turns an outbox row into the message to send, from the frozen
+// state its key names.
+type Renderer struct {
+	DB           *store.DB
+	Rules        *store.Rules
+	Currency     string
+	Agency       string
+	From         string
+	TemplatesDir string
+	Location     *time.Location
+}
+
+// Render builds the message for m.
+func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message, error) {
+	if id, p, ok := store.StatementKey(m.Key); ok {
+		return r.statement(ctx, m, id, p)
+	}
+	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)
+}
+
+func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
+	asOf := billing.DateAt(m.CreatedAt, r.Location)
+	d, err := r.DB.StatementFor(ctx, r.Rules, id, p, asOf)
+	if err != nil {
+		return nil, err
+	}
+	in := StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf}
+	text, err := RenderStatement(in, FormatText, r.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	html, err := RenderStatementHTML(in, r.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	v := newStatementView(in)
+	return &Message{
+		ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
+		Subject: fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName),
+		Text:    text, HTML: html,
+	}, nil
+}
+
+// RenderStatementHTML renders the statement email's HTML part: tables and
+// inline styles, every value escaped.
+func RenderStatementHTML(in StatementInput, overrideDir string) (string, error) {
+	const name = "statement.html.tmpl"
+	body, err := templateBody(name, overrideDir)
+	if err != nil {
+		return "", err
+	}
+	t, err := htmltemplate.New(name).Option("missingkey=error").Parse(string(body))
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, newStatementView(in)); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return buf.String(), nil
+}
+
+// templateBody reads name from dir when it is there, else the embedded one.
+func templateBody(name, dir string) ([]byte, error) {
+	if dir != "" {
+		body, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			return body, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+	}
+	body, err := templates.FS.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return body, nil
+}
+
+// keyFileName is a message key as a file name: / becomes _.
+func keyFileName(key string) string { return strings.ReplaceAll(key, "/", "_") }

@@ -1,0 +1,328 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	netmail "net/mail"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// TLS policies accepted in SMTPConfig.TLS.
+const (
+	SMTPTLSMandatory     = "mandatory"
+	SMTPTLSOpportunistic = "opportunistic"
+	SMTPTLSNone          = "none"
+)
+
+// SMTPConfig configures the SMTP transport.
+type SMTPConfig struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	// TLS is "mandatory" (STARTTLS required, the default when empty),
+	// "opportunistic" (STARTTLS when offered) or "none".
+	TLS string
+	// From is the From address used when Message.From is "".
+	From string
+	// Timeout bounds the dial and every SMTP command (go-mail's default, 15s,
+	// when zero).
+	Timeout time.Duration
+	// Domain is the right-hand side of Message-IDs; default: the domain of
+	// the From address.
+	Domain string
+}
+
+// SMTP delivers email messages through an SMTP server with go-mail. It is
+// safe for concurrent use: every Send or SendBatch opens its own connection.
+type SMTP struct {
+	cfg SMTPConfig
+}
+
+var _ Sender = (*SMTP)(nil)
+
+// NewSMTP returns an SMTP transport for cfg.
+func NewSMTP(cfg SMTPConfig) *SMTP {
+	return &SMTP{cfg: cfg}
+}
+
+// Send delivers one message (implements Sender). The error is nil when the
+// server accepted the message; otherwise it is temporary, a *PermanentError
+// or an *AmbiguousError (see SendBatch).
+func (s *SMTP) Send(ctx context.Context, m *Message) error {
+	return s.SendBatch(ctx, []*Message{m})[0]
+}
+
+// SendBatch delivers ms over one connection and returns one error per
+// message (nil = delivered):
+//   - an SMTP 5xx reply (or a message that cannot be built) is a *PermanentError;
+//   - an SMTP 4xx reply, a network error, a timeout or a failed dial is
+//     temporary (a plain error);
+//   - a connection lost after the message data was sent, before the server's
+//     reply, is an *AmbiguousError: the server may have the message.
+//
+// Cancelling ctx closes the connection.
+func (s *SMTP) SendBatch(ctx context.Context, ms []*Message) []error {
+	errs := make([]error, len(ms))
+	if len(ms) == 0 {
+		return errs
+	}
+
+	// Build every message first; one that cannot be built is permanent and
+	// does not go out.
+	msgs := make([]*mail.Msg, 0, len(ms))
+	idx := make([]int, 0, len(ms)) // msgs[i] is ms[idx[i]]
+	for i, m := range ms {
+		gm, err := s.build(m)
+		if err != nil {
+			errs[i] = &PermanentError{Err: s.redact(err)}
+			continue
+		}
+		msgs = append(msgs, gm)
+		idx = append(idx, i)
+	}
+	if len(msgs) == 0 {
+		return errs
+	}
+
+	setAll := func(err error) {
+		for _, i := range idx {
+			errs[i] = err
+		}
+	}
+
+	// Capture the connection so that a cancelled ctx can interrupt a
+	// command in flight (go-mail only watches ctx while dialling).
+	var (
+		mu   sync.Mutex
+		conn net.Conn
+	)
+	dialer := &net.Dialer{}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(dctx, network, addr)
+		if err == nil {
+			mu.Lock()
+			conn = c
+			mu.Unlock()
+		}
+		return c, err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
+		}
+	})
+	defer stop()
+
+	client, err := s.client(dial)
+	if err != nil {
+		// Only a bad configuration gets here (unknown TLS policy, no host).
+		setAll(&PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err))})
+		return errs
+	}
+	if err := client.DialWithContext(ctx); err != nil {
+		setAll(s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err))))
+		return errs
+	}
+	sendErr := client.Send(msgs...)
+	_ = client.Close() // every message already has its own result
+
+	for k, gm := range msgs {
+		i := idx[k]
+		switch {
+		case gm.IsDelivered():
+			// The server accepted it (a later failure, such as the RSET
+			// after it, does not undo that).
+			errs[i] = nil
+		case gm.SendError() != nil:
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())))
+		case sendErr != nil:
+			// The batch failed before this message was tried (the
+			// connection check before the first message).
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)))
+		default:
+			errs[i] = errors.New("smtp: message was not sent")
+		}
+	}
+	return errs
+}
+
+func (s *SMTP) addr() string {
+	return net.JoinHostPort(s.cfg.Host, fmt.Sprint(s.port()))
+}
+
+func (s *SMTP) port() int {
+	if s.cfg.Port != 0 {
+		return s.cfg.Port
+	}
+	if strings.EqualFold(s.cfg.TLS, SMTPTLSNone) {
+		return 25
+	}
+	return 587
+}
+
+// client makes a go-mail client for one connection.
+func (s *SMTP) client(dial mail.DialContextFunc) (*mail.Client, error) {
+	var policy mail.TLSPolicy
+	switch strings.ToLower(s.cfg.TLS) {
+	case SMTPTLSMandatory, "":
+		policy = mail.TLSMandatory
+	case SMTPTLSOpportunistic:
+		policy = mail.TLSOpportunistic
+	case SMTPTLSNone:
+		policy = mail.NoTLS
+	default:
+		return nil, fmt.Errorf("unknown TLS policy %q (want mandatory, opportunistic or none)", s.cfg.TLS)
+	}
+	opts := []mail.Option{
+		mail.WithPort(s.port()),
+		mail.WithTLSPolicy(policy),
+		mail.WithDialContextFunc(dial),
+	}
+	if s.cfg.Timeout > 0 {
+		opts = append(opts, mail.WithTimeout(s.cfg.Timeout))
+	}
+	if s.cfg.Username != "" {
+		mechs := []mail.SMTPAuthType{mail.SMTPAuthPlain, mail.SMTPAuthLogin}
+		if policy == mail.NoTLS {
+			// The operator chose a plain-text connection: allow the
+			// credentials over it.
+			mechs = []mail.SMTPAuthType{mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
+		}
+		opts = append(opts,
+			mail.WithOpportunisticSMTPAuth(mechs...),
+			mail.WithUsername(s.cfg.Username),
+			mail.WithPassword(s.cfg.Password),
+		)
+	}
+	return mail.NewClient(s.cfg.Host, opts...)
+}
+
+// domain is the Message-ID domain for a message sent from from.
+func (s *SMTP) domain(from string) string {
+	if s.cfg.Domain != "" {
+		return s.cfg.Domain
+	}
+	addr := from
+	if a, err := netmail.ParseAddress(from); err == nil {
+		addr = a.Address
+	}
+	if at := strings.LastIndex(addr, "@"); at >= 0 && at < len(addr)-1 {
+		return strings.TrimSuffix(addr[at+1:], ">")
+	}
+	return ""
+}
+
+// build turns a Message into a go-mail message.
+func (s *SMTP) build(m *Message) (*mail.Msg, error) {
+	if m == nil {
+		return nil, errors.New("smtp: nil message")
+	}
+	from := m.From
+	if from == "" {
+		from = s.cfg.From
+	}
+	if from == "" {
+		return nil, fmt.Errorf("smtp: message %q has no From address", m.Key)
+	}
+	if len(m.To) == 0 {
+		return nil, fmt.Errorf("smtp: message %q has no recipients", m.Key)
+	}
+	gm := mail.NewMsg()
+	if err := gm.From(from); err != nil {
+		return nil, fmt.Errorf("smtp: message %q: From: %w", m.Key, err)
+	}
+	if err := gm.To(m.To...); err != nil {
+		return nil, fmt.Errorf("smtp: message %q: To: %w", m.Key, err)
+	}
+	gm.Subject(m.Subject)
+	date := m.Date
+	if date.IsZero() {
+		date = time.Now()
+	}
+	gm.SetDateWithValue(date)
+	gm.SetMessageIDWithValue(m.MessageID(s.domain(from)))
+	gm.SetBodyString(mail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		gm.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	}
+	for _, in := range m.Inline {
+		name := in.Name
+		if name == "" {
+			name = in.CID
+		}
+		opts := []mail.FileOption{mail.WithFileContentID("<" + in.CID + ">")}
+		if in.ContentType != "" {
+			opts = append(opts, mail.WithFileContentType(mail.ContentType(in.ContentType)))
+		}
+		if err := gm.EmbedReader(name, bytes.NewReader(in.Data), opts...); err != nil {
+			return nil, fmt.Errorf("smtp: message %q: inline %q: %w", m.Key, in.CID, err)
+		}
+	}
+	return gm, nil
+}
+
+// classify maps a go-mail or network error onto the Sender error classes.
+// go-mail's own IsTemp only looks for a leading 4, so a network error would
+// read as permanent there; we decide from the reply code ourselves.
+func (s *SMTP) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	red := s.redact(err)
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		code := se.ErrorCode()
+		switch {
+		case code >= 500 && code < 600:
+			return &PermanentError{Err: red}
+		case code >= 400 && code < 500:
+			return red
+		}
+		switch se.Reason {
+		case mail.ErrSMTPDataClose:
+			// The data and its final "." went out; the reply never came.
+			return &AmbiguousError{Err: red}
+		case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
+			return &PermanentError{Err: red}
+		}
+		return red // network error, timeout, lost connection: temporary
+	}
+	var te *textproto.Error // a reply during greeting, EHLO, STARTTLS or AUTH
+	if errors.As(err, &te) && te.Code >= 500 && te.Code < 600 {
+		return &PermanentError{Err: red}
+	}
+	return red
+}
+
+// ctxErr names the cancelled context as the cause when ctx is done.
+func (s *SMTP) ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", err, cerr)
+	}
+	return err
+}
+
+// redact makes sure no error text carries the password. When it would, the
+// error is flattened to its redacted text (losing the chain, which would
+// still hold the password).
+func (s *SMTP) redact(err error) error {
+	if err == nil || s.cfg.Password == "" || !strings.Contains(err.Error(), s.cfg.Password) {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), s.cfg.Password, "[redacted]")}
+}
+
+type redactedError struct{ msg string }
+
+func (e redactedError) Error() string { return e.msg }
