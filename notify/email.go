@@ -34,6 +34,17 @@ func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message,
 	if id, p, ok := store.StatementKey(m.Key); ok {
 		return r.statement(ctx, m, id, p)
 	}
+	parts := strings.Split(m.Key, "/")
+	switch {
+	case len(parts) == 4 && parts[0] == "alert":
+		if p, err := billing.ParsePeriod(parts[2]); err == nil {
+			return r.alert(ctx, m, parts[1], p, parts[3], false)
+		}
+	case len(parts) == 3 && parts[0] == "client-alert":
+		if p, err := billing.ParsePeriod(parts[2]); err == nil {
+			return r.alert(ctx, m, parts[1], p, "", true)
+		}
+	}
 	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)
 }
 

@@ -82,6 +82,9 @@ func NewRules(contracts []*billing.Contract) *Rules {
 	return r
 }
 
+// Contract returns the contract with id, or nil.
+func (r *Rules) Contract(id string) *billing.Contract { return r.byID[id] }
+
 // resolve sets e's contract and counted seconds.
 func (r *Rules) resolve(e *Entry) {
 	id := ""

@@ -86,3 +86,43 @@ func TestCloseSendWritesStatementsToFileTransport(t *testing.T) {
 		t.Errorf("retrying a sent message: exit %d", code)
 	}
 }
+
+func TestAlertsFireOnce(t *testing.T) {
+	e := newEnv(t)
+	e.must("log", "initech-003", "9", "--date", "2026-11-10") // 90% of 10 h: exactly at the threshold
+	out := e.must("alerts", "--as-of", "2026-11-20")
+	if !strings.Contains(out, "initech-003 2026-11 90% utilization 90.0%") || strings.Contains(out, "100%") ||
+		!strings.Contains(out, "initech-003 2026-11 projected_overage") {
+		t.Fatalf("alerts:\n%s", out)
+	}
+	for i := 0; i < 3; i++ { // evaluated again and again: queued and sent once
+		e.must("alerts", "--as-of", "2026-11-20", "--send")
+	}
+	var ob outboxJSON
+	json.Unmarshal([]byte(e.must("outbox", "--json")), &ob)
+	n := 0
+	for _, m := range ob.Messages {
+		if strings.HasPrefix(m.Key, "alert/initech-003/2026-11/") {
+			n++
+			if m.Channel != "email" || m.To[0] != "owner@northwind.example" || m.Status != "sent" {
+				t.Errorf("alert message %+v", m)
+			}
+		}
+	}
+	// 90% crossed, and 9 h in 14 of 21 business days projects 13.5 h > 10 h.
+	if n != 2 {
+		t.Errorf("%d alert messages, want 90 and projected_overage once each:\n%+v", n, ob.Messages)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "outbox", "alert_initech-003_2026-11_90.eml")); err != nil {
+		t.Error(err)
+	}
+	if out := e.must("alerts", "--as-of", "2026-11-20"); !strings.Contains(out, "no new alerts") {
+		t.Errorf("after sending:\n%s", out)
+	}
+	// Over the limit: 100% and overage fire, 90% does not again.
+	e.must("log", "initech-003", "2", "--date", "2026-11-11")
+	out = e.must("alerts", "--as-of", "2026-11-20")
+	if !strings.Contains(out, "100%") || !strings.Contains(out, "overage") || strings.Contains(out, " 90% ") {
+		t.Errorf("over the limit:\n%s", out)
+	}
+}
