@@ -104,6 +104,8 @@ func TestStatementGolden(t *testing.T) {
 		{"statement-open-mar.txt", "acme-001", "2026-03", notify.FormatText},
 		{"statement-open-mar.md", "acme-001", "2026-03", notify.FormatMarkdown},
 		{"statement-sessions-mar.md", "pipe-005", "2026-03", notify.FormatMarkdown},
+		{"statement-closed-feb.html", "acme-001", "2026-02", notify.FormatHTML},
+		{"statement-escaped-mar.html", "pipe-005", "2026-03", notify.FormatHTML},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +152,22 @@ func TestMarkdownEscapesNames(t *testing.T) {
 	}
 	if strings.Contains(out, "<script>") || strings.Contains(out, "Pipe |") {
 		t.Errorf("markup or a table pipe got through:\n%s", out)
+	}
+}
+
+func TestHTMLEscapesNames(t *testing.T) {
+	db, rules := fixture(t)
+	d, err := db.StatementFor(context.Background(), rules, "pipe-005", billing.NewPeriod(2026, 3), date("2026-03-18"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Note = `<script>alert("note")</script>`
+	out, err := notify.RenderStatement(notify.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-03-18")}, notify.FormatHTML, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "<script>") || !strings.Contains(out, "&lt;script&gt;") {
+		t.Errorf("client name or note not escaped:\n%s", out)
 	}
 }
 

@@ -18,10 +18,11 @@ type Format string
 const (
 	FormatText     Format = "text"
 	FormatMarkdown Format = "markdown"
+	FormatHTML     Format = "html"
 )
 
 // Valid reports whether f is a known format.
-func (f Format) Valid() bool { return f == FormatText || f == FormatMarkdown }
+func (f Format) Valid() bool { return f == FormatText || f == FormatMarkdown || f == FormatHTML }
 
 func (f Format) template() string {
 	if f == FormatMarkdown {
@@ -138,9 +139,12 @@ func loadTemplate(name, dir string) (*template.Template, error) {
 	return t, nil
 }
 
-// RenderStatement renders one statement as text or markdown. A template file
+// RenderStatement renders one statement as text, markdown or HTML. A template file
 // of the same name in overrideDir replaces the embedded one.
 func RenderStatement(in StatementInput, f Format, overrideDir string) (string, error) {
+	if f == FormatHTML {
+		return RenderStatementHTML(in, overrideDir)
+	}
 	t, err := loadTemplate(f.template(), overrideDir)
 	if err != nil {
 		return "", err

@@ -53,7 +53,7 @@ var commands = []command{
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
 		"the burn tracker for one month", (*app).status, statusFlags},
 	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*app).close, closeFlags},
-	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown]", "show one month's statement", (*app).statement, statementFlags},
+	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*app).statement, statementFlags},
 	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*app).alerts, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},

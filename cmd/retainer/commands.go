@@ -37,7 +37,7 @@ func closeFlags(fs *flag.FlagSet, c *cmdline) {
 func statementFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (required)")
 	fs.StringVar(&c.asOf, "as-of", "", "as-of date YYYY-MM-DD for an open period's projection (default today)")
-	fs.StringVar(&c.format, "format", "text", "text or markdown")
+	fs.StringVar(&c.format, "format", "text", "text, markdown or html")
 }
 
 func invoiceFlags(fs *flag.FlagSet, c *cmdline) {
@@ -267,7 +267,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	}
 	format := notify.Format(c.format)
 	if !format.Valid() {
-		return usagef("--format %q: want text or markdown", c.format)
+		return usagef("--format %q: want text, markdown or html", c.format)
 	}
 	if err := a.openStore(ctx, c); err != nil {
 		return err
