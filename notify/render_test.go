@@ -223,3 +223,34 @@ func TestStatusGolden(t *testing.T) {
 		golden(t, "status-"+p+".json", js.String())
 	}
 }
+
+func TestMessageGolden(t *testing.T) {
+	db, rules := fixture(t)
+	r := &notify.Renderer{DB: db, Rules: rules, Currency: "USD", Agency: "Northwind Studio", From: "billing@northwind.example", Location: time.UTC}
+	created := time.Date(2026, 3, 18, 9, 0, 0, 0, time.UTC)
+	tests := []struct{ name, key, channel string }{
+		{"alert-90.slack", "alert/acme-001/2026-03/90", "slack"},
+		{"alert-overage.email", "alert/acme-001/2026-03/overage", "email"},
+		{"client-alert.email", "client-alert/acme-001/2026-03", "email"},
+		{"digest.slack", "digest/2026-03", "slack"},
+		{"statement-feb.email", "statement/acme-001/2026-02", "email"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := r.Render(context.Background(), store.OutboxMessage{Key: tt.key, Channel: tt.channel, To: []string{"x"}, CreatedAt: created})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Blocks) > 0 {
+				if err := notify.ValidateBlocks(m.Blocks); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var pretty bytes.Buffer
+			if len(m.Blocks) > 0 {
+				json.Indent(&pretty, m.Blocks, "", "  ")
+			}
+			golden(t, "message-"+tt.name, "Subject: "+m.Subject+"\n\n"+m.Text+"\n--- blocks\n"+pretty.String()+"\n")
+		})
+	}
+}

@@ -126,3 +126,32 @@ func TestAlertsFireOnce(t *testing.T) {
 		t.Errorf("over the limit:\n%s", out)
 	}
 }
+
+func TestDigestOncePerMonth(t *testing.T) {
+	e := newEnv(t)
+	e.must("log", "initech-003", "9.5", "--date", "2026-11-10")
+	e.must("log", "acme-001", "3", "--date", "2026-11-10")
+	out := e.must("digest", "--as-of", "2026-11-15")
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "Retainer burndown 2026-11") || !strings.Contains(lines[3], "⚠ Initech (initech-003)") {
+		t.Fatalf("digest (flagged first):\n%s", out)
+	}
+	e.must("digest", "--as-of", "2026-11-15", "--send")
+	e.must("digest", "--as-of", "2026-11-15", "--send")
+	body, err := os.ReadFile(filepath.Join(e.dir, "outbox", "digest_2026-11.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil || len(msg.Blocks) < 3 || !strings.Contains(msg.Text, "initech-003") {
+		t.Fatalf("digest file: %v\n%s", err, body)
+	}
+	var ob outboxJSON
+	json.Unmarshal([]byte(e.must("outbox", "--json")), &ob)
+	if len(ob.Messages) != 1 || ob.Messages[0].Key != "digest/2026-11" {
+		t.Errorf("outbox %+v", ob.Messages)
+	}
+}

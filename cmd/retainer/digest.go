@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"retainer/notify"
+	"retainer/store"
+)
+
+func digestFlags(fs *flag.FlagSet, c *cmdline) {
+	fs.StringVar(&c.asOf, "as-of", "", "as of YYYY-MM-DD (default today)")
+	fs.BoolVar(&c.send, "send", false, "queue the digest for the agency's Slack and deliver it (once per month)")
+}
+
+func (a *app) digest(ctx context.Context, c *cmdline) error {
+	if len(c.args) > 0 {
+		return usagef("digest takes no arguments")
+	}
+	if err := a.openStore(ctx, c); err != nil {
+		return err
+	}
+	asOf, err := a.asOf(c)
+	if err != nil {
+		return err
+	}
+	p := asOf.Period()
+	if !c.send {
+		v, err := c.db.Status(ctx, c.rules, p, asOf)
+		if err != nil {
+			return err
+		}
+		text, _ := notify.Digest(v, c.cfg.Currency, asOf)
+		fmt.Fprint(a.stdout, text)
+		return nil
+	}
+	to := "file"
+	if s := c.cfg.Notify.Slack; s.Enabled() {
+		to = s.Channel
+		if to == "" {
+			to = "webhook"
+		}
+	}
+	if err := c.db.Enqueue(ctx, []store.OutboxMessage{{Key: notify.DigestKey(p), Channel: notify.ChannelSlack, To: []string{to}}}, a.now()); err != nil {
+		return err
+	}
+	return a.deliver(ctx, c)
+}

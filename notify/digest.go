@@ -1,0 +1,117 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"retainer/billing"
+	"retainer/store"
+)
+
+// DigestKey is the outbox key of a period's mid-month digest.
+func DigestKey(p billing.Period) string { return "digest/" + p.String() }
+
+// flagged reports whether a row needs the agency's eye: 90% used or more,
+// or projected to go over.
+func flagged(f billing.Figures) bool {
+	return Crossed(f.Used, f.Available, 90) || f.Used > f.Available || f.Projected > f.Available
+}
+
+// digestLine is one contract in the digest.
+func digestLine(r store.Row) string {
+	f, u := r.Figures, r.Contract.Unit
+	q := func(s int64) string { return billing.FormatQuantity(s, u) }
+	mark := "•"
+	if flagged(f) {
+		mark = "⚠"
+	}
+	return fmt.Sprintf("%s %s (%s): %s of %s %s used, %s remaining, %s, projected %s", mark, r.Contract.Client, r.Contract.ID,
+		q(f.Used), q(f.Available), unitName(u), q(f.Remaining), pctText(f.Utilization), q(f.Projected))
+}
+
+// Digest renders the mid-month burndown digest of one period: flagged
+// contracts first, then the rest by id, and the summary row. It returns the
+// plain text and Slack blocks kept within Slack's limits (50 blocks, 3,000
+// characters a section).
+func Digest(v *store.View, currency string, asOf billing.Date) (text string, blocks []byte) {
+	rows := append([]store.Row(nil), v.Rows...)
+	sort.SliceStable(rows, func(i, j int) bool {
+		fi, fj := flagged(rows[i].Figures), flagged(rows[j].Figures)
+		if fi != fj {
+			return fi
+		}
+		return rows[i].Contract.ID < rows[j].Contract.ID
+	})
+	figs := make([]billing.Figures, len(rows))
+	nflag := 0
+	var lines []string
+	for i, r := range rows {
+		figs[i] = r.Figures
+		if flagged(r.Figures) {
+			nflag++
+		}
+		lines = append(lines, digestLine(r))
+	}
+	s := billing.Summarize(figs)
+	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
+	title := fmt.Sprintf("Retainer burndown %s — as of %s", v.Period, asOf)
+	summary := fmt.Sprintf("%d contracts, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
+		len(rows), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), pctText(s.AvgBurnRate))
+	text = title + "\n" + summary + "\n\n" + strings.Join(lines, "\n") + "\n"
+
+	// Blocks: header, summary, then the lines packed into sections of at
+	// most 3,000 characters; past 48 sections the rest is counted, not listed.
+	bl := []block{
+		{Type: "header", Text: &textObject{Type: "plain_text", Text: truncate(title, 150)}},
+		{Type: "section", Text: &textObject{Type: "plain_text", Text: truncate(summary, 3000)}},
+	}
+	var cur strings.Builder
+	shown := 0
+	flush := func() {
+		if cur.Len() > 0 {
+			bl = append(bl, block{Type: "section", Text: &textObject{Type: "plain_text", Text: cur.String()}})
+			cur.Reset()
+		}
+	}
+	for _, l := range lines {
+		l = truncate(l, 2900)
+		if cur.Len()+len(l)+1 > 3000 {
+			flush()
+		}
+		if len(bl) >= 49 {
+			break
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(l)
+		shown++
+	}
+	if len(bl) < 49 {
+		flush()
+	}
+	if rest := len(lines) - shown; rest > 0 {
+		bl = append(bl, block{Type: "section", Text: &textObject{Type: "plain_text",
+			Text: fmt.Sprintf("… and %d more contracts (see `retainer status`)", rest)}})
+	}
+	blocks, _ = json.Marshal(bl)
+	return text, blocks
+}
+
+func (r *Renderer) digest(ctx context.Context, m store.OutboxMessage, p billing.Period) (*Message, error) {
+	asOf := billing.DateAt(m.CreatedAt, r.Location)
+	v, err := r.DB.Status(ctx, r.Rules, p, asOf)
+	if err != nil {
+		return nil, err
+	}
+	text, blocks := Digest(v, r.Currency, asOf)
+	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
+		Subject: fmt.Sprintf("[retainer] burndown %s", p), Text: text}
+	if m.Channel == ChannelSlack {
+		msg.Blocks = blocks
+	}
+	return msg, nil
+}
