@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"retainer/config"
 	"retainer/notify"
 	"retainer/store"
 )
@@ -54,20 +55,7 @@ func (a *app) alerts(ctx context.Context, c *cmdline) error {
 			q = append(q, store.OutboxMessage{Key: al.Key(), Channel: notify.ChannelEmail, To: k.Contacts})
 			continue
 		}
-		slack, email := cfg.Notify.Slack.Enabled(), cfg.Agency.Email != ""
-		if slack {
-			to := cfg.Notify.Slack.Channel
-			if to == "" {
-				to = "webhook"
-			}
-			q = append(q, store.OutboxMessage{Key: al.Key(), Channel: notify.ChannelSlack, To: []string{to}})
-		}
-		if email {
-			q = append(q, store.OutboxMessage{Key: al.Key(), Channel: notify.ChannelEmail, To: []string{cfg.Agency.Email}})
-		}
-		if !slack && !email {
-			q = append(q, store.OutboxMessage{Key: al.Key(), Channel: notify.ChannelSlack, To: []string{"file"}})
-		}
+		q = append(q, agencyMessages(cfg, al.Key())...)
 	}
 	for _, l := range lines {
 		fmt.Fprintln(a.stdout, l)
@@ -82,6 +70,28 @@ func (a *app) alerts(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	return a.deliver(ctx, c)
+}
+
+// agencyMessages addresses one message to the agency: Slack when it is
+// configured, email to agency.email when that is set, and the file
+// transport when neither is.
+func agencyMessages(cfg *config.Config, key string) []store.OutboxMessage {
+	var q []store.OutboxMessage
+	slack, email := cfg.Notify.Slack.Enabled(), cfg.Agency.Email != ""
+	if slack {
+		to := cfg.Notify.Slack.Channel
+		if to == "" {
+			to = "webhook"
+		}
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelSlack, To: []string{to}})
+	}
+	if email {
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelEmail, To: []string{cfg.Agency.Email}})
+	}
+	if !slack && !email {
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelSlack, To: []string{"file"}})
+	}
+	return q
 }
 
 func kindName(al notify.Alert) string {

@@ -56,6 +56,8 @@ var commands = []command{
 	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*app).statement, statementFlags},
 	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*app).alerts, alertsFlags},
 	{"digest", "[--as-of YYYY-MM-DD] [--send]", "the mid-month burndown digest; --send posts it to the agency's Slack once a month", (*app).digest, digestFlags},
+	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*app).renewals, alertsFlags},
+	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*app).overdue, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},

@@ -155,3 +155,47 @@ func TestDigestOncePerMonth(t *testing.T) {
 		t.Errorf("outbox %+v", ob.Messages)
 	}
 }
+
+func TestRenewalsAndOverdueOnce(t *testing.T) {
+	e := newEnv(t)
+	for _, d := range []string{"2026-08-14", "2026-09-15", "2026-10-15"} { // the three months before the reminder
+		e.must("log", "acme-001", "45", "--date", d)
+	}
+	out := e.must("renewals", "--as-of", "2026-12-05")
+	if !strings.Contains(out, "acme-001 ends 2026-12") || !strings.Contains(out, "umbrella-004") {
+		t.Fatalf("renewals:\n%s", out)
+	}
+	e.must("renewals", "--as-of", "2026-12-05", "--send")
+	e.must("renewals", "--as-of", "2026-12-06", "--send")
+	body, err := os.ReadFile(filepath.Join(e.dir, "outbox", "renewal_acme-001_2026-12.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "under-priced") {
+		t.Errorf("renewal of a contract burning 45 of 40 h should propose an increase:\n%s", body)
+	}
+
+	e.must("close", "--month", "2026-10", "--send") // issued 2026-11-25, due 2026-12-10
+	if out := e.must("overdue", "--as-of", "2026-12-10"); !strings.Contains(out, "no overdue") {
+		t.Errorf("not yet overdue:\n%s", out)
+	}
+	out = e.must("overdue", "--as-of", "2026-12-11", "--send")
+	if !strings.Contains(out, "acme-001-2026-10 overdue since 2026-12-10") {
+		t.Errorf("overdue:\n%s", out)
+	}
+	e.must("overdue", "--as-of", "2026-12-12", "--send")
+	var ob outboxJSON
+	json.Unmarshal([]byte(e.must("outbox", "--json")), &ob)
+	n := 0
+	for _, m := range ob.Messages {
+		if strings.HasPrefix(m.Key, "overdue/acme-001-2026-10") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d overdue messages for acme-001-2026-10, want 1", n)
+	}
+	if st := e.must("status", "acme-001", "--month", "2026-10", "--as-of", "2026-12-11", "--json"); !strings.Contains(st, `"invoice_status":"overdue"`) {
+		t.Errorf("status:\n%s", st)
+	}
+}

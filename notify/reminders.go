@@ -1,0 +1,105 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"retainer/billing"
+	"retainer/store"
+)
+
+// RenewalNoticeDays is how long before a contract's last day the agency is
+// reminded to renew it.
+const RenewalNoticeDays = 30
+
+// RenewalKey is the outbox key of a contract's renewal reminder.
+func RenewalKey(c *billing.Contract) string { return "renewal/" + c.ID + "/" + c.End.String() }
+
+// OverdueKey is the outbox key of an overdue invoice's reminder.
+func OverdueKey(invoice string) string { return "overdue/" + invoice }
+
+// RenewalDue reports whether contract c's renewal reminder is due on today:
+// within RenewalNoticeDays before the last day of its end period, not after.
+func RenewalDue(c *billing.Contract, today billing.Date) bool {
+	if c.End == nil {
+		return false
+	}
+	last := c.End.LastDay()
+	return today <= last && today >= last-RenewalNoticeDays
+}
+
+// Recommend reads the burn rate of a contract's last months: under 70%
+// over-sold, 95–110% priced right, over 110% under-priced.
+func Recommend(burn billing.Pct) string {
+	switch {
+	case !burn.Valid:
+		return "no hours contracted in the last months: review the terms before renewing"
+	case burn.Tenths < 700:
+		return "over-sold: the client uses under 70% of the hours; offer a smaller retainer"
+	case burn.Tenths < 950:
+		return "a little under-used (70–95%): renew as it is, or trim the hours slightly"
+	case burn.Tenths <= 1100:
+		return "priced right (95–110%): renew as it is"
+	}
+	return "under-priced: the client uses over 110% of the hours; propose an increase"
+}
+
+func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string) (*Message, error) {
+	c := r.Rules.Contract(id)
+	if c == nil || c.End == nil {
+		return nil, fmt.Errorf("contract %s has no end: %w", id, store.ErrNotFound)
+	}
+	asOf := billing.DateAt(m.CreatedAt, r.Location)
+	one := store.NewRules([]*billing.Contract{c})
+	var hist []string
+	var figs []billing.Figures
+	for p := asOf.Period() - 3; p < asOf.Period(); p++ {
+		v, err := r.DB.Status(ctx, one, p, asOf)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range v.Rows {
+			f := row.Figures
+			figs = append(figs, f)
+			hist = append(hist, fmt.Sprintf("  %s: %s of %s %s used, burn %s, invoiced %s", p,
+				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), unitName(c.Unit),
+				pctText(f.BurnRate), f.TotalInvoiced.Format(r.Currency)))
+		}
+	}
+	s := billing.Summarize(figs)
+	rec := Recommend(s.AvgBurnRate)
+	text := fmt.Sprintf("%s (%s) ends with %s. Last %d months:\n%s\nAverage burn %s — %s.\n",
+		c.Client, c.ID, c.End, len(figs), strings.Join(hist, "\n"), pctText(s.AvgBurnRate), rec)
+	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
+		Subject: fmt.Sprintf("[retainer] renewal: %s ends %s — %s", c.Client, c.End, strings.SplitN(rec, ":", 2)[0]), Text: text}
+	if m.Channel == ChannelSlack {
+		msg.Blocks = alertBlocks("renewal of "+c.Client, text)
+	}
+	return msg, nil
+}
+
+func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice string) (*Message, error) {
+	sts, err := r.DB.Statements(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range sts {
+		if st.InvoiceNumber != invoice {
+			continue
+		}
+		client := st.ContractID
+		if c := r.Rules.Contract(st.ContractID); c != nil {
+			client = c.Client
+		}
+		text := fmt.Sprintf("Invoice %s to %s (%s) was due %s and is not paid.\nMark it paid with: retainer invoice paid %s\n",
+			invoice, client, st.Total.Format(st.Currency), st.DueOn, invoice)
+		msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
+			Subject: fmt.Sprintf("[retainer] overdue: %s (%s, due %s)", invoice, client, st.DueOn), Text: text}
+		if m.Channel == ChannelSlack {
+			msg.Blocks = alertBlocks("overdue invoice "+invoice, text)
+		}
+		return msg, nil
+	}
+	return nil, fmt.Errorf("invoice %s: %w", invoice, store.ErrNotFound)
+}
