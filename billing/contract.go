@@ -51,6 +51,7 @@ type Contract struct {
 	CountNonBillable bool
 	PaymentTermsDays int
 	AlertClientAt    int
+	Checkin          bool // a mid-month check-in email to the contacts
 
 	Start *Period // first period; nil = unbounded
 	End   *Period // last period; nil = unbounded

@@ -53,6 +53,7 @@ type contractDoc struct {
 	CountNonBillable     bool       `koanf:"count_non_billable"`
 	PaymentTermsDays     *int       `koanf:"payment_terms_days"`
 	AlertClientAt        int        `koanf:"alert_client_at"`
+	Checkin              bool       `koanf:"checkin"`
 	Start                string     `koanf:"start"`
 	End                  string     `koanf:"end"`
 	Terms                []termsDoc `koanf:"terms"`

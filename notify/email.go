@@ -62,7 +62,7 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 	if err != nil {
 		return nil, err
 	}
-	in := StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf}
+	in := StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf, ChartCID: chartCID}
 	text, err := RenderStatement(in, FormatText, r.TemplatesDir)
 	if err != nil {
 		return nil, err
@@ -72,12 +72,20 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 		return nil, err
 	}
 	v := newStatementView(in)
+	png, err := BurndownPNG("Weekly burndown, "+v.PeriodName, d.Weeks, d.Figures.Available, d.Contract.Unit)
+	if err != nil {
+		return nil, fmt.Errorf("chart: %w", err)
+	}
 	return &Message{
 		ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
 		Subject: fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName),
 		Text:    text, HTML: html,
+		Inline: []Inline{{CID: chartCID, Name: "burndown.png", ContentType: "image/png", Data: png}},
 	}, nil
 }
+
+// chartCID is the Content-ID of a statement email's burndown chart.
+const chartCID = "burndown@retainer"
 
 // RenderStatementHTML renders the statement email's HTML part: tables and
 // inline styles, every value escaped.

@@ -37,6 +37,7 @@ type StatementInput struct {
 	Currency string
 	Agency   string
 	AsOf     billing.Date // for an open period's preview
+	ChartCID string       // the Content-ID of the inline burndown chart, if the email has one
 }
 
 type lotView struct{ Earned, Qty string }
@@ -77,7 +78,7 @@ func newStatementView(in StatementInput) statementView {
 		Utilization: pctText(f.Utilization), BurnRate: pctText(f.BurnRate),
 		Earned: q(f.Earned), ExpiredTotal: q(f.Expired + f.Forfeited), RolloverOut: q(f.RolloverOut),
 		RetainerFee: money(f.RetainerFee), OverageFee: money(f.OverageFee), TotalInvoiced: money(f.TotalInvoiced),
-		Note: d.Note,
+		Note: d.Note, ChartCID: in.ChartCID,
 	}
 	if f.LateAdjustment != 0 {
 		v.LateAdjustment = signed(f.LateAdjustment, u)

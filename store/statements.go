@@ -131,3 +131,35 @@ func (s *DB) Statements(ctx context.Context, id string) ([]Statement, error) {
 
 // IsNotFound reports whether err means a missing row.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// WorkLine is where a contract's counted time went in a period: one project
+// and task.
+type WorkLine struct {
+	Project, Task string
+	Counted       int64
+	Entries       int64
+}
+
+// Breakdown returns contract id's counted time in period p by project and
+// task, most first.
+func (s *DB) Breakdown(ctx context.Context, id string, p billing.Period) ([]WorkLine, error) {
+	var out []WorkLine
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT project, task, SUM(counted), COUNT(*) FROM entries
+			WHERE day >= ? AND day <= ? AND contract_id = ? GROUP BY project, task ORDER BY SUM(counted) DESC, project, task`,
+			int64(p.FirstDay()), int64(p.LastDay()), id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var w WorkLine
+			if err := rows.Scan(&w.Project, &w.Task, &w.Counted, &w.Entries); err != nil {
+				return err
+			}
+			out = append(out, w)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

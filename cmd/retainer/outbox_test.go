@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -43,23 +45,13 @@ func TestCloseSendWritesStatementsToFileTransport(t *testing.T) {
 		t.Fatalf("content type %q %v", mt, err)
 	}
 	parts := map[string]string{}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			break
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		b := new(strings.Builder)
-		buf := make([]byte, 4096)
-		for {
-			n, err := p.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		parts[ct] = b.String()
+	cids := map[string]string{}
+	readParts(t, msg.Body, params["boundary"], parts, cids)
+	if cid := cids["image/png"]; cid != "<burndown@retainer>" || !strings.HasPrefix(parts["image/png"], "\x89PNG") {
+		t.Errorf("inline chart: content-id %q, %d bytes", cid, len(parts["image/png"]))
+	}
+	if !strings.Contains(parts["text/html"], "cid:burndown@retainer") {
+		t.Errorf("the HTML does not show the chart")
 	}
 	if !strings.Contains(parts["text/plain"], "USD 5,350.00") && !strings.Contains(parts["text/plain"], "USD 5,000.00") {
 		t.Errorf("text part: %q", parts["text/plain"])
@@ -197,5 +189,36 @@ func TestRenewalsAndOverdueOnce(t *testing.T) {
 	}
 	if st := e.must("status", "acme-001", "--month", "2026-10", "--as-of", "2026-12-11", "--json"); !strings.Contains(st, `"invoice_status":"overdue"`) {
 		t.Errorf("status:\n%s", st)
+	}
+}
+
+// readParts walks a MIME tree, keeping each leaf part's decoded body and
+// Content-ID by content type.
+func readParts(t *testing.T, r io.Reader, boundary string, parts, cids map[string]string) {
+	t.Helper()
+	mr := multipart.NewReader(r, boundary)
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, params, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		if strings.HasPrefix(ct, "multipart/") {
+			readParts(t, p, params["boundary"], parts, cids)
+			continue
+		}
+		var body io.Reader = p
+		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+			body = base64.NewDecoder(base64.StdEncoding, p)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[ct] = string(b)
+		cids[ct] = p.Header.Get("Content-Id")
 	}
 }

@@ -23,7 +23,7 @@ CREATE TABLE entries (
 );
 CREATE UNIQUE INDEX entries_source_external ON entries (source, external_id) WHERE external_id IS NOT NULL;
 -- Re-imports of ID-less exports replace a source's rows per client and date range.
-CREATE INDEX entries_day ON entries (day) WHERE external_id IS NULL;
+CREATE INDEX entries_day ON entries (day);
 
 -- One row per import run: the batch its entries carry.
 CREATE TABLE imports (

@@ -1,0 +1,130 @@
+package notify
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"retainer/billing"
+)
+
+// Chart geometry: the PNG is chartWidth×chartHeight pixels at chartDPI.
+const (
+	chartWidth  = 640
+	chartHeight = 320
+	chartDPI    = 96
+)
+
+var (
+	chartBarColor   = color.RGBA{R: 0x7f, G: 0xa7, B: 0xd9, A: 0xff}
+	chartUsedColor  = color.RGBA{R: 0x1f, G: 0x4e, B: 0x8c, A: 0xff}
+	chartAvailColor = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
+)
+
+// BurndownPNG draws a period's weekly burndown as a PNG, 640×320: bars of each week's hours, a line of the
+// cumulative hours used, and a horizontal line at the hours available; x labels are the week ranges ("Mar 2–8"),
+// the y axis is hours (or sessions for billing.UnitSessions: seconds/3600). Title: title. Values are converted
+// from seconds to hours only for drawing (float is fine here: it is a picture, not a figure).
+func BurndownPNG(title string, weeks []billing.Week, available int64, unit billing.Unit) ([]byte, error) {
+	per, yLabel := 3600.0, "hours"
+	if unit == billing.UnitSessions {
+		per, yLabel = billing.SessionSeconds, "sessions"
+	}
+	scale := func(seconds int64) float64 { return float64(seconds) / per }
+
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = yLabel
+
+	n := len(weeks)
+	if n > 0 {
+		hours := make(plotter.Values, n)
+		used := make(plotter.XYs, n)
+		labels := make([]string, n)
+		for i, w := range weeks {
+			hours[i] = scale(w.Hours)
+			used[i] = plotter.XY{X: float64(i), Y: scale(w.Cumulative)}
+			labels[i] = weekLabel(w.From, w.To)
+		}
+
+		// About half of each week's slot, in points (the plot area is a bit
+		// under 480pt wide).
+		width := math.Min(40, 200/float64(n))
+		bars, err := plotter.NewBarChart(hours, vg.Points(width))
+		if err != nil {
+			return nil, fmt.Errorf("burndown chart: %w", err)
+		}
+		bars.Color = chartBarColor
+		bars.LineStyle.Width = 0
+
+		line, err := plotter.NewLine(used)
+		if err != nil {
+			return nil, fmt.Errorf("burndown chart: %w", err)
+		}
+		line.Color = chartUsedColor
+		line.Width = vg.Points(2)
+
+		p.Add(bars, line)
+		p.Legend.Add("week", bars)
+		p.Legend.Add("used", line)
+		p.NominalX(labels...)
+	} else {
+		p.HideX()
+	}
+
+	// The available line spans the whole x range, edge to edge of the bars.
+	x0, x1 := -0.5, math.Max(float64(n)-0.5, 0.5)
+	avail, err := plotter.NewLine(plotter.XYs{{X: x0, Y: scale(available)}, {X: x1, Y: scale(available)}})
+	if err != nil {
+		return nil, fmt.Errorf("burndown chart: %w", err)
+	}
+	avail.Color = chartAvailColor
+	avail.Width = vg.Points(1.5)
+	avail.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	p.Add(avail)
+	p.Legend.Add("available", avail)
+	p.Legend.Top = true
+	p.Legend.Left = true
+
+	p.X.Min, p.X.Max = x0, x1
+	// Zero is always on the y axis; leave headroom above the highest value for
+	// the legend, and give an all-zero chart a unit range.
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	} else {
+		p.Y.Max *= 1.25
+	}
+
+	c := vgimg.NewWith(
+		vgimg.UseWH(chartWidth*vg.Inch/chartDPI, chartHeight*vg.Inch/chartDPI),
+		vgimg.UseDPI(chartDPI),
+	)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("burndown chart: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// weekLabel formats a week's range: "Mar 2–8", "Mar 30–Apr 5", or "Mar 31"
+// for a single day.
+func weekLabel(from, to billing.Date) string {
+	f, t := from.Time(), to.Time()
+	switch {
+	case from == to:
+		return f.Format("Jan 2")
+	case f.Month() == t.Month() && f.Year() == t.Year():
+		return f.Format("Jan 2") + "–" + t.Format("2")
+	default:
+		return f.Format("Jan 2") + "–" + t.Format("Jan 2")
+	}
+}

@@ -1,0 +1,111 @@
+package notify
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"retainer/billing"
+)
+
+func marchWeeks() ([]billing.Week, int64) {
+	p := billing.NewPeriod(2026, time.March)
+	daily := map[billing.Date]int64{}
+	for d := p.FirstDay(); d <= p.LastDay(); d++ {
+		if d.IsBusinessDay() {
+			daily[d] = int64(d%3+1) * 3600
+		}
+	}
+	available := int64(40 * 3600)
+	return billing.Burndown(p, daily, 1800, available), available
+}
+
+func decodeChart(t *testing.T, b []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if got := img.Bounds().Size(); got.X != 640 || got.Y != 320 {
+		t.Fatalf("size = %dx%d, want 640x320", got.X, got.Y)
+	}
+}
+
+func TestBurndownPNG(t *testing.T) {
+	weeks, available := marchWeeks()
+	start := time.Now()
+	a, err := BurndownPNG("Acme — March 2026", weeks, available, billing.UnitHours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one chart: %v, %d bytes", time.Since(start), len(a))
+	decodeChart(t, a)
+	if dir := os.Getenv("CHART_OUT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "burndown.png"), a, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b, err := BurndownPNG("Acme — March 2026", weeks, available, billing.UnitHours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("two renders of the same input differ")
+	}
+
+	s, err := BurndownPNG("Acme — March 2026", weeks, available, billing.UnitSessions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeChart(t, s)
+}
+
+func TestBurndownPNGEdgeCases(t *testing.T) {
+	weeks, _ := marchWeeks()
+	zero := make([]billing.Week, len(weeks))
+	for i, w := range weeks {
+		zero[i] = billing.Week{From: w.From, To: w.To}
+	}
+	over := append([]billing.Week(nil), weeks...)
+	over[0].Hours = -2 * 3600 // a negative correction week
+	for _, tc := range []struct {
+		name      string
+		weeks     []billing.Week
+		available int64
+	}{
+		{"empty", nil, 0},
+		{"empty with available", nil, 10 * 3600},
+		{"zero available", weeks, 0},
+		{"all zero", zero, 0},
+		{"negative week", over, 5 * 3600},
+		{"one day", weeks[len(weeks)-1:], 3600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := BurndownPNG("", tc.weeks, tc.available, billing.UnitHours)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decodeChart(t, b)
+		})
+	}
+}
+
+func TestWeekLabel(t *testing.T) {
+	d := billing.DateOf
+	for _, tc := range []struct {
+		from, to billing.Date
+		want     string
+	}{
+		{d(2026, time.March, 2), d(2026, time.March, 8), "Mar 2–8"},
+		{d(2026, time.March, 30), d(2026, time.April, 5), "Mar 30–Apr 5"},
+		{d(2026, time.March, 31), d(2026, time.March, 31), "Mar 31"},
+	} {
+		if got := weekLabel(tc.from, tc.to); got != tc.want {
+			t.Errorf("weekLabel(%v, %v) = %q, want %q", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
