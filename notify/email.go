@@ -40,6 +40,10 @@ func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message,
 		if p, err := billing.ParsePeriod(parts[2]); err == nil {
 			return r.alert(ctx, m, parts[1], p, parts[3], false)
 		}
+	case len(parts) == 3 && parts[0] == "checkin":
+		if p, err := billing.ParsePeriod(parts[2]); err == nil {
+			return r.checkin(ctx, m, parts[1], p)
+		}
 	case len(parts) == 3 && parts[0] == "renewal":
 		return r.renewal(ctx, m, parts[1])
 	case len(parts) == 2 && parts[0] == "overdue":

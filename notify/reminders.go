@@ -103,3 +103,46 @@ func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice s
 	}
 	return nil, fmt.Errorf("invoice %s: %w", invoice, store.ErrNotFound)
 }
+
+// CheckinKey is the outbox key of a contract's mid-month check-in.
+func CheckinKey(id string, p billing.Period) string { return "checkin/" + id + "/" + p.String() }
+
+func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
+	c := r.Rules.Contract(id)
+	if c == nil {
+		return nil, fmt.Errorf("contract %s: %w", id, store.ErrNotFound)
+	}
+	asOf := billing.DateAt(m.CreatedAt, r.Location)
+	d, err := r.DB.StatementFor(ctx, r.Rules, id, p, asOf)
+	if err != nil {
+		return nil, err
+	}
+	work, err := r.DB.Breakdown(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	f, u := d.Figures, c.Unit
+	q := func(s int64) string { return billing.FormatQuantity(s, u) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello,\n\n%s of your %s %s remain for %s (as of %s).\n", q(f.Remaining), q(f.Available), unitName(u), p, asOf)
+	if len(work) > 0 {
+		b.WriteString("\nHere is where the time went:\n")
+		for _, w := range work {
+			name := strings.TrimSpace(w.Project + " · " + w.Task)
+			name = strings.Trim(name, "· ")
+			if name == "" {
+				name = "(no project)"
+			}
+			fmt.Fprintf(&b, "  %-40s %10s %s\n", oneLine(name), q(w.Counted), unitName(u))
+		}
+	}
+	if f.Projected > f.Available {
+		fmt.Fprintf(&b, "\nAt this pace the month will use about %s %s: we will be in touch about the overage.\n", q(f.Projected), unitName(u))
+	}
+	if r.Agency != "" {
+		fmt.Fprintf(&b, "\n— %s\n", r.Agency)
+	}
+	return &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
+		Subject: fmt.Sprintf("%s: %s of your %s %s remain this month", c.Client, q(f.Remaining), q(f.Available), unitName(u)),
+		Text:    b.String()}, nil
+}

@@ -234,6 +234,8 @@ func TestMessageGolden(t *testing.T) {
 		{"client-alert.email", "client-alert/acme-001/2026-03", "email"},
 		{"digest.slack", "digest/2026-03", "slack"},
 		{"statement-feb.email", "statement/acme-001/2026-02", "email"},
+		{"checkin.email", "checkin/acme-001/2026-03", "email"},
+		{"overdue.slack", "overdue/acme-001-2026-02", "slack"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,6 +56,7 @@ var commands = []command{
 	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*app).statement, statementFlags},
 	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*app).alerts, alertsFlags},
 	{"digest", "[--as-of YYYY-MM-DD] [--send]", "the mid-month burndown digest; --send posts it to the agency's Slack once a month", (*app).digest, digestFlags},
+	{"checkins", "[--as-of YYYY-MM-DD] [--send]", "the mid-month check-in email to each client with checkin: true", (*app).checkins, alertsFlags},
 	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*app).renewals, alertsFlags},
 	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*app).overdue, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},

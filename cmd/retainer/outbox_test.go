@@ -222,3 +222,26 @@ func readParts(t *testing.T, r io.Reader, boundary string, parts, cids map[strin
 		cids[ct] = p.Header.Get("Content-Id")
 	}
 }
+
+func TestCheckinOncePerMonth(t *testing.T) {
+	e := newEnv(t)
+	e.must("log", "acme-001", "12", "--date", "2026-11-03", "--note", "design")
+	out := e.must("checkins", "--as-of", "2026-11-15")
+	if !strings.Contains(out, "acme-001 2026-11 check-in") || strings.Contains(out, "globex") {
+		t.Fatalf("checkins:\n%s", out)
+	}
+	e.must("checkins", "--as-of", "2026-11-15", "--send")
+	e.must("checkins", "--as-of", "2026-11-16", "--send")
+	body, err := os.ReadFile(filepath.Join(e.dir, "outbox", "checkin_acme-001_2026-11.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "38.00 of your 50.00 h remain") {
+		t.Errorf("check-in:\n%s", body)
+	}
+	var ob outboxJSON
+	json.Unmarshal([]byte(e.must("outbox", "--json")), &ob)
+	if len(ob.Messages) != 1 {
+		t.Errorf("outbox %+v", ob.Messages)
+	}
+}

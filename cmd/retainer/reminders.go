@@ -96,3 +96,32 @@ func (a *app) overdue(ctx context.Context, c *cmdline) error {
 	}
 	return a.queueOrPrint(ctx, c, lines, q, "no overdue invoices")
 }
+
+func (a *app) checkins(ctx context.Context, c *cmdline) error {
+	if len(c.args) > 0 {
+		return usagef("checkins takes no arguments")
+	}
+	if err := a.openStore(ctx, c); err != nil {
+		return err
+	}
+	today, err := a.asOf(c)
+	if err != nil {
+		return err
+	}
+	done, err := queued(ctx, c)
+	if err != nil {
+		return err
+	}
+	p := today.Period()
+	var lines []string
+	var q []store.OutboxMessage
+	for _, k := range c.cfg.Contracts {
+		key := notify.CheckinKey(k.ID, p)
+		if !k.Checkin || len(k.Contacts) == 0 || !k.Active(p) || done[key] {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s %s check-in to %v", k.ID, p, k.Contacts))
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelEmail, To: k.Contacts})
+	}
+	return a.queueOrPrint(ctx, c, lines, q, "no check-ins due")
+}
