@@ -21,6 +21,12 @@ type Route struct {
 	Transport string // "smtp", "slack" or "file", as `retainer outbox` shows it
 }
 
+// BatchSender sends many messages at once (SMTP: over one connection) and
+// reports one error per message.
+type BatchSender interface {
+	SendBatch(ctx context.Context, ms []*Message) []error
+}
+
 // Dispatcher delivers what the outbox holds: each message at most once, with
 // retries and exponential backoff for temporary failures.
 type Dispatcher struct {
@@ -71,16 +77,43 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 		if len(batch) == 0 {
 			return res, nil
 		}
-		for _, m := range batch {
-			route, ok := d.Routes[m.Channel]
-			var sendErr error
-			if !ok {
-				sendErr = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
-			} else if msg, err := d.Render(ctx, m); err != nil {
-				sendErr = &PermanentError{fmt.Errorf("render: %w", err)}
-			} else {
-				sendErr = route.Sender.Send(ctx, msg)
+		// Render everything first, then send each channel's messages; a
+		// transport that can send many over one connection (SMTP) does.
+		msgs := make([]*Message, len(batch))
+		errs := make([]error, len(batch))
+		byChannel := map[string][]int{}
+		for i, m := range batch {
+			if _, ok := d.Routes[m.Channel]; !ok {
+				errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
+				continue
 			}
+			msg, err := d.Render(ctx, m)
+			if err != nil {
+				errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
+				continue
+			}
+			msgs[i] = msg
+			byChannel[m.Channel] = append(byChannel[m.Channel], i)
+		}
+		for channel, idx := range byChannel {
+			sender := d.Routes[channel].Sender
+			if bs, ok := sender.(BatchSender); ok {
+				group := make([]*Message, len(idx))
+				for j, i := range idx {
+					group[j] = msgs[i]
+				}
+				for j, err := range bs.SendBatch(ctx, group) {
+					errs[idx[j]] = err
+				}
+				continue
+			}
+			for _, i := range idx {
+				errs[i] = sender.Send(ctx, msgs[i])
+			}
+		}
+		for i, m := range batch {
+			route := d.Routes[m.Channel]
+			sendErr := errs[i]
 			status, next, lastErr := store.OutboxSent, now, ""
 			if sendErr != nil {
 				lastErr = sendErr.Error()

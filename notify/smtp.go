@@ -252,6 +252,7 @@ func (s *SMTP) build(m *Message) (*mail.Msg, error) {
 	}
 	gm.SetDateWithValue(date)
 	gm.SetMessageIDWithValue(m.MessageID(s.domain(from)))
+	gm.SetUserAgent("retainer")
 	gm.SetBodyString(mail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		gm.AddAlternativeString(mail.TypeTextHTML, m.HTML)
