@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"retainer/store"
@@ -81,19 +83,38 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 		// transport that can send many over one connection (SMTP) does.
 		msgs := make([]*Message, len(batch))
 		errs := make([]error, len(batch))
+		// Rendering (a chart per statement) is the costly part: one worker a core.
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					m := batch[i]
+					if _, ok := d.Routes[m.Channel]; !ok {
+						errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
+						continue
+					}
+					msg, err := d.Render(ctx, m)
+					if err != nil {
+						errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
+						continue
+					}
+					msgs[i] = msg
+				}
+			}()
+		}
+		for i := range batch {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
 		byChannel := map[string][]int{}
 		for i, m := range batch {
-			if _, ok := d.Routes[m.Channel]; !ok {
-				errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
-				continue
+			if msgs[i] != nil {
+				byChannel[m.Channel] = append(byChannel[m.Channel], i)
 			}
-			msg, err := d.Render(ctx, m)
-			if err != nil {
-				errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
-				continue
-			}
-			msgs[i] = msg
-			byChannel[m.Channel] = append(byChannel[m.Channel], i)
 		}
 		for channel, idx := range byChannel {
 			sender := d.Routes[channel].Sender

@@ -246,7 +246,11 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 	for i := range rows {
 		idx[rows[i].Contract.ID] = &rows[i]
 	}
-	nrows, err := tx.QueryContext(ctx, `SELECT contract_id, text FROM notes WHERE period = ?`, int64(p))
+	q, args := `SELECT contract_id, text FROM notes WHERE period = ?`, []any{int64(p)}
+	if len(rows) == 1 {
+		q, args = `SELECT contract_id, text FROM notes WHERE contract_id = ? AND period = ?`, []any{rows[0].Contract.ID, int64(p)}
+	}
+	nrows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -264,7 +268,12 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 	if err := nrows.Err(); err != nil {
 		return err
 	}
-	sts, err := statements(ctx, tx, `WHERE period = ?`, int64(p))
+	var sts []Statement
+	if len(rows) == 1 { // one contract: its own row, by the (contract, period) key
+		sts, err = statements(ctx, tx, `WHERE contract_id = ? AND period = ?`, rows[0].Contract.ID, int64(p))
+	} else {
+		sts, err = statements(ctx, tx, `WHERE period = ?`, int64(p))
+	}
 	if err != nil {
 		return err
 	}
