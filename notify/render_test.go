@@ -51,11 +51,11 @@ func date(s string) billing.Date {
 // client name holding markup, sessions, and a note.
 func fixture(t *testing.T) (*store.DB, *store.Rules) {
 	t.Helper()
-	start := billing.NewPeriod(2026, 1)
+	start, end := billing.NewPeriod(2026, 1), billing.NewPeriod(2026, 4)
 	acme := &billing.Contract{
 		ID: "acme-001", Client: "Acme Corp", Tier: "Growth Retainer", Unit: billing.UnitHours, PaymentTermsDays: 15,
 		Terms:           billing.Terms{MonthlyHours: h(40), MonthlyFee: 500000, HourlyRate: 15000, OverageRate: 17500},
-		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: &start,
+		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: &start, End: &end,
 	}
 	pipe := &billing.Contract{
 		ID: "pipe-005", Client: "Pipe | <script>alert(1)</script>", Unit: billing.UnitSessions, PaymentTermsDays: 30,
@@ -236,6 +236,7 @@ func TestMessageGolden(t *testing.T) {
 		{"statement-feb.email", "statement/acme-001/2026-02", "email"},
 		{"checkin.email", "checkin/acme-001/2026-03", "email"},
 		{"overdue.slack", "overdue/acme-001-2026-02", "slack"},
+		{"renewal.email", "renewal/acme-001/2026-04", "email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
