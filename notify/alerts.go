@@ -108,15 +108,17 @@ func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, 
 	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
 	if client {
 		f := d.Figures
-		msg.Subject = fmt.Sprintf("%s: %s of your %s %s used this month", c.Client, billing.FormatQuantity(f.Used, c.Unit),
-			billing.FormatQuantity(f.Available, c.Unit), unitName(c.Unit))
-		msg.Text = fmt.Sprintf("Hello,\n\nyour retainer with %s has used %s of %s %s in %s (%s); %s remain.\n",
-			r.Agency, billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Available, c.Unit), unitName(c.Unit),
-			p, pctText(f.Utilization), billing.FormatQuantity(f.Remaining, c.Unit))
-		return msg, nil
+		q := func(s int64) string { return billing.FormatQuantity(s, c.Unit) }
+		return msg, r.fromTemplate("client-alert.txt.tmpl", map[string]string{
+			"Client": c.Client, "Agency": r.Agency, "Used": q(f.Used), "Available": q(f.Available), "Unit": unitName(c.Unit),
+			"Period": p.String(), "Utilization": pctText(f.Utilization), "Remaining": q(f.Remaining),
+		}, msg)
 	}
-	msg.Subject = fmt.Sprintf("[retainer] %s (%s) %s", c.Client, id, strings.TrimPrefix(line, id+" "))
-	msg.Text = fmt.Sprintf("%s — %s", c.Client, line)
+	if err := r.fromTemplate("alert.txt.tmpl", map[string]string{
+		"Client": c.Client, "ContractID": id, "What": strings.TrimPrefix(line, id+" "), "Line": line,
+	}, msg); err != nil {
+		return nil, err
+	}
 	if m.Channel == ChannelSlack {
 		msg.Blocks = alertBlocks(c.Client, line)
 	}

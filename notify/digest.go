@@ -32,11 +32,12 @@ func digestLine(r store.Row) string {
 		q(f.Used), q(f.Available), unitName(u), q(f.Remaining), pctText(f.Utilization), q(f.Projected))
 }
 
-// Digest renders the mid-month burndown digest of one period: flagged
+// DigestMessage renders the mid-month burndown digest of one period: flagged
 // contracts first, then the rest by id, and the summary row. It returns the
 // plain text and Slack blocks kept within Slack's limits (50 blocks, 3,000
 // characters a section).
-func Digest(v *store.View, currency string, asOf billing.Date) (text string, blocks []byte) {
+// The text comes from digest.txt.tmpl, overridable in templatesDir.
+func DigestMessage(v *store.View, currency string, asOf billing.Date, templatesDir string) (subject, text string, blocks []byte, err error) {
 	rows := append([]store.Row(nil), v.Rows...)
 	sort.SliceStable(rows, func(i, j int) bool {
 		fi, fj := flagged(rows[i].Figures), flagged(rows[j].Figures)
@@ -60,7 +61,12 @@ func Digest(v *store.View, currency string, asOf billing.Date) (text string, blo
 	title := fmt.Sprintf("Retainer burndown %s — as of %s", v.Period, asOf)
 	summary := fmt.Sprintf("%d contracts, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
 		len(rows), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), pctText(s.AvgBurnRate))
-	text = title + "\n" + summary + "\n\n" + strings.Join(lines, "\n") + "\n"
+	subject, text, err = renderMessage("digest.txt.tmpl", templatesDir, map[string]any{
+		"Period": v.Period.String(), "Title": title, "Summary": summary, "Lines": lines,
+	})
+	if err != nil {
+		return "", "", nil, err
+	}
 
 	// Blocks: header, summary, then the lines packed into sections of at
 	// most 3,000 characters; past 48 sections the rest is counted, not listed.
@@ -98,7 +104,7 @@ func Digest(v *store.View, currency string, asOf billing.Date) (text string, blo
 			Text: fmt.Sprintf("… and %d more contracts (see `retainer status`)", rest)}})
 	}
 	blocks, _ = json.Marshal(bl)
-	return text, blocks
+	return subject, text, blocks, nil
 }
 
 func (r *Renderer) digest(ctx context.Context, m store.OutboxMessage, p billing.Period) (*Message, error) {
@@ -107,9 +113,12 @@ func (r *Renderer) digest(ctx context.Context, m store.OutboxMessage, p billing.
 	if err != nil {
 		return nil, err
 	}
-	text, blocks := Digest(v, r.Currency, asOf)
+	subject, text, blocks, err := DigestMessage(v, r.Currency, asOf, r.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
 	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-		Subject: fmt.Sprintf("[retainer] burndown %s", p), Text: text}
+		Subject: subject, Text: text}
 	if m.Channel == ChannelSlack {
 		msg.Blocks = blocks
 	}

@@ -20,7 +20,10 @@ func TestDigestWithinSlackLimits(t *testing.T) {
 		v.Rows = append(v.Rows, store.Row{Contract: c, Figures: billing.Figures{Period: p, Used: used, Available: 40 * 3600,
 			Remaining: max(40*3600-used, 0), Projected: used, Utilization: billing.Percent(used, 40*3600)}})
 	}
-	text, blocks := Digest(v, "USD", billing.DateOf(2026, 3, 15))
+	_, text, blocks, err := DigestMessage(v, "USD", billing.DateOf(2026, 3, 15), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ValidateBlocks(blocks); err != nil {
 		t.Fatal(err)
 	}

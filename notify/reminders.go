@@ -62,17 +62,21 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 		for _, row := range v.Rows {
 			f := row.Figures
 			figs = append(figs, f)
-			hist = append(hist, fmt.Sprintf("  %s: %s of %s %s used, burn %s, invoiced %s", p,
+			hist = append(hist, fmt.Sprintf("%s: %s of %s %s used, burn %s, invoiced %s", p,
 				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), unitName(c.Unit),
 				pctText(f.BurnRate), f.TotalInvoiced.Format(r.Currency)))
 		}
 	}
 	s := billing.Summarize(figs)
 	rec := Recommend(s.AvgBurnRate)
-	text := fmt.Sprintf("%s (%s) ends with %s. Last %d months:\n%s\nAverage burn %s — %s.\n",
-		c.Client, c.ID, c.End, len(figs), strings.Join(hist, "\n"), pctText(s.AvgBurnRate), rec)
-	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-		Subject: fmt.Sprintf("[retainer] renewal: %s ends %s — %s", c.Client, c.End, strings.SplitN(rec, ":", 2)[0]), Text: text}
+	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+	if err := r.fromTemplate("renewal.txt.tmpl", map[string]any{
+		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": strings.SplitN(rec, ":", 2)[0],
+		"History": hist, "AvgBurn": pctText(s.AvgBurnRate), "Recommendation": rec,
+	}, msg); err != nil {
+		return nil, err
+	}
+	text := msg.Text
 	if m.Channel == ChannelSlack {
 		msg.Blocks = alertBlocks("renewal of "+c.Client, text)
 	}
@@ -92,10 +96,13 @@ func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice s
 		if c := r.Rules.Contract(st.ContractID); c != nil {
 			client = c.Client
 		}
-		text := fmt.Sprintf("Invoice %s to %s (%s) was due %s and is not paid.\nMark it paid with: retainer invoice paid %s\n",
-			invoice, client, st.Total.Format(st.Currency), st.DueOn, invoice)
-		msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-			Subject: fmt.Sprintf("[retainer] overdue: %s (%s, due %s)", invoice, client, st.DueOn), Text: text}
+		msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+		if err := r.fromTemplate("overdue.txt.tmpl", map[string]string{
+			"Invoice": invoice, "Client": client, "Total": st.Total.Format(st.Currency), "DueOn": st.DueOn.String(),
+		}, msg); err != nil {
+			return nil, err
+		}
+		text := msg.Text
 		if m.Channel == ChannelSlack {
 			msg.Blocks = alertBlocks("overdue invoice "+invoice, text)
 		}
@@ -123,26 +130,19 @@ func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string
 	}
 	f, u := d.Figures, c.Unit
 	q := func(s int64) string { return billing.FormatQuantity(s, u) }
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\n%s of your %s %s remain for %s (as of %s).\n", q(f.Remaining), q(f.Available), unitName(u), p, asOf)
-	if len(work) > 0 {
-		b.WriteString("\nHere is where the time went:\n")
-		for _, w := range work {
-			name := strings.TrimSpace(w.Project + " · " + w.Task)
-			name = strings.Trim(name, "· ")
-			if name == "" {
-				name = "(no project)"
-			}
-			fmt.Fprintf(&b, "  %-40s %10s %s\n", oneLine(name), q(w.Counted), unitName(u))
+	type workLine struct{ Name, Qty string }
+	var lines []workLine
+	for _, w := range work {
+		name := strings.Trim(strings.TrimSpace(w.Project+" · "+w.Task), "· ")
+		if name == "" {
+			name = "(no project)"
 		}
+		lines = append(lines, workLine{oneLine(name), q(w.Counted)})
 	}
-	if f.Projected > f.Available {
-		fmt.Fprintf(&b, "\nAt this pace the month will use about %s %s: we will be in touch about the overage.\n", q(f.Projected), unitName(u))
-	}
-	if r.Agency != "" {
-		fmt.Fprintf(&b, "\n— %s\n", r.Agency)
-	}
-	return &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-		Subject: fmt.Sprintf("%s: %s of your %s %s remain this month", c.Client, q(f.Remaining), q(f.Available), unitName(u)),
-		Text:    b.String()}, nil
+	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+	return msg, r.fromTemplate("checkin.txt.tmpl", map[string]any{
+		"Client": c.Client, "Remaining": q(f.Remaining), "Available": q(f.Available), "Unit": unitName(u),
+		"Period": p.String(), "AsOf": asOf.String(), "Work": lines, "Over": f.Projected > f.Available,
+		"Projected": q(f.Projected), "Agency": r.Agency,
+	}, msg)
 }

@@ -257,3 +257,20 @@ func TestMessageGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestMessageTemplateOverride(t *testing.T) {
+	db, rules := fixture(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "alert.txt.tmpl"), []byte("Subject: Heads up: {{.Client}}\n\n{{.Line}}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "overdue.txt.tmpl"), []byte("no subject line\n"), 0o644)
+	r := &notify.Renderer{DB: db, Rules: rules, Currency: "USD", TemplatesDir: dir, Location: time.UTC}
+	created := time.Date(2026, 3, 18, 9, 0, 0, 0, time.UTC)
+	m, err := r.Render(context.Background(), store.OutboxMessage{Key: "alert/acme-001/2026-03/90", Channel: "email", CreatedAt: created})
+	if err != nil || m.Subject != "Heads up: Acme Corp" || !strings.HasPrefix(m.Text, "acme-001 2026-03 crossed 90%") {
+		t.Fatalf("override: %+v, %v", m, err)
+	}
+	if _, err := r.Render(context.Background(), store.OutboxMessage{Key: "overdue/acme-001-2026-02", Channel: "email", CreatedAt: created}); err == nil ||
+		!strings.Contains(err.Error(), "Subject") {
+		t.Errorf("a template without its subject line: %v", err)
+	}
+}

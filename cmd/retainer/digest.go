@@ -31,7 +31,10 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return err
 		}
-		text, _ := notify.Digest(v, c.cfg.Currency, asOf)
+		_, text, _, err := notify.DigestMessage(v, c.cfg.Currency, asOf, c.cfg.TemplatesDir)
+		if err != nil {
+			return err
+		}
 		fmt.Fprint(a.stdout, text)
 		return nil
 	}
