@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"retainer/billing"
 	"retainer/notify"
 	"retainer/store"
 )
@@ -19,6 +20,23 @@ func queued(ctx context.Context, c *cmdline) (map[string]bool, error) {
 		out[m.Key] = true
 	}
 	return out, nil
+}
+
+// prepareReminders opens the store and returns the as-of date and the keys
+// already queued, for a command that queues each message once.
+func (a *app) prepareReminders(ctx context.Context, c *cmdline, name string) (billing.Date, map[string]bool, error) {
+	if len(c.args) > 0 {
+		return 0, nil, usagef("%s takes no arguments", name)
+	}
+	if err := a.openStore(ctx, c); err != nil {
+		return 0, nil, err
+	}
+	today, err := a.asOf(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	done, err := queued(ctx, c)
+	return today, done, err
 }
 
 // queueOrPrint prints what would be queued, or queues it and delivers.
@@ -39,17 +57,7 @@ func (a *app) queueOrPrint(ctx context.Context, c *cmdline, lines []string, q []
 }
 
 func (a *app) renewals(ctx context.Context, c *cmdline) error {
-	if len(c.args) > 0 {
-		return usagef("renewals takes no arguments")
-	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	today, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	done, err := queued(ctx, c)
+	today, done, err := a.prepareReminders(ctx, c, "renewals")
 	if err != nil {
 		return err
 	}
@@ -66,17 +74,7 @@ func (a *app) renewals(ctx context.Context, c *cmdline) error {
 }
 
 func (a *app) overdue(ctx context.Context, c *cmdline) error {
-	if len(c.args) > 0 {
-		return usagef("overdue takes no arguments")
-	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	today, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	done, err := queued(ctx, c)
+	today, done, err := a.prepareReminders(ctx, c, "overdue")
 	if err != nil {
 		return err
 	}
@@ -98,17 +96,7 @@ func (a *app) overdue(ctx context.Context, c *cmdline) error {
 }
 
 func (a *app) checkins(ctx context.Context, c *cmdline) error {
-	if len(c.args) > 0 {
-		return usagef("checkins takes no arguments")
-	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	today, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	done, err := queued(ctx, c)
+	today, done, err := a.prepareReminders(ctx, c, "checkins")
 	if err != nil {
 		return err
 	}
