@@ -1,9 +1,6 @@
 package billing
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 func h(hours int64) int64 { return hours * 3600 }
 func ptr[T any](v T) *T   { return &v }
@@ -356,5 +353,4 @@ func TestBurndown(t *testing.T) {
 	if last.From != DateOf(2026, 3, 30) || last.To != DateOf(2026, 3, 31) || last.Cumulative != h(13) || last.Remaining != 0 {
 		t.Errorf("last week %+v", last)
 	}
-	_ = time.March
 }

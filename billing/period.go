@@ -52,12 +52,6 @@ func (p Period) Start(loc *time.Location) time.Time {
 // End returns the instant the period ends (the next one begins) in loc.
 func (p Period) End(loc *time.Location) time.Time { return (p + 1).Start(loc) }
 
-// PeriodAt returns the period containing instant t in loc.
-func PeriodAt(t time.Time, loc *time.Location) Period {
-	t = t.In(loc)
-	return NewPeriod(t.Year(), t.Month())
-}
-
 // Date is a civil date, counted in days since 1970-01-01.
 type Date int32
 

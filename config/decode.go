@@ -314,21 +314,6 @@ func (l *loader) decode(k *koanf.Koanf, contracts map[string]any) *document {
 	return &doc
 }
 
-// contractPath turns mapstructure's contracts[acme-001].monthly_hours into
-// contracts.acme-001.monthly_hours; list indexes keep their brackets.
-func contractPath(name string, ids []string) string {
-	rest, ok := strings.CutPrefix(name, "contracts[")
-	if !ok {
-		return name
-	}
-	for _, id := range ids {
-		if after, ok := strings.CutPrefix(rest, id+"]"); ok {
-			return "contracts." + id + after
-		}
-	}
-	return name
-}
-
 // decodeErrors flattens mapstructure's joined errors into FieldErrors.
 func (l *loader) decodeErrors(err error, path func(string) string) {
 	if err == nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -128,9 +127,6 @@ func (s *DB) Statements(ctx context.Context, id string) ([]Statement, error) {
 	})
 	return out, err
 }
-
-// IsNotFound reports whether err means a missing row.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // WorkLine is where a contract's counted time went in a period: one project
 // and task.

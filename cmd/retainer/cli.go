@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -345,13 +344,4 @@ func periodsText(k *billing.Contract) string {
 		s += fmt.Sprintf(" (%d term changes)", len(k.Changes))
 	}
 	return s
-}
-
-func sortedIDs(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
