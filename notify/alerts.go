@@ -91,21 +91,17 @@ func (a Alert) Describe(unit billing.Unit) string {
 	return fmt.Sprintf("%s %s %s (utilization %s)", a.ContractID, a.Period, what, pctText(f.Utilization))
 }
 
-// alertMessage renders an alert for the agency (or the client) from the
-// period's current figures.
+// alert renders an alert for the agency (or the client) from the period's
+// figures when it was queued.
 func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, p billing.Period, kind string, client bool) (*Message, error) {
-	c := r.Rules.Contract(id)
-	if c == nil {
-		return nil, fmt.Errorf("contract %s: %w", id, store.ErrNotFound)
-	}
-	asOf := billing.DateAt(m.CreatedAt, r.Location)
-	d, err := r.DB.StatementFor(ctx, r.Rules, id, p, asOf)
+	d, _, err := r.figures(ctx, m, id, p)
 	if err != nil {
 		return nil, err
 	}
+	c := d.Contract
 	a := Alert{ContractID: id, Period: p, Kind: kind, Figures: d.Figures, Client: client}
 	line := a.Describe(c.Unit)
-	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+	msg := r.base(m)
 	if client {
 		f := d.Figures
 		q := func(s int64) string { return billing.FormatQuantity(s, c.Unit) }

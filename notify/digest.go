@@ -117,8 +117,8 @@ func (r *Renderer) digest(ctx context.Context, m store.OutboxMessage, p billing.
 	if err != nil {
 		return nil, err
 	}
-	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-		Subject: subject, Text: text}
+	msg := r.base(m)
+	msg.Subject, msg.Text = subject, text
 	if m.Channel == ChannelSlack {
 		msg.Blocks = blocks
 	}

@@ -60,9 +60,21 @@ func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message,
 	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)
 }
 
-func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
+// base is the message an outbox row becomes, before its content.
+func (r *Renderer) base(m store.OutboxMessage) *Message {
+	return &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+}
+
+// figures loads contract id's statement data for period p as of the day
+// the message was queued, so a retry renders the same figures.
+func (r *Renderer) figures(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*store.StatementData, billing.Date, error) {
 	asOf := billing.DateAt(m.CreatedAt, r.Location)
 	d, err := r.DB.StatementFor(ctx, r.Rules, id, p, asOf)
+	return d, asOf, err
+}
+
+func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
+	d, asOf, err := r.figures(ctx, m, id, p)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +92,11 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 	if err != nil {
 		return nil, fmt.Errorf("chart: %w", err)
 	}
-	return &Message{
-		ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt,
-		Subject: fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName),
-		Text:    text, HTML: html,
-		Inline: []Inline{{CID: chartCID, Name: "burndown.png", ContentType: "image/png", Data: png}},
-	}, nil
+	msg := r.base(m)
+	msg.Subject = fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName)
+	msg.Text, msg.HTML = text, html
+	msg.Inline = []Inline{{CID: chartCID, Name: "burndown.png", ContentType: "image/png", Data: png}}
+	return msg, nil
 }
 
 // chartCID is the Content-ID of a statement email's burndown chart.

@@ -69,7 +69,7 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 	}
 	s := billing.Summarize(figs)
 	rec := Recommend(s.AvgBurnRate)
-	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+	msg := r.base(m)
 	if err := r.fromTemplate("renewal.txt.tmpl", map[string]any{
 		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": strings.SplitN(rec, ":", 2)[0],
 		"History": hist, "AvgBurn": pctText(s.AvgBurnRate), "Recommendation": rec,
@@ -84,46 +84,35 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 }
 
 func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice string) (*Message, error) {
-	sts, err := r.DB.Statements(ctx, "")
+	st, err := r.DB.StatementByInvoice(ctx, invoice)
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range sts {
-		if st.InvoiceNumber != invoice {
-			continue
-		}
-		client := st.ContractID
-		if c := r.Rules.Contract(st.ContractID); c != nil {
-			client = c.Client
-		}
-		msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
-		if err := r.fromTemplate("overdue.txt.tmpl", map[string]string{
-			"Invoice": invoice, "Client": client, "Total": st.Total.Format(st.Currency), "DueOn": st.DueOn.String(),
-		}, msg); err != nil {
-			return nil, err
-		}
-		text := msg.Text
-		if m.Channel == ChannelSlack {
-			msg.Blocks = alertBlocks("overdue invoice "+invoice, text)
-		}
-		return msg, nil
+	client := st.ContractID
+	if c := r.Rules.Contract(st.ContractID); c != nil {
+		client = c.Client
 	}
-	return nil, fmt.Errorf("invoice %s: %w", invoice, store.ErrNotFound)
+	msg := r.base(m)
+	if err := r.fromTemplate("overdue.txt.tmpl", map[string]string{
+		"Invoice": invoice, "Client": client, "Total": st.Total.Format(st.Currency), "DueOn": st.DueOn.String(),
+	}, msg); err != nil {
+		return nil, err
+	}
+	if m.Channel == ChannelSlack {
+		msg.Blocks = alertBlocks("overdue invoice "+invoice, msg.Text)
+	}
+	return msg, nil
 }
 
 // CheckinKey is the outbox key of a contract's mid-month check-in.
 func CheckinKey(id string, p billing.Period) string { return "checkin/" + id + "/" + p.String() }
 
 func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
-	c := r.Rules.Contract(id)
-	if c == nil {
-		return nil, fmt.Errorf("contract %s: %w", id, store.ErrNotFound)
-	}
-	asOf := billing.DateAt(m.CreatedAt, r.Location)
-	d, err := r.DB.StatementFor(ctx, r.Rules, id, p, asOf)
+	d, asOf, err := r.figures(ctx, m, id, p)
 	if err != nil {
 		return nil, err
 	}
+	c := d.Contract
 	work, err := r.DB.Breakdown(ctx, id, p)
 	if err != nil {
 		return nil, err
@@ -139,7 +128,7 @@ func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string
 		}
 		lines = append(lines, workLine{oneLine(name), q(w.Counted)})
 	}
-	msg := &Message{ID: m.ID, Key: m.Key, Channel: m.Channel, To: m.To, From: r.From, Date: m.CreatedAt}
+	msg := r.base(m)
 	return msg, r.fromTemplate("checkin.txt.tmpl", map[string]any{
 		"Client": c.Client, "Remaining": q(f.Remaining), "Available": q(f.Available), "Unit": unitName(u),
 		"Period": p.String(), "AsOf": asOf.String(), "Work": lines, "Over": f.Projected > f.Available,

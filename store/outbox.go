@@ -196,3 +196,53 @@ func (s *DB) RecoverClaims(ctx context.Context) (int, error) {
 	})
 	return int(n), err
 }
+
+// Queued returns which of keys are in the outbox already, on any channel.
+func (s *DB) Queued(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		for len(keys) > 0 {
+			chunk := keys[:min(len(keys), 500)]
+			keys = keys[len(chunk):]
+			args := make([]any, len(chunk))
+			for i, k := range chunk {
+				args[i] = k
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT DISTINCT key FROM outbox WHERE key IN (`+placeholders(len(chunk))+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return err
+				}
+				out[k] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// StatementByInvoice returns one statement by its invoice number.
+func (s *DB) StatementByInvoice(ctx context.Context, invoice string) (*Statement, error) {
+	var out *Statement
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		sts, err := statements(ctx, tx, `WHERE invoice_number = ?`, invoice)
+		if err != nil {
+			return err
+		}
+		if len(sts) == 0 {
+			return fmt.Errorf("invoice %s: %w", invoice, ErrNotFound)
+		}
+		out = &sts[0]
+		return nil
+	})
+	return out, err
+}

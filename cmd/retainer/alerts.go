@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"retainer/config"
 	"retainer/notify"
@@ -16,13 +17,7 @@ func alertsFlags(fs *flag.FlagSet, c *cmdline) {
 }
 
 func (a *app) alerts(ctx context.Context, c *cmdline) error {
-	if len(c.args) > 0 {
-		return usagef("alerts takes no arguments")
-	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	asOf, err := a.asOf(c)
+	asOf, err := a.openForReminders(ctx, c, "alerts")
 	if err != nil {
 		return err
 	}
@@ -30,46 +25,19 @@ func (a *app) alerts(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	queued := map[string]bool{}
-	msgs, err := c.db.Outbox(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		queued[m.Key] = true
-	}
-	cfg := c.cfg
-	var q []store.OutboxMessage
-	var lines []string
-	for _, al := range notify.Alerts(v.Rows, cfg.Alerts.Thresholds, asOf) {
-		if queued[al.Key()] {
-			continue
-		}
-		k := c.rules.Contract(al.ContractID)
-		who := "agency"
+	var cands []candidate
+	for _, al := range notify.Alerts(v.Rows, c.cfg.Alerts.Thresholds, asOf) {
+		key := al.Key()
+		cd := candidate{key: key, line: fmt.Sprintf("%s %s %s %s (agency)", al.ContractID, al.Period, kindName(al), pctOf(al))}
 		if al.Client {
-			who = "client"
+			cd.line = strings.Replace(cd.line, "(agency)", "(client)", 1)
+			cd.msgs = []store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: c.rules.Contract(al.ContractID).Contacts}}
+		} else {
+			cd.msgs = agencyMessages(c.cfg, key)
 		}
-		lines = append(lines, fmt.Sprintf("%s %s %s %s (%s)", al.ContractID, al.Period, kindName(al), pctOf(al), who))
-		if al.Client {
-			q = append(q, store.OutboxMessage{Key: al.Key(), Channel: notify.ChannelEmail, To: k.Contacts})
-			continue
-		}
-		q = append(q, agencyMessages(cfg, al.Key())...)
+		cands = append(cands, cd)
 	}
-	for _, l := range lines {
-		fmt.Fprintln(a.stdout, l)
-	}
-	if !c.send {
-		if len(lines) == 0 {
-			fmt.Fprintln(a.stdout, "no new alerts")
-		}
-		return nil
-	}
-	if err := c.db.Enqueue(ctx, q, a.now()); err != nil {
-		return err
-	}
-	return a.deliver(ctx, c)
+	return a.queueOrPrint(ctx, c, cands, "no new alerts")
 }
 
 // agencyMessages addresses one message to the agency: Slack when it is

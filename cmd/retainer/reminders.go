@@ -9,43 +9,46 @@ import (
 	"retainer/store"
 )
 
-// queued returns the keys already in the outbox.
-func queued(ctx context.Context, c *cmdline) (map[string]bool, error) {
-	msgs, err := c.db.Outbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, m := range msgs {
-		out[m.Key] = true
-	}
-	return out, nil
+// candidate is one message a once-per-key command would queue: the line it
+// prints and the outbox rows (one per channel) under one key.
+type candidate struct {
+	key  string
+	line string
+	msgs []store.OutboxMessage
 }
 
-// prepareReminders opens the store and returns the as-of date and the keys
-// already queued, for a command that queues each message once.
-func (a *app) prepareReminders(ctx context.Context, c *cmdline, name string) (billing.Date, map[string]bool, error) {
+// openForReminders checks a once-per-key command's arguments, opens the
+// store and returns the as-of date.
+func (a *app) openForReminders(ctx context.Context, c *cmdline, name string) (billing.Date, error) {
 	if len(c.args) > 0 {
-		return 0, nil, usagef("%s takes no arguments", name)
+		return 0, usagef("%s takes no arguments", name)
 	}
 	if err := a.openStore(ctx, c); err != nil {
-		return 0, nil, err
+		return 0, err
 	}
-	today, err := a.asOf(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	done, err := queued(ctx, c)
-	return today, done, err
+	return a.asOf(c)
 }
 
-// queueOrPrint prints what would be queued, or queues it and delivers.
-func (a *app) queueOrPrint(ctx context.Context, c *cmdline, lines []string, q []store.OutboxMessage, none string) error {
-	for _, l := range lines {
-		fmt.Fprintln(a.stdout, l)
+// queueOrPrint drops the candidates already in the outbox, then prints the
+// rest, or with --send queues them and delivers.
+func (a *app) queueOrPrint(ctx context.Context, c *cmdline, cands []candidate, none string) error {
+	keys := make([]string, len(cands))
+	for i, cd := range cands {
+		keys[i] = cd.key
+	}
+	done, err := c.db.Queued(ctx, keys)
+	if err != nil {
+		return err
+	}
+	var q []store.OutboxMessage
+	for _, cd := range cands {
+		if !done[cd.key] {
+			fmt.Fprintln(a.stdout, cd.line)
+			q = append(q, cd.msgs...)
+		}
 	}
 	if !c.send {
-		if len(lines) == 0 {
+		if len(q) == 0 {
 			fmt.Fprintln(a.stdout, none)
 		}
 		return nil
@@ -57,24 +60,23 @@ func (a *app) queueOrPrint(ctx context.Context, c *cmdline, lines []string, q []
 }
 
 func (a *app) renewals(ctx context.Context, c *cmdline) error {
-	today, done, err := a.prepareReminders(ctx, c, "renewals")
+	today, err := a.openForReminders(ctx, c, "renewals")
 	if err != nil {
 		return err
 	}
-	var lines []string
-	var q []store.OutboxMessage
+	var cands []candidate
 	for _, k := range c.cfg.Contracts {
-		if !notify.RenewalDue(k, today) || done[notify.RenewalKey(k)] {
-			continue
+		if notify.RenewalDue(k, today) {
+			key := notify.RenewalKey(k)
+			cands = append(cands, candidate{key, fmt.Sprintf("%s ends %s (last day %s)", k.ID, k.End, k.End.LastDay()),
+				agencyMessages(c.cfg, key)})
 		}
-		lines = append(lines, fmt.Sprintf("%s ends %s (last day %s)", k.ID, k.End, k.End.LastDay()))
-		q = append(q, agencyMessages(c.cfg, notify.RenewalKey(k))...)
 	}
-	return a.queueOrPrint(ctx, c, lines, q, "no renewal reminders due")
+	return a.queueOrPrint(ctx, c, cands, "no renewal reminders due")
 }
 
 func (a *app) overdue(ctx context.Context, c *cmdline) error {
-	today, done, err := a.prepareReminders(ctx, c, "overdue")
+	today, err := a.openForReminders(ctx, c, "overdue")
 	if err != nil {
 		return err
 	}
@@ -82,34 +84,30 @@ func (a *app) overdue(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	var lines []string
-	var q []store.OutboxMessage
+	var cands []candidate
 	for _, st := range sts {
-		key := notify.OverdueKey(st.InvoiceNumber)
-		if st.StatusAt(today) != "overdue" || done[key] {
-			continue
+		if st.StatusAt(today) == "overdue" {
+			key := notify.OverdueKey(st.InvoiceNumber)
+			cands = append(cands, candidate{key, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn,
+				st.Total.Format(st.Currency)), agencyMessages(c.cfg, key)})
 		}
-		lines = append(lines, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn, st.Total.Format(st.Currency)))
-		q = append(q, agencyMessages(c.cfg, key)...)
 	}
-	return a.queueOrPrint(ctx, c, lines, q, "no overdue invoices")
+	return a.queueOrPrint(ctx, c, cands, "no overdue invoices")
 }
 
 func (a *app) checkins(ctx context.Context, c *cmdline) error {
-	today, done, err := a.prepareReminders(ctx, c, "checkins")
+	today, err := a.openForReminders(ctx, c, "checkins")
 	if err != nil {
 		return err
 	}
 	p := today.Period()
-	var lines []string
-	var q []store.OutboxMessage
+	var cands []candidate
 	for _, k := range c.cfg.Contracts {
-		key := notify.CheckinKey(k.ID, p)
-		if !k.Checkin || len(k.Contacts) == 0 || !k.Active(p) || done[key] {
-			continue
+		if k.Checkin && len(k.Contacts) > 0 && k.Active(p) {
+			key := notify.CheckinKey(k.ID, p)
+			cands = append(cands, candidate{key, fmt.Sprintf("%s %s check-in to %v", k.ID, p, k.Contacts),
+				[]store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: k.Contacts}}})
 		}
-		lines = append(lines, fmt.Sprintf("%s %s check-in to %v", k.ID, p, k.Contacts))
-		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelEmail, To: k.Contacts})
 	}
-	return a.queueOrPrint(ctx, c, lines, q, "no check-ins due")
+	return a.queueOrPrint(ctx, c, cands, "no check-ins due")
 }
