@@ -68,7 +68,13 @@ type state struct {
 	usage     map[string][]periodUsage // by contract, periods ascending
 }
 
-func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, error) {
+// loadState reads what the open periods through upTo are computed from: for
+// every contract, or for one when only is not empty (a statement, a message).
+func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string) (*state, error) {
+	filter, fargs, order := "", []any(nil), " ORDER BY period, contract_id"
+	if only != "" { // one contract's rows, by the (contract_id, period) key
+		filter, fargs, order = " AND contract_id = ?", []any{only}, " ORDER BY contract_id, period"
+	}
 	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[string][]periodUsage{}}
 	var err error
 	if st.closed, err = closedPeriods(ctx, tx); err != nil {
@@ -82,7 +88,8 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, er
 	lo := billing.Period(0)
 	if st.hasLast {
 		lo = st.last + 1
-		rows, err := tx.QueryContext(ctx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out' ORDER BY contract_id, earned`, int64(st.last))
+		rows, err := tx.QueryContext(ctx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out'`+filter+
+			` ORDER BY contract_id, earned`, append([]any{int64(st.last)}, fargs...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +106,7 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, er
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL GROUP BY contract_id`, nil,
+		if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL`+filter+` GROUP BY contract_id`, fargs,
 			func(id string, v int64) { st.adjust[id] = v }); err != nil {
 			return nil, err
 		}
@@ -108,7 +115,7 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period) (*state, er
 	// covering (period, contract_id, counted, entries) index: no sort, no
 	// table lookups, and each contract's periods arrive ascending.
 	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, counted, entries FROM usage
-		WHERE period >= ? AND period <= ? AND contract_id <> '' ORDER BY period, contract_id`, int64(lo), int64(upTo))
+		WHERE period >= ? AND period <= ? AND contract_id <> ''`+filter+order, append([]any{int64(lo), int64(upTo)}, fargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -202,8 +209,12 @@ func (st *state) final(c *billing.Contract, p billing.Period, asOf billing.Date)
 // period had been closed. Only the contracts in rules are shown.
 func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf billing.Date) (*View, error) {
 	v := &View{Period: p}
+	only := ""
+	if len(rules.list) == 1 { // one contract's status reads only its rows
+		only = rules.list[0].ID
+	}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		st, err := loadState(ctx, tx, p)
+		st, err := loadState(ctx, tx, p, only)
 		if err != nil {
 			return err
 		}
@@ -397,7 +408,7 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 	var res CloseResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res = CloseResult{}
-		st, err := loadState(ctx, tx, p)
+		st, err := loadState(ctx, tx, p, "")
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 	}
 	var out *StatementData
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		st, err := loadState(ctx, tx, p)
+		st, err := loadState(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
