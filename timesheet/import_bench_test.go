@@ -59,6 +59,9 @@ func BenchmarkImportHarvest1M(b *testing.B) {
 	const n = 1_000_000
 	dir := b.TempDir()
 	csvPath := filepath.Join(dir, "harvest.csv")
+	if keep := os.Getenv("RETAINER_TEST_BENCH_CSV"); keep != "" {
+		csvPath = keep // kept, e.g. to time sqlite3's own .import of the same file
+	}
 	writeHarvestCSV(b, csvPath, n)
 	var contracts []*billing.Contract
 	for i := 0; i < 100; i++ {
