@@ -2,6 +2,8 @@ package notify
 
 import (
 	"bytes"
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -107,5 +109,50 @@ func TestWeekLabel(t *testing.T) {
 		if got := weekLabel(tc.from, tc.to); got != tc.want {
 			t.Errorf("weekLabel(%v, %v) = %q, want %q", tc.from, tc.to, got, tc.want)
 		}
+	}
+}
+
+// TestQuantize: every colour the chart draws, and every blend of one with the
+// white background, maps onto the palette within one step; the encoded chart
+// is paletted.
+func TestQuantize(t *testing.T) {
+	bases := []color.RGBA{{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, {A: 0xff}, chartBarColor, chartUsedColor, chartAvailColor}
+	src := image.NewRGBA(image.Rect(0, 0, 256, len(bases)))
+	for y, b := range bases {
+		for a := 0; a < 256; a++ { // b drawn at coverage a over white
+			mix := func(v uint8) uint8 { return uint8((int(v)*a + 0xff*(255-a) + 127) / 255) }
+			src.SetRGBA(a, y, color.RGBA{R: mix(b.R), G: mix(b.G), B: mix(b.B), A: 0xff})
+		}
+	}
+	dst, ok := quantize(src).(*image.Paletted)
+	if !ok {
+		t.Fatalf("quantize returned %T, want *image.Paletted", quantize(src))
+	}
+	for y := range bases {
+		for x := 0; x < 256; x++ {
+			want := src.RGBAAt(x, y)
+			r, g, b, _ := dst.At(x, y).RGBA()
+			for _, d := range []int{int(r>>8) - int(want.R), int(g>>8) - int(want.G), int(b>>8) - int(want.B)} {
+				if d < -4 || d > 4 {
+					t.Fatalf("pixel (%d,%d) %v became %d,%d,%d", x, y, want, r>>8, g>>8, b>>8)
+				}
+			}
+		}
+		if got := dst.At(255, y); got != color.Color(bases[y]) {
+			t.Errorf("base colour %v became %v, want exact", bases[y], got)
+		}
+	}
+
+	weeks, available := marchWeeks()
+	b, err := BurndownPNG("Acme — March 2026", weeks, available, billing.UnitHours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := img.(*image.Paletted); !ok {
+		t.Fatalf("chart decodes as %T, want a paletted PNG", img)
 	}
 }

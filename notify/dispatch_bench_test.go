@@ -16,7 +16,7 @@ import (
 // server. Run with
 // go test ./notify -run '^$' -bench DeliverStatements -benchtime 1x
 func BenchmarkDeliverStatements(b *testing.B) {
-	const n = 1000
+	const n = 10000
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
