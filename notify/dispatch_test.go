@@ -80,7 +80,7 @@ func TestDispatchStatementsOverOneConnection(t *testing.T) {
 	if err != nil || res.Sent != 3 {
 		t.Fatalf("dispatch %+v, %v", res, err)
 	}
-	sessions, msgs := b.snapshot()
+	sessions, msgs := b.Snapshot()
 	if sessions != 1 || len(msgs) != 3 {
 		t.Fatalf("%d connections, %d messages; want 1 and 3", sessions, len(msgs))
 	}
@@ -96,7 +96,7 @@ func TestDispatchStatementsOverOneConnection(t *testing.T) {
 	if res, _ := d.Dispatch(context.Background(), true); res.Sent != 0 {
 		t.Errorf("second dispatch sent %d", res.Sent)
 	}
-	if _, msgs := b.snapshot(); len(msgs) != 3 {
+	if _, msgs := b.Snapshot(); len(msgs) != 3 {
 		t.Errorf("%d messages after a second dispatch", len(msgs))
 	}
 }
@@ -104,13 +104,13 @@ func TestDispatchStatementsOverOneConnection(t *testing.T) {
 func TestDispatch421ThenAcceptOnce550Failed(t *testing.T) {
 	now := time.Date(2026, 2, 1, 7, 0, 0, 0, time.UTC)
 	b := &testBackend{
-		mailErr: func(n int) error {
+		MailErr: func(n int) error {
 			if n == 1 { // the first message meets a busy server
 				return &gosmtp.SMTPError{Code: 421, Message: "try again later"}
 			}
 			return nil
 		},
-		rcptErr: func(to string) error {
+		RcptErr: func(to string) error {
 			if strings.HasPrefix(to, "c@") {
 				return &gosmtp.SMTPError{Code: 550, Message: "no such user"}
 			}
@@ -136,7 +136,7 @@ func TestDispatch421ThenAcceptOnce550Failed(t *testing.T) {
 	}
 	now = now.Add(24 * time.Hour)
 	d.Dispatch(ctx, false)
-	_, msgs := b.snapshot()
+	_, msgs := b.Snapshot()
 	count := map[string]int{}
 	for _, m := range msgs {
 		count[m.To[0]]++

@@ -12,146 +12,24 @@ import (
 	"net"
 	netmail "net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
+
+	"retainer/notify/notifytest"
 )
 
-// ---- an in-process SMTP server (emersion/go-smtp) that records what arrives
-
-type received struct {
-	From string
-	To   []string
-	Data []byte
-}
-
-type testBackend struct {
-	mu       sync.Mutex
-	sessions int // connections (NewSession calls)
-	mails    int // MAIL commands seen
-	msgs     []received
-
-	user, pass    string                  // when user != "", AUTH PLAIN is offered
-	authReply     func(pass string) error // error for a wrong password (default ErrAuthFailed)
-	mailErr       func(n int) error       // n = 1 for the first MAIL command
-	rcptErr       func(to string) error   // reply to RCPT
-	dataHook      func()                  // runs after DATA is read, before the reply
-	dropAfterData bool                    // close the connection once DATA is read, without replying
-}
-
-func (b *testBackend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	b.mu.Lock()
-	b.sessions++
-	b.mu.Unlock()
-	return &testSession{b: b, conn: c}, nil
-}
-
-func (b *testBackend) snapshot() (sessions int, msgs []received) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sessions, append([]received(nil), b.msgs...)
-}
-
-type testSession struct {
-	b    *testBackend
-	conn *gosmtp.Conn
-	cur  received
-}
-
-func (s *testSession) AuthMechanisms() []string {
-	if s.b.user == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *testSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user == s.b.user && pass == s.b.pass {
-			return nil
-		}
-		if s.b.authReply != nil {
-			return s.b.authReply(pass)
-		}
-		return gosmtp.ErrAuthFailed
-	}), nil
-}
-
-func (s *testSession) Reset()        { s.cur = received{} }
-func (s *testSession) Logout() error { return nil }
-
-func (s *testSession) Mail(from string, _ *gosmtp.MailOptions) error {
-	s.b.mu.Lock()
-	s.b.mails++
-	n := s.b.mails
-	s.b.mu.Unlock()
-	if s.b.mailErr != nil {
-		if err := s.b.mailErr(n); err != nil {
-			return err
-		}
-	}
-	s.cur = received{From: from}
-	return nil
-}
-
-func (s *testSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if s.b.rcptErr != nil {
-		if err := s.b.rcptErr(to); err != nil {
-			return err
-		}
-	}
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *testSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = data
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	if s.b.dataHook != nil {
-		s.b.dataHook()
-	}
-	if s.b.dropAfterData {
-		_ = s.conn.Conn().Close() // the server has it, the client never hears so
-	}
-	return nil
-}
+// testBackend is the in-process SMTP server the tests deliver to.
+type testBackend = notifytest.SMTPServer
 
 // startServer runs b on 127.0.0.1:0 and returns a transport config for it.
-func startServer(t *testing.T, b *testBackend) SMTPConfig {
+func startServer(t testing.TB, b *testBackend) SMTPConfig {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gosmtp.NewServer(b)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		// Close may run before Serve has registered l; closing l ourselves
-		// makes Serve return either way.
-		_ = l.Close()
-		<-done
-	})
+	host, port := b.Start(t)
 	return SMTPConfig{
-		Host:    "127.0.0.1",
-		Port:    l.Addr().(*net.TCPAddr).Port,
+		Host:    host,
+		Port:    port,
 		TLS:     "none",
 		From:    "Agency <billing@agency.example>",
 		Timeout: 5 * time.Second,
@@ -238,7 +116,7 @@ func TestSMTPSendStructure(t *testing.T) {
 	if err := s.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	_, msgs := b.snapshot()
+	_, msgs := b.Snapshot()
 	if len(msgs) != 1 {
 		t.Fatalf("received %d messages, want 1", len(msgs))
 	}
@@ -318,7 +196,7 @@ func TestSMTPDomainOption(t *testing.T) {
 	if err := NewSMTP(cfg).Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	_, msgs := b.snapshot()
+	_, msgs := b.Snapshot()
 	pm, err := netmail.ReadMessage(bytes.NewReader(msgs[0].Data))
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +219,7 @@ func TestSMTPSendBatchOneConnection(t *testing.T) {
 			t.Errorf("message %d: %v", i, err)
 		}
 	}
-	sessions, msgs := b.snapshot()
+	sessions, msgs := b.Snapshot()
 	if sessions != 1 {
 		t.Errorf("connections = %d, want 1", sessions)
 	}
@@ -360,7 +238,7 @@ func TestSMTPSendBatchOneConnection(t *testing.T) {
 }
 
 func TestSMTPSendBatchPerMessageErrors(t *testing.T) {
-	b := &testBackend{rcptErr: func(to string) error {
+	b := &testBackend{RcptErr: func(to string) error {
 		if strings.HasPrefix(to, "nobody@") {
 			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
@@ -381,14 +259,14 @@ func TestSMTPSendBatchPerMessageErrors(t *testing.T) {
 			t.Errorf("message %d: %v, want *PermanentError", i, errs[i])
 		}
 	}
-	sessions, msgs := b.snapshot()
+	sessions, msgs := b.Snapshot()
 	if sessions != 1 || len(msgs) != 2 {
 		t.Errorf("connections %d, messages %d; want 1, 2", sessions, len(msgs))
 	}
 }
 
 func TestSMTPTemporary421ThenAccept(t *testing.T) {
-	b := &testBackend{mailErr: func(n int) error {
+	b := &testBackend{MailErr: func(n int) error {
 		if n == 1 {
 			return &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 		}
@@ -417,14 +295,14 @@ func TestSMTPTemporary421ThenAccept(t *testing.T) {
 	if err := s.Send(context.Background(), m); err != nil {
 		t.Fatalf("second Send: %v", err)
 	}
-	_, msgs := b.snapshot()
+	_, msgs := b.Snapshot()
 	if len(msgs) != 1 {
 		t.Errorf("received %d, want exactly 1", len(msgs))
 	}
 }
 
 func TestSMTPPermanent550Rcpt(t *testing.T) {
-	b := &testBackend{rcptErr: func(string) error {
+	b := &testBackend{RcptErr: func(string) error {
 		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
 	}}
 	cfg := startServer(t, b)
@@ -433,20 +311,20 @@ func TestSMTPPermanent550Rcpt(t *testing.T) {
 	if !errors.As(err, &p) {
 		t.Fatalf("Send: %v (%T), want *PermanentError", err, err)
 	}
-	if _, msgs := b.snapshot(); len(msgs) != 0 {
+	if _, msgs := b.Snapshot(); len(msgs) != 0 {
 		t.Errorf("received %d, want 0", len(msgs))
 	}
 }
 
 func TestSMTPAuth(t *testing.T) {
 	const pass = "s3cr3t-Pa55"
-	b := &testBackend{user: "agency", pass: pass}
+	b := &testBackend{User: "agency", Pass: pass}
 	cfg := startServer(t, b)
 	cfg.Username, cfg.Password = "agency", pass
 	if err := NewSMTP(cfg).Send(context.Background(), testMessage("k/auth")); err != nil {
 		t.Fatalf("Send with the right password: %v", err)
 	}
-	if _, msgs := b.snapshot(); len(msgs) != 1 {
+	if _, msgs := b.Snapshot(); len(msgs) != 1 {
 		t.Fatalf("received %d, want 1", len(msgs))
 	}
 
@@ -464,14 +342,14 @@ func TestSMTPAuth(t *testing.T) {
 	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), pass) {
 		t.Errorf("error contains the password: %q", err)
 	}
-	if _, msgs := b.snapshot(); len(msgs) != 1 {
+	if _, msgs := b.Snapshot(); len(msgs) != 1 {
 		t.Errorf("received %d, want still 1", len(msgs))
 	}
 }
 
 func TestSMTPAuthErrorNeverCarriesPassword(t *testing.T) {
 	// A server that echoes the password in its reply.
-	b := &testBackend{user: "agency", pass: "right", authReply: func(pass string) error {
+	b := &testBackend{User: "agency", Pass: "right", AuthReply: func(pass string) error {
 		return &gosmtp.SMTPError{Code: 535, EnhancedCode: gosmtp.EnhancedCode{5, 7, 8}, Message: "bad password " + pass}
 	}}
 	cfg := startServer(t, b)
@@ -493,7 +371,7 @@ func TestSMTPAuthErrorNeverCarriesPassword(t *testing.T) {
 }
 
 func TestSMTPAmbiguousAfterData(t *testing.T) {
-	b := &testBackend{dropAfterData: true}
+	b := &testBackend{DropAfterData: true}
 	cfg := startServer(t, b)
 	ms := []*Message{testMessage("k/amb"), testMessage("k/after")}
 	errs := NewSMTP(cfg).SendBatch(context.Background(), ms)
@@ -511,7 +389,7 @@ func TestSMTPAmbiguousAfterData(t *testing.T) {
 	} else if class, _ := Classify(errs[1]); class != "temporary" {
 		t.Errorf("second message: Classify = %s, want temporary", class)
 	}
-	if _, msgs := b.snapshot(); len(msgs) != 1 {
+	if _, msgs := b.Snapshot(); len(msgs) != 1 {
 		t.Errorf("server has %d messages, want 1", len(msgs))
 	}
 }
@@ -545,7 +423,7 @@ func TestSMTPMandatoryTLSWithoutStartTLS(t *testing.T) {
 		t.Fatal("Send over a server without STARTTLS succeeded with TLS mandatory")
 	}
 	t.Logf("mandatory TLS: %v", err)
-	if _, msgs := b.snapshot(); len(msgs) != 0 {
+	if _, msgs := b.Snapshot(); len(msgs) != 0 {
 		t.Errorf("received %d, want 0", len(msgs))
 	}
 }
@@ -568,7 +446,7 @@ func TestSMTPContextCancelled(t *testing.T) {
 func TestSMTPContextCancelledAwaitingDataReply(t *testing.T) {
 	release := make(chan struct{})
 	inData := make(chan struct{}, 1)
-	b := &testBackend{dataHook: func() {
+	b := &testBackend{DataHook: func() {
 		inData <- struct{}{}
 		<-release
 	}}
