@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -32,7 +31,8 @@ var ErrNotFound = errors.New("not found")
 
 // DB is the store.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the database file
 
 	// failHook, when set by a test, is called at named points inside write
 	// transactions; an error it returns aborts the transaction.
@@ -54,7 +54,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &DB{db: db}
+	s := &DB{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -111,7 +111,7 @@ func (s *DB) migrate(ctx context.Context) error {
 					return fmt.Errorf("%s: %w", base, err)
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().Unix())
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))`, version)
 			return err
 		})
 		if err != nil {
