@@ -180,7 +180,9 @@ func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, e
 		if err != nil {
 			continue // gone since the listing
 		}
-		if now.Sub(info.ModTime()) < stableFor {
+		// A file modified after the job's clock (a run with a clock set in
+		// the past) is not one being written now.
+		if age := now.Sub(info.ModTime()); age >= 0 && age < stableFor {
 			out.Waiting = append(out.Waiting, e.Name())
 			continue
 		}

@@ -1,0 +1,162 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"retainer/billing"
+	"retainer/config"
+	"retainer/notify"
+	"retainer/store"
+)
+
+// Candidate is one message a job would queue: a line describing it and its
+// outbox rows (one per channel) under one idempotency key.
+type Candidate struct {
+	Key  string
+	Line string
+	Msgs []store.OutboxMessage
+}
+
+// AgencyMessages addresses one message to the agency: Slack when it is
+// configured, email to agency.email when that is set, and the file
+// transport when neither is.
+func AgencyMessages(cfg *config.Config, key string) []store.OutboxMessage {
+	var q []store.OutboxMessage
+	slack, email := cfg.Notify.Slack.Enabled(), cfg.Agency.Email != ""
+	if slack {
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelSlack, To: []string{slackTo(cfg)}})
+	}
+	if email {
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelEmail, To: []string{cfg.Agency.Email}})
+	}
+	if !slack && !email {
+		q = append(q, store.OutboxMessage{Key: key, Channel: notify.ChannelSlack, To: []string{"file"}})
+	}
+	return q
+}
+
+// slackTo is what a Slack message's "to" holds: the channel, "webhook", or
+// "file" when Slack is not configured.
+func slackTo(cfg *config.Config) string {
+	s := cfg.Notify.Slack
+	switch {
+	case !s.Enabled():
+		return "file"
+	case s.Channel != "":
+		return s.Channel
+	default:
+		return "webhook"
+	}
+}
+
+// AlertCandidates evaluates the alert thresholds of period p as of asOf.
+// A closed period has none.
+func AlertCandidates(ctx context.Context, env *Env, p billing.Period, asOf billing.Date) ([]Candidate, error) {
+	v, err := env.DB.Status(ctx, env.Rules, p, asOf)
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for _, al := range notify.Alerts(v.Rows, env.Config.Alerts.Thresholds, asOf) {
+		key := al.Key()
+		kind := al.Kind + "%"
+		if al.Kind == notify.KindOverage || al.Kind == notify.KindProjectedOverage {
+			kind = al.Kind
+		}
+		cd := Candidate{Key: key, Line: fmt.Sprintf("%s %s %s utilization %s%% (agency)", al.ContractID, al.Period, kind, al.Figures.Utilization)}
+		if al.Client {
+			cd.Line = strings.Replace(cd.Line, "(agency)", "(client)", 1)
+			cd.Msgs = []store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: env.Rules.Contract(al.ContractID).Contacts}}
+		} else {
+			cd.Msgs = AgencyMessages(env.Config, key)
+		}
+		out = append(out, cd)
+	}
+	return out, nil
+}
+
+// DigestCandidate is the mid-month digest of period p, for the agency's Slack.
+func DigestCandidate(env *Env, p billing.Period) Candidate {
+	key := notify.DigestKey(p)
+	return Candidate{Key: key, Line: "digest " + p.String(),
+		Msgs: []store.OutboxMessage{{Key: key, Channel: notify.ChannelSlack, To: []string{slackTo(env.Config)}}}}
+}
+
+// CheckinCandidates are the mid-month check-in emails of period p: one to
+// each active contract with checkin: true and contacts.
+func CheckinCandidates(env *Env, p billing.Period) []Candidate {
+	var out []Candidate
+	for _, k := range env.Config.Contracts {
+		if k.Checkin && len(k.Contacts) > 0 && k.Active(p) {
+			key := notify.CheckinKey(k.ID, p)
+			out = append(out, Candidate{key, fmt.Sprintf("%s %s check-in to %v", k.ID, p, k.Contacts),
+				[]store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: k.Contacts}}})
+		}
+	}
+	return out
+}
+
+// RenewalCandidates remind the agency of contracts ending within 30 days.
+func RenewalCandidates(env *Env, today billing.Date) []Candidate {
+	var out []Candidate
+	for _, k := range env.Config.Contracts {
+		if notify.RenewalDue(k, today) {
+			key := notify.RenewalKey(k)
+			out = append(out, Candidate{key, fmt.Sprintf("%s ends %s (last day %s)", k.ID, k.End, k.End.LastDay()),
+				AgencyMessages(env.Config, key)})
+		}
+	}
+	return out
+}
+
+// OverdueCandidates tell the agency of sent invoices past their due date.
+func OverdueCandidates(ctx context.Context, env *Env, today billing.Date) ([]Candidate, error) {
+	sts, err := env.DB.Statements(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for _, st := range sts {
+		if st.StatusAt(today) == "overdue" {
+			key := notify.OverdueKey(st.InvoiceNumber)
+			out = append(out, Candidate{key, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn,
+				st.Total.Format(st.Currency)), AgencyMessages(env.Config, key)})
+		}
+	}
+	return out, nil
+}
+
+// Fresh drops the candidates whose key is already in the outbox.
+func Fresh(ctx context.Context, db *store.DB, cands []Candidate) ([]Candidate, error) {
+	keys := make([]string, len(cands))
+	for i, cd := range cands {
+		keys[i] = cd.Key
+	}
+	done, err := db.Queued(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := cands[:0:0]
+	for _, cd := range cands {
+		if !done[cd.Key] {
+			out = append(out, cd)
+		}
+	}
+	return out, nil
+}
+
+// Queue writes the candidates' messages to the outbox in one transaction;
+// a (key, channel) already there is left as it is.
+func Queue(ctx context.Context, db *store.DB, cands []Candidate, now time.Time) error {
+	var q []store.OutboxMessage
+	for _, cd := range cands {
+		q = append(q, cd.Msgs...)
+	}
+	if len(q) == 0 {
+		return nil
+	}
+	return db.Enqueue(ctx, q, now)
+}

@@ -1,0 +1,392 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"retainer/billing"
+	"retainer/store"
+	"retainer/timesheet"
+)
+
+// missedAfter is how late a digest or check-in may still go out; a later
+// one is skipped, not sent weeks after its day.
+const missedAfter = 24 * time.Hour
+
+// Observer is told of every finished run (metrics).
+type Observer interface {
+	JobRun(job, outcome string, d time.Duration)
+	EntriesImported(n int)
+}
+
+// Runner runs jobs one at a time, records each run in the store, and turns
+// a panic into a failed run logged with its stack.
+type Runner struct {
+	Now      func() time.Time // the one clock of every job
+	Log      *slog.Logger
+	Observer Observer // may be nil
+
+	env atomic.Pointer[Env]
+	mu  sync.Mutex // one job at a time: jobs share the database and the outbox
+}
+
+// NewRunner returns a runner over env.
+func NewRunner(env *Env, now func() time.Time, log *slog.Logger) *Runner {
+	r := &Runner{Now: now, Log: log}
+	r.env.Store(env)
+	return r
+}
+
+// Env returns the Env jobs now start with.
+func (r *Runner) Env() *Env { return r.env.Load() }
+
+// SetEnv replaces the Env (a reload); a running job finishes with the old one.
+func (r *Runner) SetEnv(e *Env) { r.env.Store(e) }
+
+// Counts are what a run did, by name ("statements": 12).
+type Counts map[string]int
+
+type jobFunc func(ctx context.Context, env *Env, now time.Time) (Counts, error)
+
+var bodies = map[string]jobFunc{
+	Import: runImport, Alerts: runAlerts, Close: runClose, Digest: runDigest,
+	Checkins: runCheckins, Renewals: runRenewals, Overdue: runOverdue, Dispatch: runDispatch,
+}
+
+// Run runs job once now, whether or not it is due, waiting for a running
+// job to finish first. The run is recorded (a dispatch only when it
+// delivered or failed something), logged in one line, and observed.
+func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
+	body, ok := bodies[job]
+	if !ok {
+		return nil, fmt.Errorf("unknown job %q", job)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	env := r.Env()
+	now := r.Now()
+	var id int64
+	if job != Dispatch {
+		var err error
+		if id, err = env.DB.StartJob(ctx, job, now); err != nil {
+			return nil, err
+		}
+	}
+	counts, err, panicked := protect(ctx, body, env, now)
+	end := r.Now()
+	outcome := store.JobOK
+	switch {
+	case panicked:
+		outcome = store.JobPanic
+	case err != nil:
+		outcome = store.JobFailed
+	}
+	if job == Dispatch && err == nil && counts.total() > 0 || job == Dispatch && err != nil {
+		var serr error
+		if id, serr = env.DB.StartJob(ctx, job, now); serr != nil {
+			r.Log.Error("job run not recorded", "job", job, "err", serr)
+		}
+	}
+	if id != 0 {
+		errText := ""
+		if err != nil {
+			errText = err.Error()
+		}
+		// Recorded even when ctx was cancelled mid-run (shutdown).
+		if ferr := env.DB.FinishJob(context.WithoutCancel(ctx), id, outcome, counts, errText, end); ferr != nil {
+			r.Log.Error("job run not recorded", "job", job, "err", ferr)
+		}
+	}
+	d := end.Sub(now)
+	if r.Observer != nil {
+		r.Observer.JobRun(job, outcome, d)
+		if job == Import {
+			r.Observer.EntriesImported(counts["imported"] + counts["updated"])
+		}
+	}
+	if job != Dispatch || id != 0 {
+		attrs := []any{"job", job, "outcome", outcome, "duration", d.Round(time.Millisecond)}
+		for _, k := range counts.keys() {
+			attrs = append(attrs, k, counts[k])
+		}
+		if err != nil {
+			r.Log.Error("job run", append(attrs, "err", err)...)
+		} else {
+			r.Log.Info("job run", attrs...)
+		}
+	}
+	return counts, err
+}
+
+// protect runs body, turning a panic into an error carrying its stack.
+func protect(ctx context.Context, body jobFunc, env *Env, now time.Time) (counts Counts, err error, panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			counts, err, panicked = nil, fmt.Errorf("panic: %v\n%s", p, debug.Stack()), true
+		}
+	}()
+	counts, err = body(ctx, env, now)
+	return counts, err, false
+}
+
+// Due reports whether job is due now: it is scheduled, and its schedule
+// fired since its last run (or it never ran); a close is due while a period
+// whose close time has passed is open; a digest or check-in only within a
+// day of its firing.
+func (r *Runner) Due(ctx context.Context, job string) (bool, error) {
+	env := r.Env()
+	sched, ok := env.Schedules[job]
+	if !ok {
+		return false, nil
+	}
+	now := r.Now()
+	switch job {
+	case Close:
+		target, ok := closeTarget(env, now)
+		if !ok {
+			return false, nil
+		}
+		last, closed, err := env.DB.LastClosed(ctx)
+		return err == nil && (!closed || last < target), err
+	case Dispatch:
+		return true, nil
+	}
+	last, err := env.DB.LastJobStart(ctx, job)
+	if err != nil {
+		return false, err
+	}
+	switch job {
+	case Digest, Checkins:
+		if from := now.Add(-missedAfter); last.Before(from) {
+			last = from
+		}
+		return !lastFiring(sched, last, now).IsZero(), nil
+	}
+	return last.IsZero() || !lastFiring(sched, last, now).IsZero(), nil
+}
+
+// RunDue runs every job that is due now, in catch-up order, and delivers
+// what they queued: what `retainer run --once` and a daemon's start do.
+// A failing job does not stop the others; their errors are joined.
+func (r *Runner) RunDue(ctx context.Context) (ran []string, err error) {
+	var errs []error
+	for _, job := range Names {
+		due, derr := r.Due(ctx, job)
+		if derr != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", job, derr))
+			continue
+		}
+		if !due {
+			continue
+		}
+		ran = append(ran, job)
+		if _, jerr := r.Run(ctx, job); jerr != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", job, jerr))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return ran, errors.Join(errs...)
+}
+
+// closeTarget is the latest period whose close time (the close schedule's
+// first firing after the period ends) has come by now.
+func closeTarget(env *Env, now time.Time) (billing.Period, bool) {
+	sched := env.Schedules[Close]
+	loc := env.Config.Location
+	p := billing.DateAt(now, loc).Period() - 1
+	for i := 0; i < 24; i, p = i+1, p-1 {
+		end := p.End(loc)
+		if at := sched.Next(end.Add(-time.Second)); !at.IsZero() && !at.After(now) {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+func (c Counts) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+func (c Counts) keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}
+
+// ---- the jobs
+
+func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	cfg := env.Config
+	im := &timesheet.Importer{DB: env.DB, Rules: env.Rules, Now: func() time.Time { return now }, Options: timesheet.Options{
+		DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
+	}}
+	c := Counts{}
+	add := func(r store.ImportResult) {
+		c["imported"] += r.Imported
+		c["updated"] += r.Updated
+		c["unchanged"] += r.Unchanged
+		c["removed"] += r.Removed
+		c["unmatched"] += r.Unmatched
+	}
+	var errs []error
+	res, err := im.ImportInbox(ctx, cfg.Import.Inbox)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, f := range res.Files {
+		c["files"]++
+		if f.Rejected() {
+			c["rejected"]++
+			errs = append(errs, fmt.Errorf("%s rejected, nothing imported (see its .errors.txt in %s/failed)", f.Path, cfg.Import.Inbox))
+			continue
+		}
+		add(f.ImportResult)
+	}
+	if h := cfg.Import.Harvest; h.Enabled() {
+		r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
+			UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		add(r.ImportResult)
+	}
+	if tg := cfg.Import.Toggl; tg.Enabled() {
+		r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
+			Agency: cfg.Location, Now: func() time.Time { return now }})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		add(r.ImportResult)
+	}
+	return c, errors.Join(errs...)
+}
+
+// runAlerts evaluates the current period and, between its end and its
+// close, the previous one: the hours logged on its last day still count.
+func runAlerts(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	today := billing.DateAt(now, env.Config.Location)
+	periods := []billing.Period{today.Period()}
+	last, closed, err := env.DB.LastClosed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if prev := today.Period() - 1; !closed || last < prev {
+		periods = append([]billing.Period{prev}, periods...)
+	}
+	var cands []Candidate
+	for _, p := range periods {
+		asOf := today
+		if d := p.LastDay(); d < asOf {
+			asOf = d
+		}
+		cs, err := AlertCandidates(ctx, env, p, asOf)
+		if err != nil {
+			return nil, err
+		}
+		cands = append(cands, cs...)
+	}
+	return queueFresh(ctx, env, cands, now)
+}
+
+func runClose(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	target, ok := closeTarget(env, now)
+	if !ok {
+		return Counts{}, nil
+	}
+	res, err := env.DB.ClosePeriod(ctx, env.Rules, target, env.Config.Currency, env.Config.Location, now)
+	if err != nil {
+		return nil, err
+	}
+	return Counts{"periods": len(res.Closed), "statements": len(res.Statements)}, nil
+}
+
+// missedPeriod returns the period of the schedule's latest firing within
+// the last day, or false when there was none (missed, or not yet).
+func missedPeriod(env *Env, job string, now time.Time) (billing.Period, bool) {
+	sched, ok := env.Schedules[job]
+	if !ok {
+		// Run by hand with the job unscheduled: this period.
+		return billing.DateAt(now, env.Config.Location).Period(), true
+	}
+	at := lastFiring(sched, now.Add(-missedAfter), now)
+	if at.IsZero() {
+		return 0, false
+	}
+	return billing.DateAt(at, env.Config.Location).Period(), true
+}
+
+func runDigest(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	p, ok := missedPeriod(env, Digest, now)
+	if !ok {
+		return Counts{"skipped": 1}, nil
+	}
+	if open, err := isOpen(ctx, env, p); err != nil || !open {
+		return Counts{}, err
+	}
+	return queueFresh(ctx, env, []Candidate{DigestCandidate(env, p)}, now)
+}
+
+func runCheckins(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	p, ok := missedPeriod(env, Checkins, now)
+	if !ok {
+		return Counts{"skipped": 1}, nil
+	}
+	if open, err := isOpen(ctx, env, p); err != nil || !open {
+		return Counts{}, err
+	}
+	return queueFresh(ctx, env, CheckinCandidates(env, p), now)
+}
+
+func isOpen(ctx context.Context, env *Env, p billing.Period) (bool, error) {
+	last, closed, err := env.DB.LastClosed(ctx)
+	return err == nil && (!closed || p > last), err
+}
+
+func runRenewals(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	return queueFresh(ctx, env, RenewalCandidates(env, billing.DateAt(now, env.Config.Location)), now)
+}
+
+func runOverdue(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	cands, err := OverdueCandidates(ctx, env, billing.DateAt(now, env.Config.Location))
+	if err != nil {
+		return nil, err
+	}
+	return queueFresh(ctx, env, cands, now)
+}
+
+func runDispatch(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	res, err := env.Dispatcher(func() time.Time { return now }).Dispatch(ctx, false)
+	c := Counts{}
+	for k, v := range map[string]int{"sent": res.Sent, "retrying": res.Retrying, "failed": res.Failed, "unknown": res.Unknown} {
+		if v > 0 {
+			c[k] = v
+		}
+	}
+	return c, err
+}
+
+func queueFresh(ctx context.Context, env *Env, cands []Candidate, now time.Time) (Counts, error) {
+	fresh, err := Fresh(ctx, env.DB, cands)
+	if err != nil {
+		return nil, err
+	}
+	if err := Queue(ctx, env.DB, fresh, now); err != nil {
+		return nil, err
+	}
+	return Counts{"queued": len(fresh)}, nil
+}
