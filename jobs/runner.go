@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -32,8 +33,17 @@ type Runner struct {
 	Log      *slog.Logger
 	Observer Observer // may be nil
 
-	env atomic.Pointer[Env]
-	mu  sync.Mutex // one job at a time: jobs share the database and the outbox
+	env     atomic.Pointer[Env]
+	mu      sync.Mutex // one job at a time: jobs share the database and the outbox
+	stopped atomic.Bool
+}
+
+// Stop makes every later Run return ErrStopped and waits for the running
+// job, if any, to finish.
+func (r *Runner) Stop() {
+	r.stopped.Store(true)
+	r.mu.Lock()
+	r.mu.Unlock() // held only while a job runs: taking it waited for that job
 }
 
 // NewRunner returns a runner over env.
@@ -69,6 +79,9 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stopped.Load() {
+		return nil, ErrStopped
+	}
 	env := r.Env()
 	now := r.Now()
 	var id int64
@@ -189,7 +202,7 @@ func (r *Runner) RunDue(ctx context.Context) (ran []string, err error) {
 		if _, jerr := r.Run(ctx, job); jerr != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", job, jerr))
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.stopped.Load() {
 			break
 		}
 	}
@@ -230,11 +243,45 @@ func (c Counts) keys() []string {
 
 // ---- the jobs
 
-func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+// Imported is what one import pass did: the inbox's files and each
+// tracker API's sync (SyncErrs[i] is Syncs[i]'s error).
+type Imported struct {
+	Inbox    timesheet.InboxResult
+	Syncs    []timesheet.SyncResult
+	SyncErrs []error
+}
+
+// ImportAll imports every finished file in the inbox and syncs the
+// configured tracker APIs: the import job, and `retainer import` without
+// files. format forces one export format ("" detects it).
+func ImportAll(ctx context.Context, env *Env, now time.Time, format timesheet.Format) (Imported, error) {
 	cfg := env.Config
 	im := &timesheet.Importer{DB: env.DB, Rules: env.Rules, Now: func() time.Time { return now }, Options: timesheet.Options{
-		DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
+		Format: format, DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
 	}}
+	var out Imported
+	var err error
+	if out.Inbox, err = im.ImportInbox(ctx, cfg.Import.Inbox); err != nil {
+		return out, err
+	}
+	if h := cfg.Import.Harvest; h.Enabled() {
+		r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
+			UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
+		out.Syncs, out.SyncErrs = append(out.Syncs, r), append(out.SyncErrs, err)
+	}
+	if tg := cfg.Import.Toggl; tg.Enabled() {
+		r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
+			Agency: cfg.Location, Now: func() time.Time { return now }})
+		out.Syncs, out.SyncErrs = append(out.Syncs, r), append(out.SyncErrs, err)
+	}
+	return out, nil
+}
+
+func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
+	res, err := ImportAll(ctx, env, now, "")
+	if err != nil {
+		return nil, err
+	}
 	c := Counts{}
 	add := func(r store.ImportResult) {
 		c["imported"] += r.Imported
@@ -244,32 +291,19 @@ func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 		c["unmatched"] += r.Unmatched
 	}
 	var errs []error
-	res, err := im.ImportInbox(ctx, cfg.Import.Inbox)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, f := range res.Files {
+	for _, f := range res.Inbox.Files {
 		c["files"]++
 		if f.Rejected() {
 			c["rejected"]++
-			errs = append(errs, fmt.Errorf("%s rejected, nothing imported (see its .errors.txt in %s/failed)", f.Path, cfg.Import.Inbox))
+			errs = append(errs, fmt.Errorf("%s rejected, nothing imported (its reasons are in %s/failed)", filepath.Base(f.Path), env.Config.Import.Inbox))
 			continue
 		}
 		add(f.ImportResult)
 	}
-	if h := cfg.Import.Harvest; h.Enabled() {
-		r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
-			UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		add(r.ImportResult)
-	}
-	if tg := cfg.Import.Toggl; tg.Enabled() {
-		r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
-			Agency: cfg.Location, Now: func() time.Time { return now }})
-		if err != nil {
-			errs = append(errs, err)
+	for i, r := range res.Syncs {
+		if res.SyncErrs[i] != nil {
+			errs = append(errs, res.SyncErrs[i])
+			continue
 		}
 		add(r.ImportResult)
 	}

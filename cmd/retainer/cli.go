@@ -14,6 +14,7 @@ import (
 
 	"retainer/billing"
 	"retainer/config"
+	"retainer/jobs"
 	"retainer/store"
 )
 
@@ -60,6 +61,8 @@ var commands = []command{
 	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*app).overdue, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},
+	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*app).runCmd, runFlags},
+	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*app).jobsCmd, outboxFlags},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
 }
 
@@ -96,9 +99,12 @@ type cmdline struct {
 	format   string
 	json     bool
 	send     bool
+	once     bool
+	nowFlag  string
 	cfg      *config.Config
 	db       *store.DB
 	rules    *store.Rules
+	env      *jobs.Env
 	location *time.Location
 }
 
@@ -227,9 +233,11 @@ func (a *app) openStore(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	c.db = db
-	c.rules = store.NewRules(c.cfg.Contracts)
-	_, err = db.Sync(ctx, c.rules, a.now())
-	return err
+	if c.env, err = jobs.NewEnv(ctx, c.cfg, db, a.now()); err != nil {
+		return err
+	}
+	c.rules = c.env.Rules
+	return nil
 }
 
 // today is the current date in the agency timezone.

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 
+	"retainer/jobs"
 	"retainer/notify"
-	"retainer/store"
 )
 
 func digestFlags(fs *flag.FlagSet, c *cmdline) {
@@ -38,14 +38,7 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		fmt.Fprint(a.stdout, text)
 		return nil
 	}
-	to := "file"
-	if s := c.cfg.Notify.Slack; s.Enabled() {
-		to = s.Channel
-		if to == "" {
-			to = "webhook"
-		}
-	}
-	if err := c.db.Enqueue(ctx, []store.OutboxMessage{{Key: notify.DigestKey(p), Channel: notify.ChannelSlack, To: []string{to}}}, a.now()); err != nil {
+	if err := jobs.Queue(ctx, c.db, []jobs.Candidate{jobs.DigestCandidate(c.env, p)}, a.now()); err != nil {
 		return err
 	}
 	return a.deliver(ctx, c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"retainer/jobs"
 	"retainer/timesheet"
 )
 
@@ -42,30 +43,20 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	cfg := c.cfg
-	im := &timesheet.Importer{DB: c.db, Rules: c.rules, Now: a.now, Options: timesheet.Options{
-		Format: format, DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
-	}}
 	var results []timesheet.FileResult
 	var waiting []string
 	var syncs []timesheet.SyncResult
 	var syncErrs []error
 	if len(c.args) == 0 {
-		res, err := im.ImportInbox(ctx, cfg.Import.Inbox)
+		res, err := jobs.ImportAll(ctx, c.env, a.now(), format)
 		if err != nil {
 			return err
 		}
-		results, waiting = res.Files, res.Waiting
-		if h := cfg.Import.Harvest; h.Enabled() {
-			r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
-				UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
-			syncs, syncErrs = append(syncs, r), append(syncErrs, err)
-		}
-		if tg := cfg.Import.Toggl; tg.Enabled() {
-			r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
-				Agency: cfg.Location})
-			syncs, syncErrs = append(syncs, r), append(syncErrs, err)
-		}
+		results, waiting, syncs, syncErrs = res.Inbox.Files, res.Inbox.Waiting, res.Syncs, res.SyncErrs
 	} else {
+		im := &timesheet.Importer{DB: c.db, Rules: c.rules, Now: a.now, Options: timesheet.Options{
+			Format: format, DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
+		}}
 		for _, path := range c.args {
 			results = append(results, im.ImportFile(ctx, path))
 		}

@@ -33,30 +33,8 @@ type outboxMessageJSON struct {
 	SentAt    *string  `json:"sent_at"`
 }
 
-// dispatcher builds the outbox dispatcher from the config: SMTP and Slack
-// where configured, the file transport for every channel that is not.
-func (a *app) dispatcher(c *cmdline) *notify.Dispatcher {
-	cfg := c.cfg
-	file := notify.NewFileSender(cfg.Notify.File.Dir, cfg.Notify.Email.From)
-	routes := map[string]notify.Route{
-		notify.ChannelEmail: {Sender: file, Transport: "file"},
-		notify.ChannelSlack: {Sender: file, Transport: "file"},
-	}
-	if e := cfg.Notify.Email; e.Enabled() {
-		routes[notify.ChannelEmail] = notify.Route{Transport: "smtp", Sender: notify.NewSMTP(notify.SMTPConfig{
-			Host: e.Host, Port: e.Port, Username: e.Username, Password: e.Password.Reveal(), TLS: e.TLS, From: e.From, Timeout: e.Timeout,
-		})}
-	}
-	if s := cfg.Notify.Slack; s.Enabled() {
-		routes[notify.ChannelSlack] = notify.Route{Transport: "slack", Sender: notify.NewSlack(notify.SlackConfig{
-			WebhookURL: s.WebhookURL.Reveal(), Token: s.Token.Reveal(), Channel: s.Channel,
-		})}
-	}
-	from := cfg.Notify.Email.From
-	r := &notify.Renderer{DB: c.db, Rules: c.rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: from,
-		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location}
-	return &notify.Dispatcher{Outbox: c.db, Routes: routes, Render: r.Render, Now: a.now}
-}
+// dispatcher is the outbox dispatcher of the config, the one the daemon uses.
+func (a *app) dispatcher(c *cmdline) *notify.Dispatcher { return c.env.Dispatcher(a.now) }
 
 // transportFor names the transport a channel's pending messages will use.
 func transportFor(d *notify.Dispatcher, channel string) string { return d.Routes[channel].Transport }

@@ -1,0 +1,180 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// ErrStopped is returned by Runner.Run once the runner is stopping.
+var ErrStopped = errors.New("stopping: job not started")
+
+// Daemon runs the jobs on their schedules until its context ends: a
+// catch-up of everything due at start, then robfig/cron. It reloads the
+// config on a signal or when the config file changes, and on shutdown lets
+// a running job finish within a bound.
+type Daemon struct {
+	Runner *Runner
+	Log    *slog.Logger
+	// Load reads the config anew and builds its Env; an error (a
+	// config.Errors listing every bad path) leaves the running one in force.
+	Load func(ctx context.Context) (*Env, error)
+	// ConfigPath is polled every PollEvery for changes ("" = not watched).
+	ConfigPath string
+	PollEvery  time.Duration // default 2s
+	// Reload asks for a reload (SIGHUP).
+	Reload <-chan struct{}
+
+	mu       sync.Mutex
+	cron     *cron.Cron
+	stopping bool
+}
+
+// Run runs the daemon until ctx is done, then shuts down: scheduling stops,
+// a running job gets up to the config's shutdown_timeout to finish (then
+// its context is cancelled), and undelivered messages stay in the outbox.
+func (d *Daemon) Run(ctx context.Context) error {
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+
+	caughtUp := make(chan struct{})
+	go func() {
+		defer close(caughtUp)
+		ran, err := d.Runner.RunDue(jobCtx)
+		if err != nil && !errors.Is(err, ErrStopped) {
+			d.Log.Error("catch-up", "err", err)
+		}
+		d.Log.Info("catch-up done", "jobs", ran)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if !d.stopping {
+			d.cron = d.newCron(jobCtx, d.Runner.Env())
+			d.cron.Start()
+		}
+	}()
+
+	poll := d.PollEvery
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	stamp := fileStamp(d.ConfigPath)
+	for {
+		select {
+		case <-ctx.Done():
+			return d.shutdown(cancelJobs, caughtUp)
+		case <-d.Reload:
+			d.reload(ctx, jobCtx, "signal")
+			stamp = fileStamp(d.ConfigPath)
+		case <-tick.C:
+			if d.ConfigPath == "" {
+				continue
+			}
+			if s := fileStamp(d.ConfigPath); s != stamp {
+				stamp = s
+				d.reload(ctx, jobCtx, "config file changed")
+			}
+		}
+	}
+}
+
+// reload applies a new config if it is valid; the old one stays otherwise.
+func (d *Daemon) reload(ctx, jobCtx context.Context, why string) {
+	env, err := d.Load(ctx)
+	if err != nil {
+		d.Log.Error("config reload refused; the running config stays in force", "why", why, "err", err)
+		return
+	}
+	d.Runner.SetEnv(env)
+	d.mu.Lock()
+	if d.cron != nil && !d.stopping {
+		old := d.cron
+		d.cron = d.newCron(jobCtx, env)
+		d.cron.Start()
+		old.Stop() // a job it is running finishes; the runner runs one job at a time
+	}
+	d.mu.Unlock()
+	d.Log.Info("config reloaded", "why", why, "contracts", len(env.Config.Contracts), "jobs", len(env.Schedules))
+}
+
+func (d *Daemon) shutdown(cancelJobs context.CancelFunc, caughtUp <-chan struct{}) error {
+	d.mu.Lock()
+	d.stopping = true
+	if d.cron != nil {
+		d.cron.Stop()
+	}
+	d.mu.Unlock()
+	timeout := d.Runner.Env().Config.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	d.Log.Info("shutting down", "timeout", timeout)
+	done := make(chan struct{})
+	go func() {
+		d.Runner.Stop()
+		<-caughtUp
+		close(done)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		d.Log.Warn("a job is still running after shutdown_timeout; cancelling it")
+		cancelJobs()
+		<-done
+	}
+	d.Log.Info("stopped")
+	return nil
+}
+
+// newCron schedules env's jobs. Each firing runs its job (a job still
+// running is skipped, not stacked) and, when it queued messages, a dispatch
+// right after.
+func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
+	logger := cronLogger{d.Log}
+	c := cron.New(cron.WithLocation(env.Config.Location), cron.WithLogger(logger),
+		cron.WithChain(cron.SkipIfStillRunning(logger), cron.Recover(logger))) // Recover innermost
+	for _, job := range Names {
+		sched, ok := env.Schedules[job]
+		if !ok {
+			continue
+		}
+		job := job
+		c.Schedule(sched, cron.FuncJob(func() {
+			counts, err := d.Runner.Run(jobCtx, job)
+			if err == nil && job != Dispatch && (counts["queued"] > 0 || counts["statements"] > 0) {
+				_, _ = d.Runner.Run(jobCtx, Dispatch)
+			}
+		}))
+	}
+	return c
+}
+
+// fileStamp identifies a config file's content, so a touch without a change
+// does not reload and a change within the same second does.
+func fileStamp(path string) [32]byte {
+	if path == "" {
+		return [32]byte{}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(b)
+}
+
+// cronLogger sends robfig/cron's log to slog.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
