@@ -91,6 +91,9 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 			return nil, err
 		}
 	}
+	if job != Dispatch {
+		r.Log.Debug("job start", "job", job)
+	}
 	counts, err, panicked := protect(ctx, body, env, now)
 	end := r.Now()
 	outcome := store.JobOK
