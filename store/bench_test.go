@@ -100,3 +100,40 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImportWithIDs imports 300,000 rows that carry tracker ids (a
+// Toggl or generic export) in one transaction, then the same file again.
+func BenchmarkImportWithIDs(b *testing.B) {
+	ctx := context.Background()
+	const n = 300000
+	c := &billing.Contract{ID: "hooli", Client: "Hooli", Unit: billing.UnitHours, Terms: billing.Terms{MonthlyHours: 3600}}
+	rules := NewRules([]*billing.Contract{c})
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, err := Open(ctx, filepath.Join(b.TempDir(), "r.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for pass := 0; pass < 2; pass++ {
+			im, err := s.BeginImport(ctx, rules, "generic", now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j := 0; j < n; j++ {
+				if err := im.Add(Entry{ExternalID: fmt.Sprintf("H-%d", j), Date: billing.DateOf(2026, 11, 1+j%24), Seconds: 900,
+					Billable: true, Client: "Hooli"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			res, err := im.Commit()
+			if err != nil || res.Imported+res.Unchanged != n {
+				b.Fatalf("%+v %v", res, err)
+			}
+		}
+		b.StopTimer()
+		s.Close()
+	}
+	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests start the real binary and talk to it with signals and HTTP.
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "retainer")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a log the process writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan error
+}
+
+func startDaemon(t *testing.T, bin, config string, env ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd = exec.Command(bin, "run", "--config", config)
+	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.log)
+		}
+	})
+	return d
+}
+
+// waitFor waits until the log, from offset from on, has a line holding
+// every part; it returns the offset after that line.
+func (d *daemon) waitFor(from int, parts ...string) int {
+	d.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		s := d.log.String()
+		if from > len(s) {
+			from = len(s)
+		}
+		sc := bufio.NewScanner(strings.NewReader(s[from:]))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		off := from
+		for sc.Scan() {
+			line := sc.Text()
+			off += len(line) + 1
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(line, p)
+			}
+			if ok {
+				return off
+			}
+		}
+		select {
+		case err := <-d.done:
+			d.done <- err
+			d.t.Fatalf("the daemon exited (%v) before logging %q", err, parts)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.t.Fatalf("no log line with %q", parts)
+	return 0
+}
+
+func (d *daemon) signal(sig syscall.Signal) {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func (d *daemon) wait() error {
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return err
+	case <-time.After(60 * time.Second):
+		d.t.Fatal("the daemon did not exit")
+		return nil
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDaemonLockReloadAndShutdown(t *testing.T) {
+	bin := buildBinary(t)
+	e := newEnv(t)
+	config := filepath.Join(e.dir, "retainer.yaml")
+	good, _ := os.ReadFile(config)
+	addr := freePort(t)
+	env := []string{"RETAINER_HTTP__LISTEN=" + addr, "RETAINER_LOG__LEVEL=debug", "RETAINER_SCHEDULE__IMPORT=@every 1s"}
+	d := startDaemon(t, bin, config, env...)
+	off := d.waitFor(0, "retainer running")
+	off = d.waitFor(off, "catch-up done")
+
+	if code, body := get(t, "http://"+addr+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	if _, body := get(t, "http://"+addr+"/metrics"); !strings.Contains(body, `retainer_job_runs_total{job="close",outcome="ok"} 1`) ||
+		!strings.Contains(body, `retainer_contract_utilization_percent{contract="acme-001"}`) {
+		t.Errorf("metrics:\n%s", body)
+	}
+
+	// A second daemon on the same database exits 1 at once, naming the holder.
+	second := exec.Command(bin, "run", "--config", config)
+	second.Env = append(os.Environ(), env...)
+	out, err := second.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), fmt.Sprintf("pid %d", d.cmd.Process.Pid)) {
+		t.Errorf("second daemon: %v\n%s", err, out)
+	}
+
+	// A broken config is refused with every bad path; the old one stays.
+	broken := strings.Replace(string(good), "monthly_hours: 40", "monthly_hours: -40", 1) + "bogus: 1\n"
+	if err := os.WriteFile(config, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.signal(syscall.SIGHUP)
+	off = d.waitFor(off, "config reload refused", "contracts.acme-001.monthly_hours", "bogus")
+	if code, _ := get(t, "http://"+addr+"/healthz"); code != 200 {
+		t.Errorf("healthz after a refused reload: %d", code)
+	}
+
+	// A good one is applied: a contract added by signal, another by editing the file.
+	added := string(good) + "\n  hooli-005:\n    client: Hooli\n    monthly_hours: 5\n    monthly_fee: 500\n"
+	os.WriteFile(config, []byte(added), 0o644)
+	d.signal(syscall.SIGHUP)
+	off = d.waitFor(off, "config reloaded", "contracts=5")
+	added += "  pied-006:\n    client: Pied Piper\n    monthly_hours: 5\n    monthly_fee: 500\n"
+	os.WriteFile(config, []byte(added), 0o644)
+	off = d.waitFor(off, "config reloaded", "config file changed", "contracts=6")
+
+	// SIGTERM during an import: the import finishes, the daemon exits 0.
+	var csv strings.Builder
+	csv.WriteString("client,date,hours,id,billable,notes,project,user\n")
+	for i := 0; i < 300000; i++ {
+		fmt.Fprintf(&csv, "Hooli,2026-11-%02d,0.25,H-%d,yes,work,Site,ada\n", 1+i%24, i)
+	}
+	tmp := filepath.Join(e.dir, "big.csv")
+	os.WriteFile(tmp, []byte(csv.String()), 0o644)
+	past := time.Now().Add(-time.Minute)
+	os.Chtimes(tmp, past, past)
+	os.MkdirAll(filepath.Join(e.dir, "inbox"), 0o755)
+	mark := len(d.log.String())
+	if err := os.Rename(tmp, filepath.Join(e.dir, "inbox", "big.csv")); err != nil {
+		t.Fatal(err)
+	}
+	d.waitFor(mark, "job start", "job=import")
+	d.signal(syscall.SIGTERM)
+	if err := d.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	log := d.log.String()[mark:]
+	stopping, imported, stopped := strings.Index(log, "shutting down"), strings.Index(log, "imported=300000"), strings.Index(log, "msg=stopped")
+	if stopping < 0 || imported < stopping || stopped < imported {
+		t.Errorf("want shutting down, then the import finishing, then stopped:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "inbox", "processed", "big.csv")); err != nil {
+		t.Errorf("the file was not processed: %v", err)
+	}
+}
+
+// A daemon killed in the middle of a catch-up close leaves nothing
+// half-done; the restart (not blocked by the dead one's lock) closes each
+// month once.
+func TestDaemonKilledMidCloseRestarts(t *testing.T) {
+	bin := buildBinary(t)
+	e := newEnv(t)
+	var cfg strings.Builder
+	cfg.WriteString("timezone: UTC\ncontracts:\n")
+	const n = 2000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&cfg, "  c%04d:\n    client: Client %d\n    contacts: [ap%d@example.com]\n    monthly_hours: 10\n    monthly_fee: 1000\n    start: 2026-01\n", i, i, i)
+	}
+	config := filepath.Join(e.dir, "retainer.yaml")
+	os.WriteFile(config, []byte(cfg.String()), 0o644)
+	env := []string{"RETAINER_HTTP__LISTEN=" + freePort(t), "RETAINER_LOG__LEVEL=debug", "RETAINER_SCHEDULE__DISPATCH="}
+
+	d := startDaemon(t, bin, config, env...)
+	d.waitFor(0, "job start", "job=close")
+	time.Sleep(300 * time.Millisecond) // inside the close's transaction
+	d.signal(syscall.SIGKILL)
+	d.wait()
+	if strings.Contains(d.log.String(), "job=close outcome=ok") {
+		t.Fatal("the close finished before the kill; the test needs a bigger close")
+	}
+
+	d2 := startDaemon(t, bin, config, append(env[1:], "RETAINER_HTTP__LISTEN="+freePort(t))...)
+	d2.waitFor(0, "runs interrupted by the last stop", "runs=1")
+	d2.waitFor(0, "job run", "job=close", "outcome=ok", "periods=10", fmt.Sprintf("statements=%d", 10*n))
+	d2.signal(syscall.SIGTERM)
+	if err := d2.wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	out := e.must("outbox", "--json")
+	if got := strings.Count(out, `"key": "statement/`); got != 10*n {
+		t.Errorf("%d statement messages, want %d", got, 10*n)
+	}
+	if !strings.Contains(e.must("status", "--month", "2026-10", "--json"), `"closed":true`) {
+		t.Error("October is not closed")
+	}
+}
