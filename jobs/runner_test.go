@@ -27,10 +27,10 @@ func testRunner(t *testing.T, now *time.Time) (*Runner, *bytes.Buffer) {
 	start := billing.NewPeriod(2026, time.January)
 	cfg := &config.Config{
 		Location: ny, Currency: "USD", Schedule: config.DefaultSchedule(),
-		Alerts:   config.Alerts{Thresholds: []int{90, 100}},
-		Agency:   config.Agency{Name: "Northwind", Email: "owner@northwind.example"},
-		Notify:   config.Notify{File: config.FileTransport{Dir: filepath.Join(t.TempDir(), "outbox")}},
-		Import:   config.Import{Inbox: filepath.Join(t.TempDir(), "inbox"), Location: ny},
+		Alerts: config.Alerts{Thresholds: []int{90, 100}},
+		Agency: config.Agency{Name: "Northwind", Email: "owner@northwind.example"},
+		Notify: config.Notify{File: config.FileTransport{Dir: filepath.Join(t.TempDir(), "outbox")}},
+		Import: config.Import{Inbox: filepath.Join(t.TempDir(), "inbox"), Location: ny},
 		Contracts: []*billing.Contract{{ID: "acme", Client: "Acme", Unit: billing.UnitHours, Start: &start, Checkin: true,
 			Contacts: []string{"ap@acme.example"}, PaymentTermsDays: 15,
 			Terms: billing.Terms{MonthlyHours: 40 * 3600, MonthlyFee: 500000}}},
