@@ -47,6 +47,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() {
 		defer close(caughtUp)
 		ran, err := d.Runner.RunDue(jobCtx)
+		d.retryWaiting(jobCtx)
 		if err != nil && !errors.Is(err, ErrStopped) {
 			d.Log.Error("catch-up", "err", err)
 		}
@@ -153,9 +154,38 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 			if err == nil && job != Dispatch && (counts["queued"] > 0 || counts["statements"] > 0) {
 				_, _ = d.Runner.Run(jobCtx, Dispatch)
 			}
+			if job == Import && counts["waiting"] > 0 {
+				d.retryWaiting(jobCtx)
+			}
 		}))
 	}
 	return c
+}
+
+// retryWaiting imports again once the inbox files that were still being
+// written have settled, instead of at the import's next firing (15 minutes
+// by default), and then runs what the new hours may have made due.
+func (d *Daemon) retryWaiting(jobCtx context.Context) {
+	js, err := d.Runner.Env().DB.Jobs(jobCtx)
+	if err != nil || js[Import].Last == nil || js[Import].Last.Counts["waiting"] == 0 {
+		return
+	}
+	time.AfterFunc(3*time.Second, func() {
+		counts, err := d.Runner.Run(jobCtx, Import)
+		if err != nil {
+			return
+		}
+		if counts["imported"]+counts["updated"]+counts["removed"] > 0 {
+			for _, job := range []string{Alerts, Dispatch} {
+				if _, err := d.Runner.Run(jobCtx, job); err != nil {
+					return
+				}
+			}
+		}
+		if counts["waiting"] > 0 {
+			d.retryWaiting(jobCtx)
+		}
+	})
 }
 
 // fileStamp identifies a config file's content, so a touch without a change

@@ -286,6 +286,9 @@ func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 		return nil, err
 	}
 	c := Counts{}
+	if n := len(res.Inbox.Waiting); n > 0 {
+		c["waiting"] = n // still being written: the daemon looks again shortly
+	}
 	add := func(r store.ImportResult) {
 		c["imported"] += r.Imported
 		c["updated"] += r.Updated
