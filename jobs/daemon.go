@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -52,6 +53,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.Log.Error("catch-up", "err", err)
 		}
 		d.Log.Info("catch-up done", "jobs", ran)
+		d.idle()
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if !d.stopping {
@@ -157,6 +159,9 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 			if job == Import && counts["waiting"] > 0 {
 				d.retryWaiting(jobCtx)
 			}
+			if job != Dispatch {
+				d.idle()
+			}
 		}))
 	}
 	return c
@@ -186,6 +191,13 @@ func (d *Daemon) retryWaiting(jobCtx context.Context) {
 			d.retryWaiting(jobCtx)
 		}
 	})
+}
+
+// idle gives memory a big job used back to the system: the daemon spends
+// most of its life waiting for the next firing.
+func (d *Daemon) idle() {
+	d.Runner.Env().DB.ReleaseMemory()
+	debug.FreeOSMemory()
 }
 
 // fileStamp identifies a config file's content, so a touch without a change

@@ -173,3 +173,11 @@ func (s *DB) hook(point string) error {
 	}
 	return s.failHook(point)
 }
+
+// ReleaseMemory closes the idle connections, and with them their page
+// caches (up to 64 MiB each): a daemon calls it when it goes idle after a
+// big job. Connections reopen on demand.
+func (s *DB) ReleaseMemory() {
+	s.db.SetMaxIdleConns(0)
+	s.db.SetMaxIdleConns(2) // database/sql's default
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,5 +36,50 @@ func BenchmarkStatusCommand(b *testing.B) {
 		if code := a.run(context.Background(), []string{"status", "--json"}); code != 0 {
 			b.Fatalf("exit %d", code)
 		}
+	}
+}
+
+// BenchmarkIdleRSS starts the real daemon, lets it catch up (import, close
+// the year so far, deliver to the file transport) and settle for 5 s, then
+// reports its resident memory: with the example config, and with 10,000
+// contracts and no hours.
+func BenchmarkIdleRSS(b *testing.B) {
+	bin := buildBinary(b)
+	for _, tc := range []struct {
+		name      string
+		contracts int
+	}{{"example", 0}, {"10000-contracts", 10000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				config := filepath.Join(dir, "retainer.yaml")
+				body, _ := os.ReadFile("../../examples/retainer.yaml")
+				if tc.contracts > 0 {
+					var sb strings.Builder
+					sb.WriteString("timezone: UTC\nschedule:\n  dispatch: \"\"\ncontracts:\n")
+					for j := 0; j < tc.contracts; j++ {
+						fmt.Fprintf(&sb, "  c%05d:\n    client: Client %05d\n    monthly_hours: 40\n    monthly_fee: 5000\n    start: 2026-10\n", j, j)
+					}
+					body = []byte(sb.String())
+				}
+				os.WriteFile(config, body, 0o644)
+				d := startDaemon(b, bin, config, "RETAINER_HTTP__LISTEN=127.0.0.1:0")
+				d.waitFor(0, "catch-up done")
+				time.Sleep(5 * time.Second)
+				status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var kb float64
+				for _, line := range strings.Split(string(status), "\n") {
+					if strings.HasPrefix(line, "VmRSS:") {
+						fmt.Sscanf(strings.TrimPrefix(line, "VmRSS:"), "%f", &kb)
+					}
+				}
+				b.ReportMetric(kb/1024, "MiB-RSS")
+				d.signal(syscall.SIGTERM)
+				d.wait()
+			}
+		})
 	}
 }

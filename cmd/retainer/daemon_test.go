@@ -19,7 +19,7 @@ import (
 
 // These tests start the real binary and talk to it with signals and HTTP.
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "retainer")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -58,13 +58,13 @@ func (b *syncBuffer) String() string {
 }
 
 type daemon struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan error
 }
 
-func startDaemon(t *testing.T, bin, config string, env ...string) *daemon {
+func startDaemon(t testing.TB, bin, config string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(bin, "run", "--config", config)
