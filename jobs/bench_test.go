@@ -36,9 +36,9 @@ func benchRunner(b *testing.B, now *time.Time) *Runner {
 	}
 	cfg := &config.Config{
 		Location: ny, Currency: "USD", Schedule: config.DefaultSchedule(), Contracts: cs,
-		Alerts:   config.Alerts{Thresholds: []int{90, 100}},
-		Agency:   config.Agency{Name: "Northwind", Email: "owner@northwind.example"},
-		Notify:   config.Notify{File: config.FileTransport{Dir: filepath.Join(b.TempDir(), "outbox")}},
+		Alerts: config.Alerts{Thresholds: []int{90, 100}},
+		Agency: config.Agency{Name: "Northwind", Email: "owner@northwind.example"},
+		Notify: config.Notify{File: config.FileTransport{Dir: filepath.Join(b.TempDir(), "outbox")}},
 	}
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "r.db"))
 	if err != nil {
