@@ -24,4 +24,4 @@ ENV RETAINER_CONFIG=/config/retainer.yaml \
 VOLUME ["/config", "/data"]
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/retainer"]
-CMD ["status"]
+CMD ["run"]
