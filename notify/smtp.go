@@ -246,11 +246,9 @@ func (s *SMTP) build(m *Message) (*mail.Msg, error) {
 		return nil, fmt.Errorf("smtp: message %q: To: %w", m.Key, err)
 	}
 	gm.Subject(m.Subject)
-	date := m.Date
-	if date.IsZero() {
-		date = time.Now()
+	if !m.Date.IsZero() { // the outbox sets it: the time the message was queued
+		gm.SetDateWithValue(m.Date)
 	}
-	gm.SetDateWithValue(date)
 	gm.SetMessageIDWithValue(m.MessageID(s.domain(from)))
 	gm.SetUserAgent("retainer")
 	gm.SetBodyString(mail.TypeTextPlain, m.Text)

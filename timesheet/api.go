@@ -138,7 +138,8 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date, the
+// latter against now, the response's Date.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -150,10 +151,10 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		}
 		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second, true
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+	if t, err := http.ParseTime(v); err == nil && !now.IsZero() {
+		return min(max(t.Sub(now), 0), maxRetryAfter), true
 	}
-	return 0, false
+	return 0, false // a date without the server's own Date to read it against
 }
 
 // getJSON GETs rawURL and decodes the JSON body into v, retrying what can be
@@ -220,7 +221,9 @@ func (c *apiClient) try(ctx context.Context, u *url.URL) ([]byte, time.Duration,
 	}
 	se := &StatusError{Source: c.source, Path: u.Path, Status: resp.StatusCode, Detail: c.detail(body)}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		se.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		// An HTTP-date Retry-After is read against the server's own Date.
+		served, _ := http.ParseTime(resp.Header.Get("Date"))
+		se.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), served)
 	}
 	return nil, se.RetryAfter, se
 }

@@ -602,4 +602,11 @@ func TestParseRetryAfter(t *testing.T) {
 			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
+	// A date is read against the response's own Date: without one it is unknown.
+	if got, ok := parseRetryAfter("Sun, 01 Mar 2026 12:00:30 GMT", time.Time{}); ok || got != 0 {
+		t.Errorf("a date with no Date header: %v, %v", got, ok)
+	}
+	if got, _ := parseRetryAfter("Sun, 01 Mar 2026 18:00:00 GMT", now); got != time.Hour {
+		t.Errorf("a date six hours on: %v, want the 1 h cap", got)
+	}
 }

@@ -43,6 +43,11 @@ func (im *Importer) SyncHarvest(ctx context.Context, h *HarvestAPI, agency *time
 // SyncToggl imports what changed in Toggl Track since the stored cursor,
 // deletions included.
 func (im *Importer) SyncToggl(ctx context.Context, t *TogglAPI) (SyncResult, error) {
+	if t.Now == nil {
+		api := *t
+		api.Now = im.Now // the first window ends at the importer's clock
+		t = &api
+	}
 	return im.sync(ctx, SourceTogglAPI, func(imp *store.Import, since time.Time) (time.Time, error) {
 		return t.Changes(ctx, since, func(c Change) error {
 			if c.Deleted {

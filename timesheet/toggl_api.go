@@ -42,6 +42,7 @@ package timesheet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -72,7 +73,7 @@ type TogglAPI struct {
 	Sleep       func(ctx context.Context, d time.Duration) error // nil = real sleep honouring ctx
 	MaxRetries  int                                              // 0 = 5; < 0 = no retries
 	Agency      *time.Location                                   // the agency timezone, for Entry.Date; nil = UTC
-	Now         func() time.Time                                 // nil = time.Now; only for the first (since zero) window
+	Now         func() time.Time                                 // the clock of the first (since zero) window; Importer.SyncToggl sets it
 }
 
 // Changes streams the entries of the workspace modified since `since`: GET
@@ -99,11 +100,10 @@ func (t *TogglAPI) Changes(ctx context.Context, since time.Time, fn func(Change)
 	q := url.Values{}
 	q.Set("meta", "true") // task_name; client/project names come from the lookups
 	if since.IsZero() {
-		now := time.Now
-		if t.Now != nil {
-			now = t.Now
+		if t.Now == nil {
+			return since, errors.New("toggl: no clock for the first sync window")
 		}
-		today := now().UTC()
+		today := t.Now().UTC()
 		q.Set("start_date", today.Add(-togglBackfillDays*togglDay).Format(togglDateLayout))
 		q.Set("end_date", today.Add(togglDay).Format(togglDateLayout))
 	} else {

@@ -61,8 +61,9 @@ type Metrics struct {
 }
 
 // NewMetrics registers retainer's metrics on a new registry. g may be nil:
-// then the outbox and utilization gauges are left out.
-func NewMetrics(g Gauges) *Metrics {
+// then the outbox and utilization gauges are left out. now is the clock of
+// the utilization cache.
+func NewMetrics(g Gauges, now func() time.Time) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,7 +96,7 @@ func NewMetrics(g Gauges) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	if g != nil {
-		m.gauges = newGaugeCollector(g)
+		m.gauges = newGaugeCollector(g, now)
 		m.registry.MustRegister(m.gauges)
 	}
 	return m
@@ -157,7 +158,7 @@ type gaugeCollector struct {
 	cachedAt time.Time // zero: nothing cached
 }
 
-func newGaugeCollector(g Gauges) *gaugeCollector {
+func newGaugeCollector(g Gauges, now func() time.Time) *gaugeCollector {
 	return &gaugeCollector{
 		gauges: g,
 		outbox: prometheus.NewDesc("retainer_outbox_messages",
@@ -165,7 +166,7 @@ func newGaugeCollector(g Gauges) *gaugeCollector {
 		utilization: prometheus.NewDesc("retainer_contract_utilization_percent",
 			"Utilization of each contract's current period, in percent; absent when nothing is available.",
 			[]string{"contract"}, nil),
-		cacheNow: time.Now,
+		cacheNow: now,
 	}
 }
 

@@ -193,7 +193,7 @@ func TestMetrics(t *testing.T) {
 			{ContractID: "empty-003", OK: false},
 		},
 	}
-	m := NewMetrics(g)
+	m := NewMetrics(g, func() time.Time { return clockBase })
 	newTestClock(m)
 	m.JobRun("close", "ok", 1500*time.Millisecond)
 	m.JobRun("close", "panic", 20*time.Millisecond)
@@ -285,7 +285,7 @@ func TestMetrics(t *testing.T) {
 
 func TestUtilizationCache(t *testing.T) {
 	g := &gauges{utilization: []Utilization{{ContractID: "acme-001", Tenths: 500, OK: true}}}
-	m := NewMetrics(g)
+	m := NewMetrics(g, func() time.Time { return clockBase })
 	clock := newTestClock(m)
 	srv := httptest.NewServer((&Server{DB: upDB{}, Metrics: m}).Handler())
 	defer srv.Close()
@@ -308,7 +308,7 @@ func TestUtilizationCache(t *testing.T) {
 // cached: the next scrape asks again.
 func TestMetricsGaugesError(t *testing.T) {
 	g := &gauges{err: errors.New("database is locked")}
-	m := NewMetrics(g)
+	m := NewMetrics(g, func() time.Time { return clockBase })
 	newTestClock(m)
 	m.JobRun("close", "ok", time.Second)
 	log, logs := newLogger()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,7 +72,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 		return nil
 	}
 
-	metrics := web.NewMetrics(gauges{runner})
+	metrics := web.NewMetrics(gauges{runner}, a.now)
 	runner.Observer = metrics
 	srv := &http.Server{
 		Handler:           (&web.Server{DB: c.db, Metrics: metrics, Log: log}).Handler(),
@@ -86,7 +87,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 			log.Error("http server", "err", err)
 		}
 	}()
-	log.Info("retainer running", "pid", os.Getpid(), "config", c.config, "database", c.cfg.Database,
+	log.Info("retainer running", "pid", os.Getpid(), "config", c.config, "database", redactedDSN(c.cfg.Database),
 		"contracts", len(c.cfg.Contracts), "http", ln.Addr().String())
 
 	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -112,7 +113,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 				return nil, err
 			}
 			if cfg.Database != c.cfg.Database {
-				log.Warn("database changed in the config: it takes effect at the next start", "running", c.cfg.Database)
+				log.Warn("database changed in the config: it takes effect at the next start", "running", redactedDSN(c.cfg.Database))
 			}
 			return jobs.NewEnv(ctx, cfg, c.db, a.now())
 		},
@@ -122,6 +123,14 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return err
+}
+
+// redactedDSN hides the password of a postgres:// URL for the log.
+func redactedDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 func orNone(s []string) string {
