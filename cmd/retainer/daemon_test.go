@@ -154,7 +154,11 @@ func TestDaemonLockReloadAndShutdown(t *testing.T) {
 	config := filepath.Join(e.dir, "retainer.yaml")
 	good, _ := os.ReadFile(config)
 	addr := freePort(t)
-	env := []string{"RETAINER_HTTP__LISTEN=" + addr, "RETAINER_LOG__LEVEL=debug", "RETAINER_SCHEDULE__IMPORT=@every 1s"}
+	closed := freePort(t) // nothing listens: every delivery fails, and is logged
+	env := []string{"RETAINER_HTTP__LISTEN=" + addr, "RETAINER_LOG__LEVEL=debug", "RETAINER_SCHEDULE__IMPORT=@every 1s",
+		"RETAINER_NOTIFY__SLACK__WEBHOOK_URL=http://" + closed + "/services/T0/B0/SECRET-HOOK",
+		"RETAINER_NOTIFY__EMAIL__HOST=127.0.0.1", "RETAINER_NOTIFY__EMAIL__PORT=" + strings.Split(closed, ":")[1],
+		"RETAINER_NOTIFY__EMAIL__USERNAME=billing", "RETAINER_NOTIFY__EMAIL__PASSWORD=hunter2-SECRET", "RETAINER_NOTIFY__EMAIL__TLS=none"}
 	d := startDaemon(t, bin, config, env...)
 	off := d.waitFor(0, "retainer running")
 	off = d.waitFor(off, "catch-up done")
@@ -222,6 +226,15 @@ func TestDaemonLockReloadAndShutdown(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "inbox", "processed", "big.csv")); err != nil {
 		t.Errorf("the file was not processed: %v", err)
+	}
+	all := d.log.String()
+	if !strings.Contains(all, "job=dispatch outcome=ok") || !strings.Contains(all, "retrying=") {
+		t.Errorf("no failed delivery was logged")
+	}
+	for _, secret := range []string{"SECRET-HOOK", "hunter2"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the log shows %s", secret)
+		}
 	}
 }
 
