@@ -15,6 +15,7 @@ import (
 type Outbox interface {
 	ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]store.OutboxMessage, error)
 	Delivered(ctx context.Context, id int64, status, transport, lastError string, next, now time.Time) error
+	Release(ctx context.Context, ids []int64) error
 }
 
 // Route is where one channel's messages go.
@@ -110,13 +111,28 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 		}
 		close(work)
 		wg.Wait()
+		// Stopping (shutdown): what was claimed but not sent goes back to
+		// pending, untouched, instead of failing on the cancelled context.
+		if ctx.Err() != nil {
+			return res, d.release(ctx, batch)
+		}
 		byChannel := map[string][]int{}
 		for i, m := range batch {
 			if msgs[i] != nil {
 				byChannel[m.Channel] = append(byChannel[m.Channel], i)
 			}
 		}
+		attempted := make([]bool, len(batch))
+		for i := range batch {
+			attempted[i] = msgs[i] == nil // a render failure is an outcome
+		}
 		for channel, idx := range byChannel {
+			if ctx.Err() != nil {
+				break
+			}
+			for _, i := range idx {
+				attempted[i] = true
+			}
 			sender := d.Routes[channel].Sender
 			if bs, ok := sender.(BatchSender); ok {
 				group := make([]*Message, len(idx))
@@ -132,7 +148,14 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 				errs[i] = sender.Send(ctx, msgs[i])
 			}
 		}
+		// Outcomes are recorded even when ctx was cancelled meanwhile.
+		record := context.WithoutCancel(ctx)
+		var unsent []store.OutboxMessage
 		for i, m := range batch {
+			if !attempted[i] {
+				unsent = append(unsent, m)
+				continue
+			}
 			route := d.Routes[m.Channel]
 			sendErr := errs[i]
 			status, next, lastErr := store.OutboxSent, now, ""
@@ -155,7 +178,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 					next = now.Add(wait)
 				}
 			}
-			if err := d.Outbox.Delivered(ctx, m.ID, status, route.Transport, lastErr, next, now); err != nil {
+			if err := d.Outbox.Delivered(record, m.ID, status, route.Transport, lastErr, next, now); err != nil {
 				return res, err
 			}
 			switch status {
@@ -169,8 +192,24 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 				res.Unknown++
 			}
 		}
+		if len(unsent) > 0 {
+			return res, d.release(ctx, unsent)
+		}
 		if force {
 			return res, nil
 		}
 	}
+}
+
+// release puts claimed messages that were never tried back to pending, and
+// returns ctx's error.
+func (d *Dispatcher) release(ctx context.Context, msgs []store.OutboxMessage) error {
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	if err := d.Outbox.Release(context.WithoutCancel(ctx), ids); err != nil {
+		return err
+	}
+	return ctx.Err()
 }

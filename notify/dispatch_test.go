@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"mime"
 	"net/mail"
 	"path/filepath"
@@ -146,5 +147,40 @@ func TestDispatch421ThenAcceptOnce550Failed(t *testing.T) {
 	}
 	if st := statuses(t, db); st["statement/c/2026-01"] != store.OutboxFailed {
 		t.Errorf("the 550 message was retried: %v", st)
+	}
+}
+
+// A dispatch stopped mid-batch (shutdown) puts what it had claimed but not
+// sent back to pending, as if never tried: nothing is failed, nothing is
+// left "sending" to become unknown.
+func TestDispatchCancelledReleasesClaims(t *testing.T) {
+	now := time.Date(2026, 2, 1, 7, 0, 0, 0, time.UTC)
+	b := &testBackend{}
+	d, db := dispatchFixture(t, b, &now)
+	ctx, cancel := context.WithCancel(context.Background())
+	render := d.Render
+	d.Render = func(ctx context.Context, m store.OutboxMessage) (*Message, error) {
+		cancel() // the stop arrives while the batch renders
+		return render(ctx, m)
+	}
+	if _, err := d.Dispatch(ctx, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	msgs, err := db.Outbox(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Status != store.OutboxPending || m.Attempts != 0 {
+			t.Errorf("%s: %s after %d attempts", m.Key, m.Status, m.Attempts)
+		}
+	}
+	if _, got := b.Snapshot(); len(got) != 0 {
+		t.Errorf("%d messages sent", len(got))
+	}
+	// The next dispatch sends them, each once.
+	d.Render = render
+	if res, err := d.Dispatch(context.Background(), false); err != nil || res.Sent != 3 {
+		t.Fatalf("%+v %v", res, err)
 	}
 }

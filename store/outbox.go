@@ -181,6 +181,19 @@ func (s *DB) Retry(ctx context.Context, id int64, now time.Time) error {
 	})
 }
 
+// Release puts claimed messages that were never tried back to pending, as
+// if they had not been claimed.
+func (s *DB) Release(ctx context.Context, ids []int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE id = ? AND status = 'sending'`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // RecoverClaims turns messages left "sending" by a process that stopped
 // before it could say how the delivery went into "unknown": they may have
 // gone out, so they are not resent without an operator.
