@@ -5,7 +5,8 @@ package templates
 
 import "embed"
 
-// FS holds the default templates.
+// FS holds the default templates: messages and statements at the top, the
+// web pages and their stylesheet in web/.
 //
-//go:embed *.tmpl
+//go:embed *.tmpl web
 var FS embed.FS

@@ -57,6 +57,7 @@ type Metrics struct {
 	jobFailures     *prometheus.CounterVec
 	jobDuration     *prometheus.HistogramVec
 	entriesImported prometheus.Counter
+	requests        *prometheus.CounterVec
 	gauges          *gaugeCollector // nil when NewMetrics had no Gauges
 }
 
@@ -83,12 +84,19 @@ func NewMetrics(g Gauges, now func() time.Time) *Metrics {
 			Name: "retainer_entries_imported_total",
 			Help: "Time entries imported or updated.",
 		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retainer_http_requests_total",
+			Help: "Portal, login and API requests by outcome (ok, not_found, denied, limited, bad_request, error).",
+		}, []string{"area", "outcome"}),
 	}
 	for _, job := range Jobs {
 		m.jobRuns.WithLabelValues(job, "ok")
 		m.jobFailures.WithLabelValues(job)
 	}
-	m.registry.MustRegister(m.jobRuns, m.jobFailures, m.jobDuration, m.entriesImported)
+	for _, area := range []string{"portal", "login", "api"} {
+		m.requests.WithLabelValues(area, "ok")
+	}
+	m.registry.MustRegister(m.jobRuns, m.jobFailures, m.jobDuration, m.entriesImported, m.requests)
 	// Every metric name starts with retainer_ (SPEC §12), the runtime's too:
 	// retainer_go_goroutines, retainer_process_resident_memory_bytes.
 	prometheus.WrapRegistererWithPrefix("retainer_", m.registry).MustRegister(
@@ -120,6 +128,13 @@ func (m *Metrics) JobRun(job, outcome string, d time.Duration) {
 func (m *Metrics) EntriesImported(n int) {
 	if n > 0 {
 		m.entriesImported.Add(float64(n))
+	}
+}
+
+// Request counts one portal, login or API request (area) by outcome.
+func (m *Metrics) Request(area, outcome string) {
+	if m != nil {
+		m.requests.WithLabelValues(area, outcome).Inc()
 	}
 }
 

@@ -1,6 +1,10 @@
-// Package web serves retainer's HTTP: the operator endpoints /healthz and
-// /metrics (the client portal and agency dashboard will join them on the same
-// server).
+// Package web serves retainer's HTTP on one server: the operator endpoints
+// /healthz and /metrics, the client portal /p/<token>, the agency dashboard
+// behind a login, and the JSON API /api/v1/ behind bearer tokens.
+//
+// Pages are html/template files embedded from templates/web, drawn from the
+// same store and billing figures as the CLI and the statements, and work
+// without JavaScript.
 package web
 
 import (
@@ -9,6 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"retainer/jobs"
 )
 
 // pingTimeout bounds the database check of one /healthz request.
@@ -24,16 +30,35 @@ type Server struct {
 	DB      Pinger
 	Metrics *Metrics     // nil: /metrics is 404
 	Log     *slog.Logger // nil: slog.Default()
+
+	// Env returns the config in force and the store (it changes on a
+	// reload). Nil: only /healthz and /metrics are served.
+	Env func() *jobs.Env
+	// Now is the clock of every page and of the rate limits.
+	Now func() time.Time
+
+	limits *limits
 }
 
-// Handler routes /healthz and /metrics.
+// Handler routes every endpoint, behind the security middleware (headers,
+// request size limits, panics turned into a plain 500).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.handler(s.log()))
 	}
-	return mux
+	if s.Env != nil {
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		s.limits = newLimits(s.Now)
+		mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(serveStatic)))
+		s.portalRoutes(mux)
+		s.dashboardRoutes(mux)
+		s.apiRoutes(mux)
+	}
+	return s.secure(mux)
 }
 
 func (s *Server) log() *slog.Logger {

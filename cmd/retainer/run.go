@@ -75,7 +75,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	metrics := web.NewMetrics(gauges{runner}, a.now)
 	runner.Observer = metrics
 	srv := &http.Server{
-		Handler:           (&web.Server{DB: c.db, Metrics: metrics, Log: log}).Handler(),
+		Handler:           (&web.Server{DB: c.db, Metrics: metrics, Log: log, Env: runner.Env, Now: a.now}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", c.cfg.HTTP.Listen)

@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// dashboardRoutes registers the agency dashboard and its login.
+func (s *Server) dashboardRoutes(mux *http.ServeMux) {}

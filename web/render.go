@@ -1,0 +1,87 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"sync"
+
+	"retainer/billing"
+	"retainer/templates"
+)
+
+// page is what every page template gets: the layout's fields and the
+// page's own Data.
+type page struct {
+	Title  string
+	Agency string
+	Admin  bool   // the dashboard's navigation and logout form
+	CSRF   string // the session's CSRF token, for every form
+	Data   any
+}
+
+var (
+	pagesMu sync.Mutex
+	pages   = map[string]*template.Template{}
+)
+
+// funcs are the helpers every page may use; figures are formatted exactly
+// as on the statements.
+var funcs = template.FuncMap{
+	"hours": func(seconds int64, unit billing.Unit) string { return billing.FormatQuantity(seconds, unit) },
+	"money": func(m billing.Money, currency string) string { return m.Format(currency) },
+	"pct":   func(p billing.Pct) string { return p.String() },
+}
+
+// pageTemplate parses templates/web/layout.html.tmpl with the page's file,
+// once.
+func pageTemplate(name string) (*template.Template, error) {
+	pagesMu.Lock()
+	defer pagesMu.Unlock()
+	if t, ok := pages[name]; ok {
+		return t, nil
+	}
+	t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "web/layout.html.tmpl", "web/"+name)
+	if err != nil {
+		return nil, err
+	}
+	pages[name] = t
+	return t, nil
+}
+
+// render writes page name (a file in templates/web) with status. Pages are
+// private to their viewer: never cached.
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	t, err := pageTemplate(name)
+	if err == nil {
+		var buf bytes.Buffer
+		if err = t.ExecuteTemplate(&buf, "layout", p); err == nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			buf.WriteTo(w)
+			return
+		}
+	}
+	s.log().Error("render page", "page", name, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// serveStatic serves the embedded stylesheet (templates/web/*.css).
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := path.Clean(r.URL.Path)
+	if path.Ext(name) != ".css" {
+		http.NotFound(w, r)
+		return
+	}
+	body, err := fs.ReadFile(templates.FS, "web/"+name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(body)
+}
