@@ -52,6 +52,7 @@ type Contract struct {
 	PaymentTermsDays int
 	AlertClientAt    int
 	Checkin          bool // a mid-month check-in email to the contacts
+	PortalEntries    bool // the client portal lists the period's work by project and task
 
 	Start *Period // first period; nil = unbounded
 	End   *Period // last period; nil = unbounded

@@ -271,6 +271,7 @@ contracts:
     count_non_billable: true
     payment_terms_days: 30
     alert_client_at: 90
+    portal_entries: true
     contacts: ["Zed <zed@zeta.example>"]
     match: [ZETA, Zeta Labs]
     overage_billable: false
@@ -291,7 +292,7 @@ contracts:
 						{From: *period(t, "2026-06"), MonthlyHours: ptr(int64(10 * billing.SessionSeconds))},
 					},
 					Rollover: true, MaxRollover: ptr(int64(4 * billing.SessionSeconds)), ExpiresAfter: 2,
-					CountNonBillable: true, PaymentTermsDays: 30, AlertClientAt: 90,
+					CountNonBillable: true, PaymentTermsDays: 30, AlertClientAt: 90, PortalEntries: true,
 				}
 				if !reflect.DeepEqual(z, want) {
 					t.Errorf("\n got %+v\nwant %+v", z, want)
@@ -318,6 +319,38 @@ contracts:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.check(t, mustLoad(t, tt.yaml, tt.env...))
+		})
+	}
+}
+
+// TestPortalEntries: the client portal lists a period's work only for a
+// contract that says portal_entries: true.
+func TestPortalEntries(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		want bool
+		err  string // the error's path, when the value is bad
+	}{
+		{name: "default off", yaml: minimal},
+		{name: "on", yaml: minimal + "    portal_entries: true\n", want: true},
+		{name: "off", yaml: minimal + "    portal_entries: false\n"},
+		{name: "from the environment", yaml: minimal, env: []string{"RETAINER_CONTRACTS__ACME-001__PORTAL_ENTRIES=true"}, want: true},
+		{name: "not a bool", yaml: minimal + "    portal_entries: sometimes\n", err: "contracts.acme-001.portal_entries"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err != "" {
+				_, err := load(t, tt.yaml, tt.env...)
+				if got := paths(t, err); !reflect.DeepEqual(got, []string{tt.err}) {
+					t.Errorf("error paths %q, want [%s]: %v", got, tt.err, err)
+				}
+				return
+			}
+			if got := mustLoad(t, tt.yaml, tt.env...).Contract("acme-001").PortalEntries; got != tt.want {
+				t.Errorf("PortalEntries = %v, want %v", got, tt.want)
+			}
 		})
 	}
 }

@@ -119,6 +119,7 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 	}
 	c.AlertClientAt = d.AlertClientAt
 	c.Checkin = d.Checkin
+	c.PortalEntries = d.PortalEntries
 	if c.AlertClientAt < 0 || c.AlertClientAt > 1000 {
 		l.invalid(p+".alert_client_at", fmt.Sprintf("must be 0..1000 (0 = off), not %d", c.AlertClientAt))
 	}

@@ -54,6 +54,7 @@ type contractDoc struct {
 	PaymentTermsDays     *int       `koanf:"payment_terms_days"`
 	AlertClientAt        int        `koanf:"alert_client_at"`
 	Checkin              bool       `koanf:"checkin"`
+	PortalEntries        bool       `koanf:"portal_entries"`
 	Start                string     `koanf:"start"`
 	End                  string     `koanf:"end"`
 	Terms                []termsDoc `koanf:"terms"`

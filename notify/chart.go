@@ -3,10 +3,12 @@ package notify
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
+	"regexp"
 	"sync"
 
 	"gonum.org/v1/plot"
@@ -14,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"retainer/billing"
 )
@@ -36,6 +39,86 @@ var (
 // the y axis is hours (or sessions for billing.UnitSessions: seconds/3600). Title: title. Values are converted
 // from seconds to hours only for drawing (float is fine here: it is a picture, not a figure).
 func BurndownPNG(title string, weeks []billing.Week, available int64, unit billing.Unit) ([]byte, error) {
+	p, err := burndownPlot(title, weeks, available, unit)
+	if err != nil {
+		return nil, err
+	}
+	c := vgimg.NewWith(
+		vgimg.UseWH(chartWidth*vg.Inch/chartDPI, chartHeight*vg.Inch/chartDPI),
+		vgimg.UseDPI(chartDPI),
+	)
+	p.Draw(draw.New(c))
+	// Encoding was most of the cost of a chart. A paletted image is a third
+	// of the bytes to deflate and needs no per-row filter search, and the
+	// encoder's buffers are reused across charts.
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &chartBuffers}
+	if err := enc.Encode(&buf, quantize(c.Image())); err != nil {
+		return nil, fmt.Errorf("burndown chart: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// BurndownSVG draws the same chart as BurndownPNG as an SVG element to be
+// inlined in an HTML page: no XML declaration or comment before the <svg>
+// root, a viewBox (so CSS can scale it), every text escaped, and presentation
+// attributes instead of style attributes, because a page whose
+// Content-Security-Policy has no 'unsafe-inline' drops style attributes —
+// and with them every fill:none, which would paint the chart black.
+func BurndownSVG(title string, weeks []billing.Week, available int64, unit billing.Unit) ([]byte, error) {
+	p, err := burndownPlot(title, weeks, available, unit)
+	if err != nil {
+		return nil, err
+	}
+	c := vgsvg.NewWith(vgsvg.UseWH(chartWidth*vg.Inch/chartDPI, chartHeight*vg.Inch/chartDPI))
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("burndown chart: %w", err)
+	}
+	out := buf.Bytes()
+	// vgsvg starts with an XML declaration and a comment: an HTML page
+	// wants the element alone.
+	if i := bytes.Index(out, []byte("<svg")); i >= 0 {
+		out = out[i:]
+	}
+	end := bytes.IndexByte(out, '>')
+	if !bytes.HasPrefix(out, []byte("<svg")) || end < 0 || !bytes.Contains(out[:end], []byte(" viewBox=")) {
+		return nil, fmt.Errorf("burndown chart: vgsvg wrote no <svg> root with a viewBox")
+	}
+	return svgStyleAttr.ReplaceAllFunc(out, styleToAttributes), nil
+}
+
+// svgStyleAttr is one style attribute as vgsvg writes it, with the space
+// before it. Text content never matches: vgsvg escapes its quotes.
+var svgStyleAttr = regexp.MustCompile(`(\s)style="([^"<>]*)"`)
+
+// styleToAttributes turns style="fill:none;stroke:#000000" into
+// fill="none" stroke="#000000". vgsvg only writes properties (fill, stroke,
+// stroke-*, fill-opacity, font-*) that SVG also takes as attributes.
+func styleToAttributes(attr []byte) []byte {
+	m := svgStyleAttr.FindSubmatch(attr)
+	out := append([]byte(nil), m[1]...) // the space before style=
+	for _, decl := range bytes.Split(m[2], []byte(";")) {
+		name, value, ok := bytes.Cut(decl, []byte(":"))
+		name, value = bytes.TrimSpace(name), bytes.TrimSpace(value)
+		if !ok || len(name) == 0 {
+			continue
+		}
+		if len(out) > len(m[1]) {
+			out = append(out, ' ')
+		}
+		out = append(out, name...)
+		out = append(out, '=', '"')
+		out = append(out, html.EscapeString(string(value))...)
+		out = append(out, '"')
+	}
+	return out
+}
+
+// burndownPlot builds the burndown plot that BurndownPNG and BurndownSVG
+// draw.
+func burndownPlot(title string, weeks []billing.Week, available int64, unit billing.Unit) (*plot.Plot, error) {
 	per, yLabel := 3600.0, "hours"
 	if unit == billing.UnitSessions {
 		per, yLabel = billing.SessionSeconds, "sessions"
@@ -105,21 +188,7 @@ func BurndownPNG(title string, weeks []billing.Week, available int64, unit billi
 	} else {
 		p.Y.Max *= 1.25
 	}
-
-	c := vgimg.NewWith(
-		vgimg.UseWH(chartWidth*vg.Inch/chartDPI, chartHeight*vg.Inch/chartDPI),
-		vgimg.UseDPI(chartDPI),
-	)
-	p.Draw(draw.New(c))
-	// Encoding was most of the cost of a chart. A paletted image is a third
-	// of the bytes to deflate and needs no per-row filter search, and the
-	// encoder's buffers are reused across charts.
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &chartBuffers}
-	if err := enc.Encode(&buf, quantize(c.Image())); err != nil {
-		return nil, fmt.Errorf("burndown chart: %w", err)
-	}
-	return buf.Bytes(), nil
+	return p, nil
 }
 
 // chartPalette holds the chart's own colours, each blended with white in

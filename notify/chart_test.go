@@ -2,11 +2,15 @@ package notify
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +158,122 @@ func TestQuantize(t *testing.T) {
 	}
 	if _, ok := img.(*image.Paletted); !ok {
 		t.Fatalf("chart decodes as %T, want a paletted PNG", img)
+	}
+}
+
+// parseSVG decodes b to EOF as XML and returns its root element's name, its
+// attributes and all its text.
+func parseSVG(t *testing.T, b []byte) (root xml.StartElement, text string) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	var sb strings.Builder
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if root.Name.Local == "" {
+				root = tok.Copy()
+			}
+		case xml.CharData:
+			sb.Write(tok)
+			sb.WriteByte('\n')
+		case xml.ProcInst, xml.Directive:
+			t.Errorf("SVG for inlining holds %T %v", tok, tok)
+		}
+	}
+	return root, sb.String()
+}
+
+func TestBurndownSVG(t *testing.T) {
+	weeks, available := marchWeeks()
+	zero := []billing.Week{{From: weeks[0].From, To: weeks[0].To}}
+	for _, tc := range []struct {
+		name, title string
+		weeks       []billing.Week
+		available   int64
+		unit        billing.Unit
+		texts       []string // in the text content, unescaped
+	}{
+		{"march", "Weekly burndown, March 2026", weeks, available, billing.UnitHours,
+			[]string{"Weekly burndown, March 2026", "Mar 2–8", "Mar 30–31", "hours", "available"}},
+		{"script title", `<script>alert("x")</script> & co`, weeks, available, billing.UnitHours,
+			[]string{`<script>alert("x")</script> & co`}},
+		{"sessions", "Sessions", weeks, available, billing.UnitSessions, []string{"sessions"}},
+		{"empty", "", nil, 0, billing.UnitHours, nil},
+		{"all zero", "zero", zero, 0, billing.UnitHours, []string{"zero"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := BurndownSVG(tc.title, tc.weeks, tc.available, tc.unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(b, []byte("<svg ")) {
+				t.Errorf("SVG starts %q, want the <svg> element itself", b[:min(len(b), 40)])
+			}
+			root, text := parseSVG(t, b)
+			if root.Name.Local != "svg" || root.Name.Space != "http://www.w3.org/2000/svg" {
+				t.Fatalf("root element %v, want svg", root.Name)
+			}
+			viewBox := ""
+			for _, a := range root.Attr {
+				if a.Name.Local == "viewBox" {
+					viewBox = a.Value
+				}
+			}
+			if viewBox != "0 0 480 240" {
+				t.Errorf("viewBox %q, want 0 0 480 240", viewBox)
+			}
+			for _, want := range tc.texts {
+				if !strings.Contains(text, want) {
+					t.Errorf("text lacks %q:\n%s", want, text)
+				}
+			}
+			// Nothing the page's CSP would drop, nothing a browser would run.
+			for _, bad := range []string{"<script", " style=", "\tstyle=", "\nstyle=", "<style", "<?xml", "<!--"} {
+				if bytes.Contains(b, []byte(bad)) {
+					t.Errorf("SVG contains %q", bad)
+				}
+			}
+			if !bytes.Contains(b, []byte(`fill="none"`)) {
+				t.Error(`no fill="none": style attributes were not turned into attributes`)
+			}
+
+			again, err := BurndownSVG(tc.title, tc.weeks, tc.available, tc.unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, again) {
+				t.Error("two renders of the same input differ")
+			}
+		})
+	}
+	if dir := os.Getenv("CHART_OUT"); dir != "" {
+		b, _ := BurndownSVG("Acme — March 2026", weeks, available, billing.UnitHours)
+		if err := os.WriteFile(filepath.Join(dir, "burndown.svg"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStyleToAttributes: the conversion keeps every declaration and escapes
+// what it writes.
+func TestStyleToAttributes(t *testing.T) {
+	for in, want := range map[string]string{
+		`<path d="M0,0" style="fill:none;stroke:#1F4E8C;stroke-width:2" />`:       `<path d="M0,0" fill="none" stroke="#1F4E8C" stroke-width="2" />`,
+		"<text\n\tstyle=\"font-family:Liberation Serif;font-size:10px\">a</text>": "<text\n\tfont-family=\"Liberation Serif\" font-size=\"10px\">a</text>",
+		` style="fill:#FFFFFF"`:         ` fill="#FFFFFF"`,
+		` style="a:b&c;;bogus"`:         ` a="b&amp;c"`,
+		` font-style="normal"`:          ` font-style="normal"`, // already an attribute
+		`<text>style="fill:red"</text>`: `<text>style="fill:red"</text>`,
+	} {
+		if got := string(svgStyleAttr.ReplaceAllFunc([]byte(in), styleToAttributes)); got != want {
+			t.Errorf("%s → %s, want %s", in, got, want)
+		}
 	}
 }

@@ -1,6 +1,452 @@
 package web
 
-import "net/http"
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"retainer/billing"
+	"retainer/config"
+	"retainer/jobs"
+	"retainer/notify"
+	"retainer/store"
+)
+
+// The agency dashboard: the burn tracker of one month (the CLI's status
+// table), the statements, the outbox and the scheduled jobs. Every page
+// needs a login (session.go); every figure comes from the same store calls
+// and formatting as the CLI.
+
+// dashMaxMonthsAhead bounds the month picker: a period far in the future
+// costs a computation per month in between.
+const dashMaxMonthsAhead = 120
+
+// dashChartCID is the Content-ID the statement HTML is rendered with; the
+// page replaces the cid: reference with the chart itself as a data: URI.
+const dashChartCID = "burndown@retainer"
+
+// dashStatementCSP is the policy of a statement page: the statement is the
+// email's HTML, styled with inline style attributes, its chart a data: PNG.
+// No script, no <style> element, no form.
+const dashStatementCSP = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // dashboardRoutes registers the agency dashboard and its login.
-func (s *Server) dashboardRoutes(mux *http.ServeMux) {}
+func (s *Server) dashboardRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /{$}", s.requireAdmin(s.burnPage))
+	mux.HandleFunc("GET /statements", s.requireAdmin(s.statementsPage))
+	mux.HandleFunc("GET /statements/{invoice}", s.requireAdmin(s.statementPage))
+	mux.HandleFunc("GET /outbox", s.requireAdmin(s.outboxPage))
+	mux.HandleFunc("POST /outbox/{id}/retry", s.requireAdmin(s.outboxRetry))
+	mux.HandleFunc("GET /jobs", s.requireAdmin(s.jobsPage))
+}
+
+// dashboardError logs err and answers a plain 500: store errors can name
+// files and hosts, and stay out of the page.
+func (s *Server) dashboardError(w http.ResponseWriter, what string, err error) {
+	s.log().Error("dashboard "+what, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// ---- the burn tracker ----
+
+// dashBurnRow is one contract's burn tracker row, every figure formatted as
+// `retainer status` prints it.
+type dashBurnRow struct {
+	ContractID, Client, Tier                                string
+	Flag                                                    string // why the row is flagged; "" when it is not
+	Contracted, Banked, Available, Used, Remaining, Overage string
+	Rate                                                    string
+	NotBillable                                             bool // the overage is not billed
+	OverageFee, RetainerFee, Total                          string
+	Utilization, BurnRate, Projected                        string
+	Over                                                    bool // used more than available
+	ProjectedOver                                           bool
+	Invoice, InvoiceStatus                                  string // closed periods only
+}
+
+// dashSummary is the monthly summary row (SPEC §3).
+type dashSummary struct {
+	Contracts                                  int
+	Contracted, Used, Overage                  string
+	OverageFee, RetainerFee, Total, AvgBurnPct string
+}
+
+// dashLine is a note or late adjustment of one contract.
+type dashLine struct{ ContractID, Text string }
+
+// dashBurnView is the burn tracker page's Data.
+type dashBurnView struct {
+	Period, PeriodName, Prev, Next string // Next is "" past the picker's range
+	Closed                         bool
+	AsOf, Currency                 string
+	Threshold                      int // the lowest alert threshold; 0: none
+	Rows                           []dashBurnRow
+	Flagged                        int
+	Summary                        dashSummary
+	Late, Notes                    []dashLine
+	Unmatched                      string // hours of entries matching no contract; "" when none
+	UnmatchedEntries               int64
+	Error                          string // a bad ?month
+}
+
+// dashFlag says why a row needs the agency's eye, or "": used more than
+// available, utilization at or over the lowest alert threshold, or
+// projected over available.
+func dashFlag(f billing.Figures, threshold int) string {
+	switch {
+	case f.Used > f.Available:
+		return "over: more used than available"
+	case threshold > 0 && notify.Crossed(f.Used, f.Available, threshold):
+		return fmt.Sprintf("at or over %d%% used", threshold)
+	case f.Projected > f.Available:
+		return "projected to go over"
+	}
+	return ""
+}
+
+// dashBurnTracker lays out period v as the burn tracker: flagged contracts
+// first, then the rest, each by contract id; the summary row; late
+// adjustments, notes and unmatched hours as `retainer status` lists them.
+func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf billing.Date) dashBurnView {
+	out := dashBurnView{Period: v.Period.String(), PeriodName: dashMonthName(v.Period), Prev: (v.Period - 1).String(),
+		Next: (v.Period + 1).String(), Closed: v.Closed, AsOf: asOf.String(), Currency: currency}
+	if len(thresholds) > 0 {
+		out.Threshold = slices.Min(thresholds)
+	}
+	digits := billing.CurrencyDigits(currency)
+	figs := make([]billing.Figures, 0, len(v.Rows))
+	for _, r := range v.Rows {
+		f, u := r.Figures, r.Contract.Unit
+		figs = append(figs, f)
+		suffix := ""
+		if u == billing.UnitSessions {
+			suffix = " s"
+		}
+		q := func(s int64) string { return billing.FormatQuantity(s, u) + suffix }
+		row := dashBurnRow{
+			ContractID: r.Contract.ID, Client: r.Contract.Client, Tier: r.Contract.Tier, Flag: dashFlag(f, out.Threshold),
+			Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
+			Remaining: q(f.Remaining), Overage: q(f.Overage),
+			Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
+			OverageFee: f.OverageFee.Decimal(digits), RetainerFee: f.RetainerFee.Decimal(digits), Total: f.TotalInvoiced.Decimal(digits),
+			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Projected: q(f.Projected),
+			Over: f.Used > f.Available, ProjectedOver: f.Projected > f.Available,
+		}
+		if r.Invoice != nil {
+			row.Invoice, row.InvoiceStatus = r.Invoice.InvoiceNumber, r.Invoice.StatusAt(asOf)
+		}
+		if row.Flag != "" {
+			out.Flagged++
+		}
+		out.Rows = append(out.Rows, row)
+		if r.Note != "" {
+			out.Notes = append(out.Notes, dashLine{r.Contract.ID, strings.Join(strings.Fields(r.Note), " ")})
+		}
+		if f.LateAdjustment != 0 {
+			unit := "h"
+			if u == billing.UnitSessions {
+				unit = "sessions"
+			}
+			amount := billing.FormatQuantity(f.LateAdjustment, u)
+			if f.LateAdjustment > 0 {
+				amount = "+" + amount
+			}
+			out.Late = append(out.Late, dashLine{r.Contract.ID, amount + " " + unit + " of late adjustments from closed periods counted here"})
+		}
+	}
+	sort.SliceStable(out.Rows, func(i, j int) bool {
+		fi, fj := out.Rows[i].Flag != "", out.Rows[j].Flag != ""
+		if fi != fj {
+			return fi
+		}
+		return out.Rows[i].ContractID < out.Rows[j].ContractID
+	})
+	s := billing.Summarize(figs)
+	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
+	out.Summary = dashSummary{Contracts: len(v.Rows), Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
+		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
+		Total: s.TotalInvoiced.Decimal(digits), AvgBurnPct: s.AvgBurnRate.String()}
+	if v.UnmatchedEntries > 0 {
+		out.Unmatched, out.UnmatchedEntries = h(v.UnmatchedSeconds), v.UnmatchedEntries
+	}
+	return out
+}
+
+// dashMonth reads ?month: YYYY-MM, at most dashMaxMonthsAhead after today's
+// period; empty is today's period.
+func dashMonth(s string, today billing.Date) (billing.Period, error) {
+	if s == "" {
+		return today.Period(), nil
+	}
+	p, err := billing.ParsePeriod(s)
+	if err != nil {
+		return 0, errors.New("the month must be YYYY-MM, such as " + today.Period().String())
+	}
+	if p > today.Period()+dashMaxMonthsAhead {
+		return 0, fmt.Errorf("the month must be at most %d years ahead", dashMaxMonthsAhead/12)
+	}
+	return p, nil
+}
+
+func dashMonthName(p billing.Period) string { return fmt.Sprintf("%s %d", p.Month(), p.Year()) }
+
+// burnPage is GET /: the burn tracker of ?month (default: today's period),
+// as of today — the same as `retainer status --month`, so a past month's
+// projection is its usage and its invoices show today's status.
+func (s *Server) burnPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	cfg := a.env.Config
+	p, err := dashMonth(r.URL.Query().Get("month"), a.today)
+	if err != nil {
+		cur := a.today.Period()
+		s.render(w, http.StatusBadRequest, "dashboard.html.tmpl", a.page("Burn tracker", dashBurnView{
+			Period: cur.String(), PeriodName: dashMonthName(cur), Prev: (cur - 1).String(), Next: (cur + 1).String(),
+			Currency: cfg.Currency, AsOf: a.today.String(), Error: err.Error()}))
+		return
+	}
+	v, err := a.env.DB.Status(r.Context(), a.env.Rules, p, a.today)
+	if err != nil {
+		s.dashboardError(w, "status", err)
+		return
+	}
+	view := dashBurnTracker(v, cfg.Currency, cfg.Alerts.Thresholds, a.today)
+	if p+1 > a.today.Period()+dashMaxMonthsAhead {
+		view.Next = ""
+	}
+	s.render(w, http.StatusOK, "dashboard.html.tmpl", a.page("Burn tracker "+p.String(), view))
+}
+
+// ---- statements ----
+
+// dashStatement is one row of the statements page.
+type dashStatement struct {
+	Invoice, ContractID, Client, Period string
+	Total, IssuedOn, DueOn, Status      string
+}
+
+// statementsPage is GET /statements: every statement, newest period first.
+func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	sts, err := a.env.DB.Statements(r.Context(), "")
+	if err != nil {
+		s.dashboardError(w, "statements", err)
+		return
+	}
+	rows := make([]dashStatement, 0, len(sts))
+	for i := range sts {
+		st := &sts[i]
+		client := ""
+		if c := a.env.Config.Contract(st.ContractID); c != nil {
+			client = c.Client
+		}
+		currency := st.Currency
+		if currency == "" {
+			currency = a.env.Config.Currency
+		}
+		rows = append(rows, dashStatement{Invoice: st.InvoiceNumber, ContractID: st.ContractID, Client: client,
+			Period: st.Period.String(), Total: st.Total.Format(currency), IssuedOn: st.IssuedOn.String(),
+			DueOn: st.DueOn.String(), Status: st.StatusAt(a.today)})
+	}
+	s.render(w, http.StatusOK, "statements.html.tmpl", a.page("Statements", rows))
+}
+
+// statementPage is GET /statements/{invoice}: the statement as its email
+// shows it, with the burndown chart inline as a data: PNG. An unknown
+// invoice, or one whose contract is no longer configured, is a 404.
+func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	ctx, cfg := r.Context(), a.env.Config
+	st, err := a.env.DB.StatementByInvoice(ctx, r.PathValue("invoice"))
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.dashboardError(w, "statement", err)
+		return
+	}
+	c := cfg.Contract(st.ContractID)
+	if c == nil {
+		http.NotFound(w, r)
+		return
+	}
+	d, err := a.env.DB.StatementFor(ctx, a.env.Rules, st.ContractID, st.Period, a.today)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.dashboardError(w, "statement", err)
+		return
+	}
+	currency := st.Currency
+	if currency == "" {
+		currency = cfg.Currency
+	}
+	body, err := notify.RenderStatement(notify.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name,
+		AsOf: a.today, ChartCID: dashChartCID}, notify.FormatHTML, cfg.TemplatesDir)
+	if err != nil {
+		s.dashboardError(w, "statement", err)
+		return
+	}
+	png, err := notify.BurndownPNG("Weekly burndown, "+dashMonthName(st.Period), d.Weeks, d.Figures.Available, c.Unit)
+	if err != nil {
+		s.dashboardError(w, "statement chart", err)
+		return
+	}
+	body = strings.Replace(body, `src="cid:`+dashChartCID+`"`,
+		`src="data:image/png;base64,`+base64.StdEncoding.EncodeToString(png)+`"`, 1)
+	h := w.Header()
+	h.Set("Content-Security-Policy", dashStatementCSP)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	io.WriteString(w, body)
+}
+
+// ---- outbox ----
+
+// dashOutboxRow is one outbox message.
+type dashOutboxRow struct {
+	ID                           int64
+	Key, Channel, To, Status     string
+	Attempts                     int
+	LastError, CreatedAt, SentAt string
+	Retryable                    bool // failed or unknown: an operator decides
+}
+
+// dashOutboxView is the outbox page's Data.
+type dashOutboxView struct {
+	Messages []dashOutboxRow
+	Retried  string // the id just put back to pending, from ?retried
+}
+
+// outboxPage is GET /outbox: every message, failed and unknown first, then
+// newest first.
+func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	msgs, err := a.env.DB.Outbox(r.Context())
+	if err != nil {
+		s.dashboardError(w, "outbox", err)
+		return
+	}
+	loc := a.env.Config.Location
+	view := dashOutboxView{Messages: make([]dashOutboxRow, 0, len(msgs))}
+	for _, m := range msgs {
+		row := dashOutboxRow{ID: m.ID, Key: m.Key, Channel: m.Channel, To: strings.Join(m.To, ", "), Status: m.Status,
+			Attempts: m.Attempts, LastError: m.LastError, CreatedAt: dashTime(m.CreatedAt, loc),
+			Retryable: m.Status == store.OutboxFailed || m.Status == store.OutboxUnknown}
+		if m.SentAt != nil {
+			row.SentAt = dashTime(*m.SentAt, loc)
+		}
+		view.Messages = append(view.Messages, row)
+	}
+	sort.SliceStable(view.Messages, func(i, j int) bool { return view.Messages[i].Retryable && !view.Messages[j].Retryable })
+	if id, err := strconv.ParseInt(r.URL.Query().Get("retried"), 10, 64); err == nil && id > 0 {
+		view.Retried = strconv.FormatInt(id, 10)
+	}
+	s.render(w, http.StatusOK, "outbox.html.tmpl", a.page("Outbox", view))
+}
+
+// outboxRetry is POST /outbox/{id}/retry: a failed or unknown message goes
+// back to pending, due now (the `retainer outbox retry` of the CLI).
+func (s *Server) outboxRetry(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		http.NotFound(w, r)
+		return
+	}
+	if err := a.env.DB.Retry(r.Context(), id, a.now); errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no failed or unknown message with that id", http.StatusNotFound)
+		return
+	} else if err != nil {
+		s.dashboardError(w, "outbox retry", err)
+		return
+	}
+	s.log().Info("outbox message retried from the dashboard", "id", id)
+	http.Redirect(w, r, "/outbox?retried="+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// ---- jobs ----
+
+// dashJob is one scheduled job.
+type dashJob struct {
+	Name, Schedule                  string
+	Enabled                         bool
+	LastRun, Outcome, Ended, Counts string
+	Failed                          bool // the last run failed, panicked or was interrupted
+	NextRun                         string
+	LastFailure, FailureError       string
+}
+
+// jobsPage is GET /jobs: `retainer jobs` — each job's last run, next run
+// and last failure.
+func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	st, err := a.env.DB.Jobs(r.Context())
+	if err != nil {
+		s.dashboardError(w, "jobs", err)
+		return
+	}
+	s.render(w, http.StatusOK, "jobs.html.tmpl", a.page("Jobs", dashJobs(a.env, st, a.now)))
+}
+
+// dashJobs lays out every job in jobs.Names order.
+func dashJobs(env *jobs.Env, st map[string]store.JobStatus, now time.Time) []dashJob {
+	cfg := env.Config
+	loc := cfg.Location
+	exprs := dashScheduleExprs(cfg.Schedule)
+	out := make([]dashJob, 0, len(jobs.Names))
+	for _, name := range jobs.Names {
+		j := dashJob{Name: name, Schedule: exprs[name]}
+		if last := st[name].Last; last != nil {
+			j.LastRun, j.Outcome = dashTime(last.StartedAt, loc), last.Outcome
+			if last.EndedAt != nil {
+				j.Ended = dashTime(*last.EndedAt, loc)
+			}
+			j.Counts = dashCounts(last.Counts)
+			j.Failed = last.Outcome == store.JobFailed || last.Outcome == store.JobPanic || last.Outcome == store.JobInterrupted
+		}
+		if f := st[name].LastFailure; f != nil {
+			j.LastFailure, j.FailureError = dashTime(f.StartedAt, loc), strings.Join(strings.Fields(f.Error), " ")
+		}
+		if sched, ok := env.Schedules[name]; ok {
+			j.Enabled, j.NextRun = true, dashTime(sched.Next(now), loc)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func dashScheduleExprs(s config.Schedule) map[string]string {
+	return map[string]string{
+		jobs.Import: s.Import, jobs.Alerts: s.Alerts, jobs.Close: s.Close, jobs.Digest: s.Digest,
+		jobs.Checkins: s.Checkins, jobs.Renewals: s.Renewals, jobs.Overdue: s.Overdue, jobs.Dispatch: s.Dispatch,
+	}
+}
+
+// dashCounts shows a run's counts as "a=1, b=2", by name.
+func dashCounts(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.Itoa(counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// dashTime shows an instant in the agency timezone.
+func dashTime(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -48,44 +47,6 @@ func noteFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (required)")
 }
 
-var (
-	hmRe       = regexp.MustCompile(`^(\d+):([0-5]\d)$`)
-	durationRe = regexp.MustCompile(`^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$`)
-)
-
-// parseAmount reads decimal hours (2.5), H:MM (2:30) or a duration (2h30m,
-// 30h, 45m) as seconds.
-func parseAmount(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if m := hmRe.FindStringSubmatch(s); m != nil {
-		h, _ := strconv.ParseInt(m[1], 10, 64)
-		min, _ := strconv.ParseInt(m[2], 10, 64)
-		if h > 1e7 {
-			return 0, fmt.Errorf("amount %q is too large", s)
-		}
-		return h*3600 + min*60, nil
-	}
-	if m := durationRe.FindStringSubmatch(s); m != nil && s != "" && (m[1] != "" || m[2] != "" || m[3] != "") {
-		var total int64
-		for i, mult := range []int64{3600, 60, 1} {
-			if m[i+1] == "" {
-				continue
-			}
-			if len(m[i+1]) > 9 {
-				return 0, fmt.Errorf("amount %q is too large", s)
-			}
-			v, _ := strconv.ParseInt(m[i+1], 10, 64)
-			total += v * mult
-		}
-		return total, nil
-	}
-	secs, err := billing.ParseHours(s)
-	if err != nil {
-		return 0, fmt.Errorf("amount %q: want decimal hours (2.5), H:MM (2:30) or a duration (2h30m)", s)
-	}
-	return secs, nil
-}
-
 func (a *app) log(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 2 {
 		return usagef("want CONTRACT_ID AMOUNT")
@@ -116,7 +77,7 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 			entries = append(entries, base)
 		}
 	} else {
-		secs, err := parseAmount(c.args[1])
+		secs, err := billing.ParseAmount(c.args[1])
 		if err != nil {
 			return usagef("%v", err)
 		}

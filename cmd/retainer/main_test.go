@@ -81,24 +81,6 @@ func TestCheckBadConfigExits2NamingPaths(t *testing.T) {
 	}
 }
 
-func TestParseAmount(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		bad  bool
-	}{
-		{"2.5", 9000, false}, {"2:30", 9000, false}, {"2h30m", 9000, false}, {"30h", 108000, false},
-		{"45m", 2700, false}, {"0:07", 420, false}, {"1h7m", 4020, false}, {"120", 432000, false},
-		{"2:75", 0, true}, {"abc", 0, true}, {"2h30", 0, true}, {"", 0, true}, {"-1", -3600, false},
-	}
-	for _, tt := range tests {
-		got, err := parseAmount(tt.in)
-		if (err != nil) != tt.bad || got != tt.want {
-			t.Errorf("parseAmount(%q) = %d, %v", tt.in, got, err)
-		}
-	}
-}
-
 func TestLogStatusCloseStatement(t *testing.T) {
 	e := newEnv(t)
 	// The SPEC §4 worked example, logged in every accepted amount form, with
