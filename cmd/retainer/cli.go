@@ -27,6 +27,7 @@ const (
 
 // app is one invocation: its streams, environment and clock.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	environ        []string
 	now            func() time.Time
@@ -34,7 +35,7 @@ type app struct {
 
 // Main runs one command line and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	a := &app{stdout: stdout, stderr: stderr, environ: environ, now: time.Now}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, now: time.Now}
 	return a.run(ctx, args)
 }
 
@@ -64,6 +65,7 @@ var commands = []command{
 	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*app).runCmd, runFlags},
 	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*app).jobsCmd, outboxFlags},
 	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*app).portal, nil},
+	{"password-hash", "", "read a dashboard password on standard input and print its bcrypt hash for http.admin_password_hash", (*app).passwordHash, nil},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
 }
 

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"retainer/store"
 )
@@ -73,5 +77,21 @@ func TestPortalLinkErrors(t *testing.T) {
 				t.Errorf("printed a link: %q", out)
 			}
 		})
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{stdin: strings.NewReader("s3cret-demo\n"), stdout: &out, stderr: &errb, now: time.Now}
+	if code := a.run(context.Background(), []string{"password-hash"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	hash := strings.TrimSpace(out.String())
+	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret-demo")); err != nil {
+		t.Errorf("%q does not check: %v", hash, err)
+	}
+	a = &app{stdin: strings.NewReader("short\n"), stdout: &out, stderr: &errb, now: time.Now}
+	if code := a.run(context.Background(), []string{"password-hash"}); code != exitUsage {
+		t.Errorf("a short password: exit %d", code)
 	}
 }
