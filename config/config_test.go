@@ -116,7 +116,7 @@ func TestExampleLoads(t *testing.T) {
 	jan, dec := period(t, "2026-01"), period(t, "2026-12")
 	want := []*billing.Contract{
 		{
-			ID: "acme-001", Client: "Acme Corp", Tier: "Growth Retainer", Unit: billing.UnitHours, Checkin: true,
+			ID: "acme-001", Client: "Acme Corp", Tier: "Growth Retainer", Unit: billing.UnitHours, Checkin: true, PortalEntries: true,
 			Contacts: []string{"ap@acme.example"}, Match: []string{"ACME-WEB"},
 			Terms:           billing.Terms{MonthlyHours: 144000, MonthlyFee: 500000, HourlyRate: 15000, OverageRate: 17500},
 			OverageBillable: true, Rollover: true, MaxRollover: ptr(int64(36000)),
