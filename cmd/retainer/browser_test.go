@@ -119,6 +119,30 @@ func TestBrowser(t *testing.T) {
 	}
 	saveScreenshot(t, ctx, shots, "portal.png")
 
+	// On a phone: nothing wider than the screen; and it prints.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS("#remaining"))); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if width > 390 {
+		t.Errorf("the portal is %d px wide on a 390 px phone", width)
+	}
+	saveScreenshot(t, ctx, shots, "portal-phone.png")
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF())
+	if err != nil || !strings.HasPrefix(string(pdf), "%PDF") {
+		t.Fatalf("print: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, "portal.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+
 	// The agency: log in, see this month, switch to the previous one.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("input[name=password]")),
 		chromedp.SendKeys(chromedp.CSS("input[name=password]"), "s3cret-demo")); err != nil {
