@@ -162,7 +162,7 @@ func (im *Import) flush() error {
 		values := strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
 		values = strings.NewReplacer("@src", sqlString(im.source), "@batch", strconv.FormatInt(im.batch, 10),
 			"@ts", strconv.FormatInt(im.now.Unix(), 10)).Replace(values)
-		q := `INSERT OR ROLLBACK INTO entries (` + entryCols + `) VALUES ` + values
+		q := im.s.d.insertAbort + ` INTO entries (` + entryCols + `) VALUES ` + values
 		var err error
 		if st, err = im.tx.PrepareContext(im.ctx, q); err != nil {
 			return err

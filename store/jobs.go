@@ -203,7 +203,13 @@ func (e *ErrLocked) Error() string {
 // "<database>.lock", which holds this process's PID. The kernel releases it
 // when the process dies however it dies, so a crash never leaves a stale lock.
 // release gives it up.
+//
+// On PostgreSQL several daemons may share the database (replicas): there is
+// no lock, and release does nothing.
 func (s *DB) LockDaemon() (release func(), err error) {
+	if s.d.postgres {
+		return func() {}, nil
+	}
 	path := s.path + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

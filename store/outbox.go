@@ -104,7 +104,7 @@ func (s *DB) Outbox(ctx context.Context) ([]OutboxMessage, error) {
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]OutboxMessage, error) {
 	var out []OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT ` + outboxCols + ` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
+		q := `SELECT ` + outboxCols + ` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?` + s.d.skipLocked
 		due := now.Unix()
 		if force {
 			due = 1 << 62

@@ -18,7 +18,7 @@ import (
 
 func TestPortalTokens(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "retainer.db")
+	path := dsn(t)
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,9 @@ func TestPortalTokens(t *testing.T) {
 
 	// Only hashes are stored: one row per contract, holding the SHA-256 of
 	// its current token, and no token anywhere in the database files.
+	if onPostgres() {
+		return // the check reads the SQLite files
+	}
 	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)

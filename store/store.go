@@ -32,7 +32,8 @@ var ErrNotFound = errors.New("not found")
 // DB is the store.
 type DB struct {
 	db   *sql.DB
-	path string // the database file
+	path string // the database file; "" on PostgreSQL
+	d    dialect
 
 	// failHook, when set by a test, is called at named points inside write
 	// transactions; an error it returns aborts the transaction.
@@ -42,8 +43,17 @@ type DB struct {
 // Open opens (creating if needed) the SQLite database at path and applies
 // every pending migration.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, fmt.Errorf("open %s: PostgreSQL is not supported yet", redactURL(path))
+	if IsPostgres(path) {
+		db, err := openPostgres(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		s := &DB{db: db, d: postgresDialect}
+		if err := s.migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", redactURL(path), err)
+		}
+		return s, nil
 	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(MEMORY)"} {
@@ -54,13 +64,21 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &DB{db: db, path: path}
+	s := &DB{db: db, path: path, d: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
 }
+
+// IsPostgres reports whether a database setting is a PostgreSQL URL.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// Postgres reports whether the store is on PostgreSQL.
+func (s *DB) Postgres() bool { return s.d.postgres }
 
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
@@ -79,8 +97,13 @@ func redactURL(raw string) string {
 // migrate applies the embedded migrations in order, each with its version
 // bump in one transaction.
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	// In a write transaction: replicas starting together on PostgreSQL
+	// take turns.
+	if err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -107,11 +130,14 @@ func (s *DB) migrate(ctx context.Context) error {
 				return nil
 			}
 			for _, stmt := range splitSQL(string(body)) {
+				if s.d.postgres {
+					stmt = postgresSchema(stmt)
+				}
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("%s: %w", base, err)
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))`, version)
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, `+s.d.now+`)`, version)
 			return err
 		})
 		if err != nil {
@@ -149,6 +175,12 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	if s.d.postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLock)); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()

@@ -1,0 +1,107 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"retainer/store"
+)
+
+// The store's tests run against SQLite, and again against PostgreSQL when
+// RETAINER_TEST_POSTGRES_URL names a server (.ci/run sets it to this
+// machine's): TestMain runs the same test binary a second time with
+// RETAINER_TEST_BACKEND=postgres, and dsn gives each test a fresh schema.
+
+const (
+	postgresURLEnv = "RETAINER_TEST_POSTGRES_URL"
+	backendEnv     = "RETAINER_TEST_BACKEND"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if os.Getenv(backendEnv) == "" {
+		if u := os.Getenv(postgresURLEnv); u != "" {
+			fmt.Println("--- the store's tests again, on PostgreSQL")
+			cmd := exec.Command(os.Args[0], os.Args[1:]...)
+			cmd.Env = append(os.Environ(), backendEnv+"=postgres")
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Println("FAIL on PostgreSQL:", err)
+				code = 1
+			}
+		} else {
+			fmt.Printf("(the store's tests ran on SQLite only: set %s, e.g. postgres://postgres@127.0.0.1:5432/test, to run them on PostgreSQL too)\n", postgresURLEnv)
+		}
+	}
+	os.Exit(code)
+}
+
+// onPostgres reports whether this run of the tests is the PostgreSQL one.
+func onPostgres() bool { return os.Getenv(backendEnv) == "postgres" }
+
+// dsn returns a database for one test: a SQLite file in a temporary
+// directory, or on PostgreSQL a schema of its own, dropped at the end.
+func dsn(t testing.TB) string {
+	t.Helper()
+	if !onPostgres() {
+		return filepath.Join(t.TempDir(), "retainer.db")
+	}
+	base := os.Getenv(postgresURLEnv)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", base, err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err == nil {
+			admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			admin.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openDSN(t testing.TB, dsn string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestBackend: the run is on the backend it says.
+func TestBackend(t *testing.T) {
+	db := openDSN(t, dsn(t))
+	defer db.Close()
+	if db.Postgres() != onPostgres() {
+		t.Fatalf("Postgres() = %v on the %q run", db.Postgres(), os.Getenv(backendEnv))
+	}
+	if err := db.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
