@@ -152,6 +152,14 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 		}
 		job := job
 		c.Schedule(sched, cron.FuncJob(func() {
+			// Replicas on PostgreSQL fire together: one of them runs it.
+			if job != Dispatch && env.DB.Postgres() {
+				mine, err := env.DB.ClaimTick(jobCtx, job, d.Runner.Now())
+				if err != nil || !mine {
+					d.Log.Debug("firing run by another replica", "job", job, "err", err)
+					return
+				}
+			}
 			counts, err := d.Runner.Run(jobCtx, job)
 			if err == nil && job != Dispatch && (counts["queued"] > 0 || counts["statements"] > 0) {
 				_, _ = d.Runner.Run(jobCtx, Dispatch)

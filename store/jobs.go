@@ -78,6 +78,26 @@ func (s *DB) FinishJob(ctx context.Context, id int64, outcome string, counts map
 	return nil
 }
 
+// ClaimTick claims one firing of a scheduled job (its minute) for this
+// process: true for the first replica to ask, false for the others. Claims
+// older than a week are dropped.
+func (s *DB) ClaimTick(ctx context.Context, job string, tick time.Time) (bool, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		at := tick.Truncate(time.Minute).Unix()
+		res, err := tx.ExecContext(ctx, `INSERT INTO job_ticks (job, tick) VALUES (?, ?) ON CONFLICT (job, tick) DO NOTHING`, job, at)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM job_ticks WHERE job = ? AND tick < ?`, job, at-7*24*3600)
+		return err
+	})
+	return n == 1, err
+}
+
 // InterruptedJobs marks every run still 'running' as interrupted: called by
 // a daemon at start, when no other process can be running a job.
 func (s *DB) InterruptedJobs(ctx context.Context) (int, error) {

@@ -140,3 +140,25 @@ func TestLastClosedAndOutboxCounts(t *testing.T) {
 		t.Errorf("counts %v %v", c, err)
 	}
 }
+
+func TestClaimTick(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	at := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		job  string
+		at   time.Time
+		want bool
+	}{
+		{"close", at, true},
+		{"close", at.Add(20 * time.Second), false}, // the same minute: another replica's
+		{"alerts", at, true},
+		{"close", at.Add(time.Minute), true},
+		{"close", at.Add(8 * 24 * time.Hour), true},
+		{"close", at, true}, // pruned after a week: claimable again
+	} {
+		if got, err := db.ClaimTick(ctx, tc.job, tc.at); err != nil || got != tc.want {
+			t.Errorf("%d: ClaimTick(%s, %v) = %v, %v; want %v", i, tc.job, tc.at, got, err, tc.want)
+		}
+	}
+}
