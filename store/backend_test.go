@@ -2,17 +2,11 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
+	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"retainer/store"
 )
@@ -28,8 +22,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Benchmarks pick their backends themselves (see backends in bench_test.go).
+	benchmarking := flag.Lookup("test.bench").Value.String() != ""
 	code := m.Run()
-	if os.Getenv(backendEnv) == "" {
+	if os.Getenv(backendEnv) == "" && !benchmarking {
 		if u := os.Getenv(postgresURLEnv); u != "" {
 			fmt.Println("--- the store's tests again, on PostgreSQL")
 			cmd := exec.Command(os.Args[0], os.Args[1:]...)
@@ -49,41 +46,8 @@ func TestMain(m *testing.M) {
 // onPostgres reports whether this run of the tests is the PostgreSQL one.
 func onPostgres() bool { return os.Getenv(backendEnv) == "postgres" }
 
-// dsn returns a database for one test: a SQLite file in a temporary
-// directory, or on PostgreSQL a schema of its own, dropped at the end.
-func dsn(t testing.TB) string {
-	t.Helper()
-	if !onPostgres() {
-		return filepath.Join(t.TempDir(), "retainer.db")
-	}
-	base := os.Getenv(postgresURLEnv)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", base, err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err == nil {
-			admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			admin.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// dsn returns a database for one test on this run's backend.
+func dsn(t testing.TB) string { return store.TestingDSN(t, onPostgres()) }
 
 func openDSN(t testing.TB, dsn string) *store.DB {
 	t.Helper()

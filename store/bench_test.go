@@ -101,39 +101,127 @@ func BenchmarkStatus(b *testing.B) {
 	}
 }
 
+// backends runs a benchmark on SQLite and, when RETAINER_TEST_POSTGRES_URL
+// is set, on PostgreSQL.
+func backends(b *testing.B, fn func(b *testing.B, postgres bool)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, false) })
+	b.Run("postgres", func(b *testing.B) { fn(b, true) })
+}
+
 // BenchmarkImportWithIDs imports 300,000 rows that carry tracker ids (a
 // Toggl or generic export) in one transaction, then the same file again.
 func BenchmarkImportWithIDs(b *testing.B) {
-	ctx := context.Background()
-	const n = 300000
-	c := &billing.Contract{ID: "hooli", Client: "Hooli", Unit: billing.UnitHours, Terms: billing.Terms{MonthlyHours: 3600}}
-	rules := NewRules([]*billing.Contract{c})
-	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		s, err := Open(ctx, filepath.Join(b.TempDir(), "r.db"))
-		if err != nil {
-			b.Fatal(err)
+	backends(b, func(b *testing.B, postgres bool) {
+		ctx := context.Background()
+		const n = 300000
+		c := &billing.Contract{ID: "hooli", Client: "Hooli", Unit: billing.UnitHours, Terms: billing.Terms{MonthlyHours: 3600}}
+		rules := NewRules([]*billing.Contract{c})
+		now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			s, err := Open(ctx, TestingDSN(b, postgres))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			for pass := 0; pass < 2; pass++ {
+				im, err := s.BeginImport(ctx, rules, "generic", now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := 0; j < n; j++ {
+					if err := im.Add(Entry{ExternalID: fmt.Sprintf("H-%d", j), Date: billing.DateOf(2026, 11, 1+j%24), Seconds: 900,
+						Billable: true, Client: "Hooli"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				res, err := im.Commit()
+				if err != nil || res.Imported+res.Unchanged != n {
+					b.Fatalf("%+v %v", res, err)
+				}
+			}
+			b.StopTimer()
+			s.Close()
 		}
-		b.StartTimer()
-		for pass := 0; pass < 2; pass++ {
-			im, err := s.BeginImport(ctx, rules, "generic", now)
+		b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+}
+
+// BenchmarkImportHarvestRows imports 300,000 rows without ids (a Harvest
+// export) into a fresh database, one transaction.
+func BenchmarkImportHarvestRows(b *testing.B) {
+	backends(b, func(b *testing.B, postgres bool) {
+		ctx := context.Background()
+		const n = 300000
+		cs := make([]*billing.Contract, 100)
+		for i := range cs {
+			cs[i] = &billing.Contract{ID: fmt.Sprintf("c%03d", i), Client: fmt.Sprintf("Client %03d", i), Unit: billing.UnitHours,
+				Terms: billing.Terms{MonthlyHours: 40 * 3600}}
+		}
+		rules := NewRules(cs)
+		now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			s, err := Open(ctx, TestingDSN(b, postgres))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			im, err := s.BeginImport(ctx, rules, "harvest", now)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for j := 0; j < n; j++ {
-				if err := im.Add(Entry{ExternalID: fmt.Sprintf("H-%d", j), Date: billing.DateOf(2026, 11, 1+j%24), Seconds: 900,
-					Billable: true, Client: "Hooli"}); err != nil {
+				if err := im.Add(Entry{Date: billing.DateOf(2026, time.Month(1+j%10), 1+j%28), Seconds: 1800, Billable: true,
+					Client: fmt.Sprintf("Client %03d", j%100), Notes: "work"}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			res, err := im.Commit()
-			if err != nil || res.Imported+res.Unchanged != n {
-				b.Fatalf("%+v %v", res, err)
+			if _, err := im.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			s.Close()
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+}
+
+// BenchmarkCloseMonth closes one month of 10,000 contracts with ten entries
+// each: frozen rows, statements and queued emails in one transaction.
+func BenchmarkCloseMonth(b *testing.B) {
+	backends(b, func(b *testing.B, postgres bool) {
+		ctx := context.Background()
+		start := billing.NewPeriod(2026, time.October)
+		cs := make([]*billing.Contract, 10000)
+		var entries []Entry
+		for i := range cs {
+			cs[i] = &billing.Contract{ID: fmt.Sprintf("c%05d", i), Client: fmt.Sprintf("Client %05d", i), Unit: billing.UnitHours,
+				Start: &start, Contacts: []string{"ap@example.com"}, PaymentTermsDays: 15,
+				Terms: billing.Terms{MonthlyHours: 40 * 3600, MonthlyFee: 500000, OverageRate: 17500}}
+			for d := 0; d < 10; d++ {
+				entries = append(entries, Entry{Source: "log", Client: cs[i].Client, Date: billing.DateOf(2026, 10, 1+d*3),
+					Seconds: int64(3+d%3) * 3600, Billable: true})
 			}
 		}
-		b.StopTimer()
-		s.Close()
-	}
-	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "rows/s")
+		rules := NewRules(cs)
+		now := time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			s, err := Open(ctx, TestingDSN(b, postgres))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.AddEntries(ctx, rules, entries, now); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			res, err := s.ClosePeriod(ctx, rules, start, "USD", time.UTC, now)
+			if err != nil || len(res.Statements) != len(cs) {
+				b.Fatalf("%d statements, %v", len(res.Statements), err)
+			}
+			b.StopTimer()
+			s.Close()
+		}
+	})
 }

@@ -47,9 +47,10 @@ type Import struct {
 	idless  int
 
 	// Rows with an external id are staged, then upserted.
-	stage *sql.Stmt
-	seq   int64
-	ided  int
+	stage  *sql.Stmt   // inserts insertChunk staged rows
+	staged []stagedRow // rows with an external id not yet in import_rows
+	seq    int64
+	ided   int
 
 	deleted  []string     // external ids deleted upstream
 	keepFrom billing.Date // with keepSet: the source's id'd entries in
@@ -94,6 +95,12 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	if s.d.postgres { // a write transaction: replicas take turns (see writeLock)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLock)); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
 	}
 	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, clients: map[string]bool{}}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`, source, now.Unix()).Scan(&im.batch); err != nil {
@@ -186,18 +193,56 @@ func (im *Import) flush() error {
 	return nil
 }
 
+// stageRow queues a row with an external id for the staging table; rows go
+// in insertChunk at a time (one statement, one round trip to a server).
 func (im *Import) stageRow(e *Entry) error {
+	im.seq++
+	im.ided++
+	im.staged = append(im.staged, stagedRow{im.seq, *e})
+	if len(im.staged) == insertChunk {
+		return im.flushStage()
+	}
+	return nil
+}
+
+type stagedRow struct {
+	seq int64
+	e   Entry
+}
+
+func (im *Import) flushStage() error {
+	if len(im.staged) == 0 {
+		return nil
+	}
 	if err := im.ensureStage(); err != nil {
 		return err
 	}
-	im.seq++
-	im.ided++
-	_, err := im.stage.ExecContext(im.ctx, im.seq, e.ExternalID, int64(e.Date), e.Seconds, boolInt(e.Billable),
-		e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
-	if err != nil {
-		return fmt.Errorf("stage row: %w", err)
+	st := im.stage
+	if len(im.staged) != insertChunk {
+		var err error
+		if st, err = im.tx.PrepareContext(im.ctx, stageInsert(len(im.staged))); err != nil {
+			return err
+		}
+		defer st.Close()
 	}
+	args := make([]any, 0, len(im.staged)*14)
+	for i := range im.staged {
+		r := &im.staged[i]
+		e := &r.e
+		args = append(args, r.seq, e.ExternalID, int64(e.Date), e.Seconds, boolInt(e.Billable),
+			e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
+	}
+	if _, err := st.ExecContext(im.ctx, args...); err != nil {
+		return fmt.Errorf("stage rows: %w", err)
+	}
+	im.staged = im.staged[:0]
 	return nil
+}
+
+// stageInsert is the insert of n staged rows.
+func stageInsert(n int) string {
+	return `INSERT INTO import_rows (seq, external_id, ` + stagedCols + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",")
 }
 
 // ensureStage creates the staging table for rows with an external id.
@@ -220,8 +265,7 @@ func (im *Import) ensureStage() error {
 			}
 		}
 		var err error
-		im.stage, err = im.tx.PrepareContext(im.ctx, `INSERT INTO import_rows (seq, external_id, `+stagedCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		im.stage, err = im.tx.PrepareContext(im.ctx, stageInsert(insertChunk))
 		if err != nil {
 			return err
 		}
@@ -245,6 +289,9 @@ func (im *Import) Commit() (ImportResult, error) {
 	defer im.Rollback()
 	ctx, tx := im.ctx, im.tx
 	if err := im.flush(); err != nil {
+		return ImportResult{}, err
+	}
+	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
 	}
 	d := im.added
