@@ -59,8 +59,8 @@ func DigestMessage(v *store.View, currency string, asOf billing.Date, templatesD
 	s := billing.Summarize(figs)
 	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
 	title := fmt.Sprintf("Retainer burndown %s — as of %s", v.Period, asOf)
-	summary := fmt.Sprintf("%d contracts, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
-		len(rows), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), pctText(s.AvgBurnRate))
+	summary := fmt.Sprintf("%s, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
+		contractCount(len(rows)), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), pctText(s.AvgBurnRate))
 	subject, text, err = renderMessage("digest.txt.tmpl", templatesDir, map[string]any{
 		"Period": v.Period.String(), "Title": title, "Summary": summary, "Lines": lines,
 	})

@@ -123,7 +123,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 			width[i] = max(width[i], utf8.RuneCountInString(s))
 		}
 	}
-	width[1] = max(width[1], len(fmt.Sprintf("%d contracts", len(v.Rows))))
+	width[1] = max(width[1], len(contractCount(len(v.Rows))))
 	row := func(cells ...string) {
 		for i := 0; i < 3; i++ {
 			cells[i] += strings.Repeat(" ", width[i]-utf8.RuneCountInString(cells[i]))
@@ -166,7 +166,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 	if len(v.Rows) > 0 {
 		s := billing.Summarize(figs)
 		h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
-		row("TOTAL", fmt.Sprintf("%d contracts", len(v.Rows)), "", h(s.Contracted), "", "", h(s.Used), "", h(s.Overage), "",
+		row("TOTAL", contractCount(len(v.Rows)), "", h(s.Contracted), "", "", h(s.Used), "", h(s.Overage), "",
 			s.OverageFee.Decimal(digits), s.RetainerFee.Decimal(digits), s.TotalInvoiced.Decimal(digits), "", "avg "+s.AvgBurnRate.String(), "", "")
 	}
 	tw.Flush()
@@ -243,4 +243,12 @@ func (o StatusObject) WriteJSON(w io.Writer) error {
 	bw.Write(sum)
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// contractCount is "1 contract" or "4 contracts".
+func contractCount(n int) string {
+	if n == 1 {
+		return "1 contract"
+	}
+	return fmt.Sprintf("%d contracts", n)
 }
