@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"retainer/store"
@@ -29,7 +30,13 @@ func TestMain(m *testing.M) {
 	if os.Getenv(backendEnv) == "" && !benchmarking {
 		if u := os.Getenv(postgresURLEnv); u != "" {
 			fmt.Println("--- the store's tests again, on PostgreSQL")
-			cmd := exec.Command(os.Args[0], os.Args[1:]...)
+			var args []string
+			for _, a := range os.Args[1:] {
+				if !strings.HasPrefix(a, "-test.testlogfile") { // go test's cache log is the parent's
+					args = append(args, a)
+				}
+			}
+			cmd := exec.Command(os.Args[0], args...)
 			cmd.Env = append(os.Environ(), backendEnv+"=postgres")
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
