@@ -252,3 +252,30 @@ func contractCount(n int) string {
 	}
 	return fmt.Sprintf("%d contracts", n)
 }
+
+// StatementRecord is one statement as the API and `retainer export
+// statements` write it.
+type StatementRecord struct {
+	InvoiceNumber string `json:"invoice_number"`
+	ContractID    string `json:"contract_id"`
+	Period        string `json:"period"`
+	Currency      string `json:"currency"`
+	Total         string `json:"total"`
+	IssuedOn      string `json:"issued_on"`
+	DueOn         string `json:"due_on"`
+	Status        string `json:"status"` // pending, sent, paid or overdue, on the day given
+}
+
+// StatementRecords lays out statements with their status on today.
+func StatementRecords(sts []store.Statement, today billing.Date) []StatementRecord {
+	out := make([]StatementRecord, 0, len(sts))
+	for i := range sts {
+		st := &sts[i]
+		out = append(out, StatementRecord{
+			InvoiceNumber: st.InvoiceNumber, ContractID: st.ContractID, Period: st.Period.String(),
+			Currency: st.Currency, Total: st.Total.Decimal(billing.CurrencyDigits(st.Currency)),
+			IssuedOn: st.IssuedOn.String(), DueOn: st.DueOn.String(), Status: st.StatusAt(today),
+		})
+	}
+	return out
+}

@@ -444,3 +444,32 @@ func (s *DB) rematch(ctx context.Context, tx *sql.Tx, rules *Rules, all bool, id
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// EachEntry calls fn with every entry dated from..to (inclusive), by date
+// then id, from one snapshot; it stops at fn's first error. Rows stream:
+// memory does not grow with the range.
+func (s *DB) EachEntry(ctx context.Context, from, to billing.Date, fn func(Entry) error) error {
+	return s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, source, COALESCE(external_id, ''), day, seconds, billable, client, project,
+			project_code, task, notes, user_name, contract_id, counted FROM entries WHERE day >= ? AND day <= ? ORDER BY day, id`,
+			int64(from), int64(to))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Entry
+			var day int64
+			var billable int
+			if err := rows.Scan(&e.ID, &e.Source, &e.ExternalID, &day, &e.Seconds, &billable, &e.Client, &e.Project,
+				&e.ProjectCode, &e.Task, &e.Notes, &e.User, &e.ContractID, &e.Counted); err != nil {
+				return err
+			}
+			e.Date, e.Billable = billing.Date(day), billable != 0
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}

@@ -183,18 +183,6 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, env *jobs.Env
 	return "ok"
 }
 
-// apiStatement is one statement of GET /api/v1/statements.
-type apiStatement struct {
-	InvoiceNumber string `json:"invoice_number"`
-	ContractID    string `json:"contract_id"`
-	Period        string `json:"period"`
-	Currency      string `json:"currency"`
-	Total         string `json:"total"`
-	IssuedOn      string `json:"issued_on"`
-	DueOn         string `json:"due_on"`
-	Status        string `json:"status"` // pending, sent, paid or overdue, today
-}
-
 // apiStatements serves GET /api/v1/statements[?contract=ID]: every
 // statement, newest period first. A contract no longer in the config still
 // has its statements.
@@ -205,16 +193,8 @@ func (s *Server) apiStatements(w http.ResponseWriter, r *http.Request, env *jobs
 	}
 	today := billing.DateAt(s.Now(), env.Config.Location)
 	out := struct {
-		Statements []apiStatement `json:"statements"`
-	}{Statements: make([]apiStatement, 0, len(sts))}
-	for i := range sts {
-		st := &sts[i]
-		out.Statements = append(out.Statements, apiStatement{
-			InvoiceNumber: st.InvoiceNumber, ContractID: st.ContractID, Period: st.Period.String(),
-			Currency: st.Currency, Total: st.Total.Decimal(billing.CurrencyDigits(st.Currency)),
-			IssuedOn: st.IssuedOn.String(), DueOn: st.DueOn.String(), Status: st.StatusAt(today),
-		})
-	}
+		Statements []notify.StatementRecord `json:"statements"`
+	}{Statements: notify.StatementRecords(sts, today)}
 	apiJSON(w, http.StatusOK, out)
 	return "ok"
 }

@@ -65,6 +65,8 @@ var commands = []command{
 	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*app).runCmd, runFlags},
 	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*app).jobsCmd, outboxFlags},
 	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*app).portal, nil},
+	{"export", "status|statements|entries [--month YYYY-MM] [--as-of YYYY-MM-DD] [--format csv|json]",
+		"export the burn tracker, the statements or a month's entries as CSV or JSON", (*app).export, exportFlags},
 	{"password-hash", "", "read a dashboard password on standard input and print its bcrypt hash for http.admin_password_hash", (*app).passwordHash, nil},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
 }
