@@ -22,11 +22,6 @@ type page struct {
 	Data   any
 }
 
-var (
-	pagesMu sync.Mutex
-	pages   = map[string]*template.Template{}
-)
-
 // funcs are the helpers every page may use; figures are formatted exactly
 // as on the statements.
 var funcs = template.FuncMap{
@@ -35,26 +30,36 @@ var funcs = template.FuncMap{
 	"pct":   func(p billing.Pct) string { return p.String() },
 }
 
+// pageCache holds the parsed page templates of one server.
+type pageCache struct {
+	mu    sync.Mutex
+	pages map[string]*template.Template
+}
+
 // pageTemplate parses templates/web/layout.html.tmpl with the page's file,
 // once.
-func pageTemplate(name string) (*template.Template, error) {
-	pagesMu.Lock()
-	defer pagesMu.Unlock()
-	if t, ok := pages[name]; ok {
+func (s *Server) pageTemplate(name string) (*template.Template, error) {
+	c := &s.pageCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.pages[name]; ok {
 		return t, nil
 	}
 	t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "web/layout.html.tmpl", "web/"+name)
 	if err != nil {
 		return nil, err
 	}
-	pages[name] = t
+	if c.pages == nil {
+		c.pages = map[string]*template.Template{}
+	}
+	c.pages[name] = t
 	return t, nil
 }
 
 // render writes page name (a file in templates/web) with status. Pages are
 // private to their viewer: never cached.
 func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
-	t, err := pageTemplate(name)
+	t, err := s.pageTemplate(name)
 	if err == nil {
 		var buf bytes.Buffer
 		if err = t.ExecuteTemplate(&buf, "layout", p); err == nil {

@@ -37,7 +37,8 @@ type Server struct {
 	// Now is the clock of every page and of the rate limits.
 	Now func() time.Time
 
-	limits *limits
+	limits    *limits
+	pageCache pageCache
 }
 
 // Handler routes every endpoint, behind the security middleware (headers,
