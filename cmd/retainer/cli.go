@@ -75,7 +75,7 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString("usage: retainer COMMAND [flags]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nEvery command takes --config FILE (default retainer.yaml, env RETAINER_CONFIG) and --help.\n")
 	b.WriteString("Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.")
