@@ -113,7 +113,6 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 	if len(v.Rows) == 0 {
 		fmt.Fprintln(w, "no contracts in this period")
 	}
-	digits := billing.CurrencyDigits(currency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	// The first three columns are text and read left-aligned: pad them to
 	// their widest cell so the right-aligning writer leaves them flush left.
@@ -134,40 +133,29 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		row("CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
 			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
 	}
-	var figs []billing.Figures
+	lines, t := StatusLines(v, currency, asOf)
 	var notes, late []string
-	for _, r := range v.Rows {
-		f, u := r.Figures, r.Contract.Unit
-		figs = append(figs, f)
-		suffix := ""
-		if u == billing.UnitSessions {
-			suffix = " s"
+	for _, l := range lines {
+		inv := l.InvoiceStatus
+		if inv == "" {
+			inv = "—"
 		}
-		q := func(s int64) string { return billing.FormatQuantity(s, u) + suffix }
-		inv := "—"
-		if r.Invoice != nil {
-			inv = r.Invoice.StatusAt(asOf)
-		}
-		rate := f.OverageRate.Decimal(digits)
-		if !r.Contract.OverageBillable {
+		rate := l.Rate
+		if l.NotBillable {
 			rate += " n/b"
 		}
-		row(r.Contract.ID, r.Contract.Client, dash(r.Contract.Tier), q(f.Contracted), q(f.Banked), q(f.Available),
-			q(f.Used), q(f.Remaining), q(f.Overage), rate, f.OverageFee.Decimal(digits), f.RetainerFee.Decimal(digits),
-			f.TotalInvoiced.Decimal(digits), f.Utilization.String(), f.BurnRate.String(), q(f.Projected), inv)
-		if r.Note != "" {
-			notes = append(notes, fmt.Sprintf("  %s: %s", r.Contract.ID, oneLine(r.Note)))
+		row(l.Row.Contract.ID, l.Row.Contract.Client, dash(l.Row.Contract.Tier), l.Contracted, l.Banked, l.Available,
+			l.Used, l.Remaining, l.Overage, rate, l.OverageFee, l.RetainerFee, l.Total, l.Utilization, l.BurnRate, l.Projected, inv)
+		if l.Note != "" {
+			notes = append(notes, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Note))
 		}
-		if f.LateAdjustment != 0 {
-			late = append(late, fmt.Sprintf("  %s: %s %s of late adjustments from closed periods counted here",
-				r.Contract.ID, signed(f.LateAdjustment, u), unitName(u)))
+		if l.Late != "" {
+			late = append(late, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Late))
 		}
 	}
 	if len(v.Rows) > 0 {
-		s := billing.Summarize(figs)
-		h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
-		row("TOTAL", contractCount(len(v.Rows)), "", h(s.Contracted), "", "", h(s.Used), "", h(s.Overage), "",
-			s.OverageFee.Decimal(digits), s.RetainerFee.Decimal(digits), s.TotalInvoiced.Decimal(digits), "", "avg "+s.AvgBurnRate.String(), "", "")
+		row("TOTAL", contractCount(t.Contracts), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
+			t.OverageFee, t.RetainerFee, t.Total, "", "avg "+t.AvgBurnRate, "", "")
 	}
 	tw.Flush()
 	if len(late) > 0 {
@@ -182,6 +170,62 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		fmt.Fprintf(w, "\nunmatched hours: %s h in %d entries match no contract (add the client or project to a contract's match list)\n",
 			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries)
 	}
+}
+
+// StatusLine is one contract's row of the burn tracker as the CLI table
+// and the dashboard show it: quantities with two decimals (" s" after a
+// sessions contract's), money in the currency's units.
+type StatusLine struct {
+	Row                                                                store.Row
+	Contracted, Banked, Available, Used, Remaining, Overage, Projected string
+	Rate                                                               string
+	NotBillable                                                        bool // the overage is recorded, not charged
+	OverageFee, RetainerFee, Total                                     string
+	Utilization, BurnRate                                              string
+	InvoiceStatus                                                      string // as of the view's date; "" while open
+	Note                                                               string // on one line; "" when none
+	Late                                                               string // "+2.00 h of late adjustments …"; "" when none
+}
+
+// StatusTotals is the monthly summary row, formatted.
+type StatusTotals struct {
+	Contracts                                   int
+	Contracted, Used, Overage                   string
+	OverageFee, RetainerFee, Total, AvgBurnRate string
+}
+
+// StatusLines formats the rows and the summary of a period's view.
+func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLine, StatusTotals) {
+	digits := billing.CurrencyDigits(currency)
+	lines := make([]StatusLine, 0, len(v.Rows))
+	figs := make([]billing.Figures, 0, len(v.Rows))
+	for _, r := range v.Rows {
+		f, u := r.Figures, r.Contract.Unit
+		figs = append(figs, f)
+		suffix := ""
+		if u == billing.UnitSessions {
+			suffix = " s"
+		}
+		q := func(s int64) string { return billing.FormatQuantity(s, u) + suffix }
+		l := StatusLine{Row: r,
+			Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
+			Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected),
+			Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
+			OverageFee: f.OverageFee.Decimal(digits), RetainerFee: f.RetainerFee.Decimal(digits), Total: f.TotalInvoiced.Decimal(digits),
+			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Note: oneLine(r.Note)}
+		if r.Invoice != nil {
+			l.InvoiceStatus = r.Invoice.StatusAt(asOf)
+		}
+		if f.LateAdjustment != 0 {
+			l.Late = fmt.Sprintf("%s %s of late adjustments from closed periods counted here", signed(f.LateAdjustment, u), unitName(u))
+		}
+		lines = append(lines, l)
+	}
+	s := billing.Summarize(figs)
+	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
+	return lines, StatusTotals{Contracts: len(v.Rows), Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
+		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
+		Total: s.TotalInvoiced.Decimal(digits), AvgBurnRate: s.AvgBurnRate.String()}
 }
 
 func dash(s string) string {

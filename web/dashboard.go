@@ -62,23 +62,12 @@ func (s *Server) dashboardError(w http.ResponseWriter, what string, err error) {
 // dashBurnRow is one contract's burn tracker row, every figure formatted as
 // `retainer status` prints it.
 type dashBurnRow struct {
-	ContractID, Client, Tier                                string
-	Flag                                                    string // why the row is flagged; "" when it is not
-	Contracted, Banked, Available, Used, Remaining, Overage string
-	Rate                                                    string
-	NotBillable                                             bool // the overage is not billed
-	OverageFee, RetainerFee, Total                          string
-	Utilization, BurnRate, Projected                        string
-	Over                                                    bool // used more than available
-	ProjectedOver                                           bool
-	Invoice, InvoiceStatus                                  string // closed periods only
-}
-
-// dashSummary is the monthly summary row (SPEC §3).
-type dashSummary struct {
-	Contracts                                  int
-	Contracted, Used, Overage                  string
-	OverageFee, RetainerFee, Total, AvgBurnPct string
+	notify.StatusLine        // the figures as `retainer status` shows them
+	ContractID, Client, Tier string
+	Flag                     string // why the row is flagged; "" when it is not
+	Over                     bool   // used more than available
+	ProjectedOver            bool
+	Invoice                  string // closed periods only
 }
 
 // dashLine is a note or late adjustment of one contract.
@@ -92,7 +81,7 @@ type dashBurnView struct {
 	Threshold                      int // the lowest alert threshold; 0: none
 	Rows                           []dashBurnRow
 	Flagged                        int
-	Summary                        dashSummary
+	Summary                        notify.StatusTotals
 	Late, Notes                    []dashLine
 	Unmatched                      string // hours of entries matching no contract; "" when none
 	UnmatchedEntries               int64
@@ -123,45 +112,25 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 	if len(thresholds) > 0 {
 		out.Threshold = slices.Min(thresholds)
 	}
-	digits := billing.CurrencyDigits(currency)
-	figs := make([]billing.Figures, 0, len(v.Rows))
-	for _, r := range v.Rows {
-		f, u := r.Figures, r.Contract.Unit
-		figs = append(figs, f)
-		suffix := ""
-		if u == billing.UnitSessions {
-			suffix = " s"
-		}
-		q := func(s int64) string { return billing.FormatQuantity(s, u) + suffix }
-		row := dashBurnRow{
-			ContractID: r.Contract.ID, Client: r.Contract.Client, Tier: r.Contract.Tier, Flag: dashFlag(f, out.Threshold),
-			Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
-			Remaining: q(f.Remaining), Overage: q(f.Overage),
-			Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
-			OverageFee: f.OverageFee.Decimal(digits), RetainerFee: f.RetainerFee.Decimal(digits), Total: f.TotalInvoiced.Decimal(digits),
-			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Projected: q(f.Projected),
+	lines, t := notify.StatusLines(v, currency, asOf)
+	for _, l := range lines {
+		f := l.Row.Figures
+		row := dashBurnRow{StatusLine: l,
+			ContractID: l.Row.Contract.ID, Client: l.Row.Contract.Client, Tier: l.Row.Contract.Tier, Flag: dashFlag(f, out.Threshold),
 			Over: f.Used > f.Available, ProjectedOver: f.Projected > f.Available,
 		}
-		if r.Invoice != nil {
-			row.Invoice, row.InvoiceStatus = r.Invoice.InvoiceNumber, r.Invoice.StatusAt(asOf)
+		if l.Row.Invoice != nil {
+			row.Invoice = l.Row.Invoice.InvoiceNumber
 		}
 		if row.Flag != "" {
 			out.Flagged++
 		}
 		out.Rows = append(out.Rows, row)
-		if r.Note != "" {
-			out.Notes = append(out.Notes, dashLine{r.Contract.ID, strings.Join(strings.Fields(r.Note), " ")})
+		if l.Note != "" {
+			out.Notes = append(out.Notes, dashLine{l.Row.Contract.ID, l.Note})
 		}
-		if f.LateAdjustment != 0 {
-			unit := "h"
-			if u == billing.UnitSessions {
-				unit = "sessions"
-			}
-			amount := billing.FormatQuantity(f.LateAdjustment, u)
-			if f.LateAdjustment > 0 {
-				amount = "+" + amount
-			}
-			out.Late = append(out.Late, dashLine{r.Contract.ID, amount + " " + unit + " of late adjustments from closed periods counted here"})
+		if l.Late != "" {
+			out.Late = append(out.Late, dashLine{l.Row.Contract.ID, l.Late})
 		}
 	}
 	sort.SliceStable(out.Rows, func(i, j int) bool {
@@ -171,13 +140,9 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 		}
 		return out.Rows[i].ContractID < out.Rows[j].ContractID
 	})
-	s := billing.Summarize(figs)
-	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
-	out.Summary = dashSummary{Contracts: len(v.Rows), Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
-		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
-		Total: s.TotalInvoiced.Decimal(digits), AvgBurnPct: s.AvgBurnRate.String()}
+	out.Summary = t
 	if v.UnmatchedEntries > 0 {
-		out.Unmatched, out.UnmatchedEntries = h(v.UnmatchedSeconds), v.UnmatchedEntries
+		out.Unmatched, out.UnmatchedEntries = billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries
 	}
 	return out
 }
