@@ -259,6 +259,20 @@ func (a *app) asOf(c *cmdline) (billing.Date, error) {
 	return d, nil
 }
 
+// openMonth opens the store and reads --as-of (default today) and --month
+// (default the as-of date's period, unless required).
+func (a *app) openMonth(ctx context.Context, c *cmdline, required bool) (billing.Date, billing.Period, error) {
+	if err := a.openStore(ctx, c); err != nil {
+		return 0, 0, err
+	}
+	asOf, err := a.asOf(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := a.month(c, asOf, required)
+	return asOf, p, err
+}
+
 func (a *app) month(c *cmdline, asOf billing.Date, required bool) (billing.Period, error) {
 	if c.month == "" {
 		if required {

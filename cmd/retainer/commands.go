@@ -116,14 +116,7 @@ func (a *app) status(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 1 {
 		return usagef("want at most one CONTRACT_ID")
 	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	asOf, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	p, err := a.month(c, asOf, false)
+	asOf, p, err := a.openMonth(ctx, c, false)
 	if err != nil {
 		return err
 	}
@@ -230,14 +223,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	if !format.Valid() {
 		return usagef("--format %q: want text, markdown or html", c.format)
 	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	asOf, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	p, err := a.month(c, asOf, true)
+	asOf, p, err := a.openMonth(ctx, c, true)
 	if err != nil {
 		return err
 	}

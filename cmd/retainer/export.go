@@ -49,22 +49,24 @@ func (a *app) export(ctx context.Context, c *cmdline) error {
 		return usagef("want what to export: status, statements or entries")
 	}
 	what := c.args[0]
-	if c.format != "csv" && c.format != "json" {
+	switch {
+	case what != "status" && what != "statements" && what != "entries":
+		return usagef("export %q: want status, statements or entries", what)
+	case c.format != "csv" && c.format != "json":
 		return usagef("--format %q: want csv or json", c.format)
 	}
-	if err := a.openStore(ctx, c); err != nil {
-		return err
-	}
-	asOf, err := a.asOf(c)
-	if err != nil {
-		return err
-	}
-	p, err := a.month(c, asOf, false)
+	asOf, p, err := a.openMonth(ctx, c, false)
 	if err != nil {
 		return err
 	}
 	out := bufio.NewWriter(a.stdout)
-	defer out.Flush()
+	if err := a.exportTo(ctx, c, out, what, asOf, p); err != nil {
+		return err
+	}
+	return out.Flush()
+}
+
+func (a *app) exportTo(ctx context.Context, c *cmdline, out io.Writer, what string, asOf billing.Date, p billing.Period) error {
 	switch what {
 	case "status":
 		v, err := c.db.Status(ctx, c.rules, p, asOf)
@@ -86,10 +88,8 @@ func (a *app) export(ctx context.Context, c *cmdline) error {
 			return writeJSON(out, map[string]any{"statements": recs})
 		}
 		return writeCSV(out, recs)
-	case "entries":
-		return a.exportEntries(ctx, c, out, p)
 	default:
-		return usagef("export %q: want status, statements or entries", what)
+		return a.exportEntries(ctx, c, out, p)
 	}
 }
 
