@@ -47,8 +47,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	caughtUp := make(chan struct{})
 	go func() {
 		defer close(caughtUp)
-		ran, err := d.Runner.RunDue(jobCtx)
-		d.retryWaiting(jobCtx)
+		ran, counts, err := d.Runner.RunDue(jobCtx)
+		d.retryWaiting(jobCtx, counts[Import])
 		if err != nil && !errors.Is(err, ErrStopped) {
 			d.Log.Error("catch-up", "err", err)
 		}
@@ -164,8 +164,8 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 			if err == nil && job != Dispatch && (counts["queued"] > 0 || counts["statements"] > 0) {
 				_, _ = d.Runner.Run(jobCtx, Dispatch)
 			}
-			if job == Import && counts["waiting"] > 0 {
-				d.retryWaiting(jobCtx)
+			if job == Import {
+				d.retryWaiting(jobCtx, counts)
 			}
 			if job != Dispatch {
 				d.idle()
@@ -178,9 +178,8 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 // retryWaiting imports again once the inbox files that were still being
 // written have settled, instead of at the import's next firing (15 minutes
 // by default), and then runs what the new hours may have made due.
-func (d *Daemon) retryWaiting(jobCtx context.Context) {
-	js, err := d.Runner.Env().DB.Jobs(jobCtx)
-	if err != nil || js[Import].Last == nil || js[Import].Last.Counts["waiting"] == 0 {
+func (d *Daemon) retryWaiting(jobCtx context.Context, imported Counts) {
+	if imported["waiting"] == 0 {
 		return
 	}
 	time.AfterFunc(3*time.Second, func() {
@@ -195,9 +194,7 @@ func (d *Daemon) retryWaiting(jobCtx context.Context) {
 				}
 			}
 		}
-		if counts["waiting"] > 0 {
-			d.retryWaiting(jobCtx)
-		}
+		d.retryWaiting(jobCtx, counts)
 	})
 }
 

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -85,5 +84,3 @@ func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location}
 	return &notify.Dispatcher{Outbox: e.DB, Routes: routes, Render: r.Render, Now: now}
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

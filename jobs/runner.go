@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,7 +105,7 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 	case err != nil:
 		outcome = store.JobFailed
 	}
-	if job == Dispatch && err == nil && counts.total() > 0 || job == Dispatch && err != nil {
+	if job == Dispatch && (err != nil || counts.total() > 0) {
 		var serr error
 		if id, serr = env.DB.StartJob(ctx, job, now); serr != nil {
 			r.Log.Error("job run not recorded", "job", job, "err", serr)
@@ -188,10 +190,12 @@ func (r *Runner) Due(ctx context.Context, job string) (bool, error) {
 }
 
 // RunDue runs every job that is due now, in catch-up order, and delivers
-// what they queued: what `retainer run --once` and a daemon's start do.
-// A failing job does not stop the others; their errors are joined.
-func (r *Runner) RunDue(ctx context.Context) (ran []string, err error) {
+// what they queued: what `retainer run --once` and a daemon's start do. It
+// returns the jobs it ran, in order, with what each counted. A failing job
+// does not stop the others; their errors are joined.
+func (r *Runner) RunDue(ctx context.Context) (ran []string, counts map[string]Counts, err error) {
 	var errs []error
+	counts = map[string]Counts{}
 	for _, job := range Names {
 		due, derr := r.Due(ctx, job)
 		if derr != nil {
@@ -202,14 +206,16 @@ func (r *Runner) RunDue(ctx context.Context) (ran []string, err error) {
 			continue
 		}
 		ran = append(ran, job)
-		if _, jerr := r.Run(ctx, job); jerr != nil {
+		c, jerr := r.Run(ctx, job)
+		if jerr != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", job, jerr))
 		}
+		counts[job] = c
 		if ctx.Err() != nil || r.stopped.Load() {
 			break
 		}
 	}
-	return ran, errors.Join(errs...)
+	return ran, counts, errors.Join(errs...)
 }
 
 // closeTarget is the latest period whose close time (the close schedule's
@@ -235,14 +241,7 @@ func (c Counts) total() int {
 	return n
 }
 
-func (c Counts) keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
-}
+func (c Counts) keys() []string { return slices.Sorted(maps.Keys(c)) }
 
 // ---- the jobs
 

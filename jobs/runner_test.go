@@ -126,12 +126,12 @@ func TestPanicIsContained(t *testing.T) {
 	bodies[Import] = func(context.Context, *Env, time.Time) (Counts, error) { panic("boom") }
 	defer func() { bodies[Import] = saved }()
 
-	ran, err := r.RunDue(ctx)
+	ran, counts, err := r.RunDue(ctx)
 	if err == nil || !strings.Contains(err.Error(), "panic: boom") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(ran) < 4 || ran[0] != Import || ran[1] != Alerts {
-		t.Errorf("ran %v", ran)
+	if len(ran) < 4 || ran[0] != Import || ran[1] != Alerts || counts[Close] == nil {
+		t.Errorf("ran %v, counted %v", ran, counts)
 	}
 	if !strings.Contains(logs.String(), "runner_test.go") || !strings.Contains(logs.String(), "outcome=panic") {
 		t.Errorf("no stack in the log:\n%s", logs)

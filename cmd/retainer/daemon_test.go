@@ -280,3 +280,25 @@ func TestDaemonKilledMidCloseRestarts(t *testing.T) {
 		t.Error("October is not closed")
 	}
 }
+
+// A file still being written when the daemon starts (modified within the
+// last 2 s) is imported as soon as it settles, not at the import's next
+// firing a quarter of an hour later.
+func TestDaemonImportsSettlingFileSoon(t *testing.T) {
+	bin := buildBinary(t)
+	e := newEnv(t)
+	inbox := filepath.Join(e.dir, "inbox")
+	os.MkdirAll(inbox, 0o755)
+	csv := "client,date,hours,id,billable,notes,project,user\nAcme Corp,2026-11-02,1.5,A-1,yes,work,Site,ada\n"
+	if err := os.WriteFile(filepath.Join(inbox, "fresh.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, bin, filepath.Join(e.dir, "retainer.yaml"), "RETAINER_HTTP__LISTEN=127.0.0.1:0",
+		"RETAINER_SCHEDULE__IMPORT=0 0 1 1 *") // next firing: new year
+	off := d.waitFor(0, "job=import", "waiting=1")
+	d.waitFor(off, "job=import", "imported=1")
+	d.signal(syscall.SIGTERM)
+	if err := d.wait(); err != nil {
+		t.Fatal(err)
+	}
+}

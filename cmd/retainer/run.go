@@ -63,7 +63,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	runner := jobs.NewRunner(c.env, a.now, log)
 
 	if c.once {
-		ran, err := runner.RunDue(ctx)
+		ran, _, err := runner.RunDue(ctx)
 		fmt.Fprintf(a.stdout, "ran: %s\n", orNone(ran))
 		if err != nil {
 			fmt.Fprintf(a.stderr, "%v\n", err)
