@@ -32,6 +32,9 @@ func (p Period) Year() int { return int(p) / 12 }
 // Month returns the period's month.
 func (p Period) Month() time.Month { return time.Month(int(p)%12 + 1) }
 
+// Name is the period as people say it: "March 2026".
+func (p Period) Name() string { return fmt.Sprintf("%s %d", p.Month(), p.Year()) }
+
 // String formats the period as YYYY-MM.
 func (p Period) String() string { return fmt.Sprintf("%04d-%02d", p.Year(), int(p.Month())) }
 

@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -87,11 +88,11 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 	if err != nil {
 		return nil, err
 	}
-	v := newStatementView(in)
-	png, err := BurndownPNG("Weekly burndown, "+v.PeriodName, d.Weeks, d.Figures.Available, d.Contract.Unit)
+	png, err := statementChart(d)
 	if err != nil {
-		return nil, fmt.Errorf("chart: %w", err)
+		return nil, err
 	}
+	v := newStatementView(in)
 	msg := r.base(m)
 	msg.Subject = fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName)
 	msg.Text, msg.HTML = text, html
@@ -101,6 +102,32 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 
 // chartCID is the Content-ID of a statement email's burndown chart.
 const chartCID = "burndown@retainer"
+
+// statementChart draws a statement's weekly burndown.
+func statementChart(d *store.StatementData) ([]byte, error) {
+	png, err := BurndownPNG("Weekly burndown, "+d.Figures.Period.Name(), d.Weeks, d.Figures.Available, d.Contract.Unit)
+	if err != nil {
+		return nil, fmt.Errorf("chart: %w", err)
+	}
+	return png, nil
+}
+
+// StatementPage renders a statement for a browser: the email's HTML with
+// its chart inline as a data: PNG instead of a cid: part. (The HTML is
+// styled by style attributes: a page's Content-Security-Policy must allow
+// them, and data: images.)
+func StatementPage(in StatementInput, overrideDir string) (string, error) {
+	in.ChartCID = chartCID
+	html, err := RenderStatementHTML(in, overrideDir)
+	if err != nil {
+		return "", err
+	}
+	png, err := statementChart(in.Data)
+	if err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(html, `src="cid:`+chartCID+`"`, `src="data:image/png;base64,`+base64.StdEncoding.EncodeToString(png)+`"`), nil
+}
 
 // RenderStatementHTML renders the statement email's HTML part: tables and
 // inline styles, every value escaped.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
-	"time"
 
 	"retainer/billing"
 	"retainer/store"
@@ -71,7 +70,7 @@ func newStatementView(in StatementInput) statementView {
 	v := statementView{
 		Agency: in.Agency, InvoiceNumber: store.InvoiceNumber(c.ID, f.Period), Client: c.Client, Tier: c.Tier,
 		ContractID: c.ID, Period: f.Period.String(),
-		PeriodName: time.Month(f.Period.Month()).String() + fmt.Sprintf(" %d", f.Period.Year()),
+		PeriodName: f.Period.Name(),
 		Draft:      !d.Closed, AsOf: in.AsOf.String(), PaymentTerms: c.PaymentTermsDays, UnitName: unitName(u),
 		Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
 		Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected), Zero: q(0),

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -27,15 +25,6 @@ import (
 // dashMaxMonthsAhead bounds the month picker: a period far in the future
 // costs a computation per month in between.
 const dashMaxMonthsAhead = 120
-
-// dashChartCID is the Content-ID the statement HTML is rendered with; the
-// page replaces the cid: reference with the chart itself as a data: URI.
-const dashChartCID = "burndown@retainer"
-
-// dashStatementCSP is the policy of a statement page: the statement is the
-// email's HTML, styled with inline style attributes, its chart a data: PNG.
-// No script, no <style> element, no form.
-const dashStatementCSP = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // dashboardRoutes registers the agency dashboard and its login.
 func (s *Server) dashboardRoutes(mux *http.ServeMux) {
@@ -107,7 +96,7 @@ func dashFlag(f billing.Figures, threshold int) string {
 // first, then the rest, each by contract id; the summary row; late
 // adjustments, notes and unmatched hours as `retainer status` lists them.
 func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf billing.Date) dashBurnView {
-	out := dashBurnView{Period: v.Period.String(), PeriodName: dashMonthName(v.Period), Prev: (v.Period - 1).String(),
+	out := dashBurnView{Period: v.Period.String(), PeriodName: v.Period.Name(), Prev: (v.Period - 1).String(),
 		Next: (v.Period + 1).String(), Closed: v.Closed, AsOf: asOf.String(), Currency: currency}
 	if len(thresholds) > 0 {
 		out.Threshold = slices.Min(thresholds)
@@ -163,8 +152,6 @@ func dashMonth(s string, today billing.Date) (billing.Period, error) {
 	return p, nil
 }
 
-func dashMonthName(p billing.Period) string { return fmt.Sprintf("%s %d", p.Month(), p.Year()) }
-
 // burnPage is GET /: the burn tracker of ?month (default: today's period),
 // as of today — the same as `retainer status --month`, so a past month's
 // projection is its usage and its invoices show today's status.
@@ -174,7 +161,7 @@ func (s *Server) burnPage(w http.ResponseWriter, r *http.Request, a *adminReques
 	if err != nil {
 		cur := a.today.Period()
 		s.render(w, http.StatusBadRequest, "dashboard.html.tmpl", a.page("Burn tracker", dashBurnView{
-			Period: cur.String(), PeriodName: dashMonthName(cur), Prev: (cur - 1).String(), Next: (cur + 1).String(),
+			Period: cur.String(), PeriodName: cur.Name(), Prev: (cur - 1).String(), Next: (cur + 1).String(),
 			Currency: cfg.Currency, AsOf: a.today.String(), Error: err.Error()}))
 		return
 	}
@@ -255,24 +242,10 @@ func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminR
 	if currency == "" {
 		currency = cfg.Currency
 	}
-	body, err := notify.RenderStatement(notify.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name,
-		AsOf: a.today, ChartCID: dashChartCID}, notify.FormatHTML, cfg.TemplatesDir)
-	if err != nil {
+	if err := writeStatement(w, notify.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, AsOf: a.today},
+		cfg.TemplatesDir); err != nil {
 		s.dashboardError(w, "statement", err)
-		return
 	}
-	png, err := notify.BurndownPNG("Weekly burndown, "+dashMonthName(st.Period), d.Weeks, d.Figures.Available, c.Unit)
-	if err != nil {
-		s.dashboardError(w, "statement chart", err)
-		return
-	}
-	body = strings.Replace(body, `src="cid:`+dashChartCID+`"`,
-		`src="data:image/png;base64,`+base64.StdEncoding.EncodeToString(png)+`"`, 1)
-	h := w.Header()
-	h.Set("Content-Security-Policy", dashStatementCSP)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	io.WriteString(w, body)
 }
 
 // ---- outbox ----

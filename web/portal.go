@@ -1,14 +1,9 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"html/template"
-	"io"
 	"net/http"
-	"strings"
-	"time"
 
 	"retainer/billing"
 	"retainer/jobs"
@@ -21,15 +16,6 @@ import (
 // is the only credential. A wrong, rotated or orphaned token (its contract
 // gone from the config) gets the same plain 404 as any unknown path, and no
 // handler logs a path, so no token reaches a log.
-
-// portalStatementCSP replaces the page policy on a statement: the statement
-// is the email's HTML, styled by style attributes, with its chart as a data:
-// image. Still no script, no request anywhere, no framing.
-const portalStatementCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
-
-// portalChartCID is the Content-ID the statement template is given for its
-// chart; the page swaps the cid: URL for a data: URL of the same PNG.
-const portalChartCID = "burndown@retainer"
 
 // portalRoutes registers the client portal.
 func (s *Server) portalRoutes(mux *http.ServeMux) {
@@ -122,7 +108,7 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 		s.portalError(w, "figures", err, "contract", c.ID, "period", p.String())
 		return
 	}
-	periodName := portalPeriodName(p)
+	periodName := p.Name()
 	svg, err := notify.BurndownSVG("Weekly burndown, "+periodName, d.Weeks, d.Figures.Available, c.Unit)
 	if err != nil {
 		s.portalError(w, "chart", err, "contract", c.ID, "period", p.String())
@@ -152,7 +138,7 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		data.Statements = append(data.Statements, portalStatement{
-			InvoiceNumber: st.InvoiceNumber, Month: st.Period.String(), MonthName: portalPeriodName(st.Period),
+			InvoiceNumber: st.InvoiceNumber, Month: st.Period.String(), MonthName: st.Period.Name(),
 			Total: st.Total, Currency: st.Currency, DueOn: st.DueOn, Status: st.StatusAt(today),
 		})
 	}
@@ -182,13 +168,13 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		s.portalError(w, "statements", err, "contract", c.ID)
 		return
 	}
-	found := false
-	for _, st := range sts {
-		if st.ContractID == c.ID && st.Period == p {
-			found = true
+	var st *store.Statement
+	for i := range sts {
+		if sts[i].ContractID == c.ID && sts[i].Period == p {
+			st = &sts[i]
 		}
 	}
-	if !found { // open, before the contract, or not a month at all
+	if st == nil { // open, before the contract, or not a month at all
 		s.portalNotFound(w, r)
 		return
 	}
@@ -198,31 +184,11 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		s.portalError(w, "statement", err, "contract", c.ID, "period", p.String())
 		return
 	}
-	body, err := notify.RenderStatementHTML(notify.StatementInput{
-		Data: d, Currency: cfg.Currency, Agency: cfg.Agency.Name, AsOf: today, ChartCID: portalChartCID,
-	}, cfg.TemplatesDir)
-	if err != nil {
+	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
+	if err := writeStatement(w, notify.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, AsOf: today},
+		cfg.TemplatesDir); err != nil {
 		s.portalError(w, "render statement", err, "contract", c.ID, "period", p.String())
 		return
 	}
-	png, err := notify.BurndownPNG("Weekly burndown, "+portalPeriodName(p), d.Weeks, d.Figures.Available, c.Unit)
-	if err != nil {
-		s.portalError(w, "chart", err, "contract", c.ID, "period", p.String())
-		return
-	}
-	body = strings.ReplaceAll(body, "cid:"+portalChartCID, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(png))
-
 	s.Metrics.Request("portal", "ok")
-	h := w.Header()
-	h.Set("Content-Security-Policy", portalStatementCSP)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Robots-Tag", "noindex, nofollow")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, body)
-}
-
-// portalPeriodName is a period as people say it: "March 2026".
-func portalPeriodName(p billing.Period) string {
-	return fmt.Sprintf("%s %d", time.Month(p.Month()), p.Year())
 }

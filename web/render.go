@@ -3,12 +3,14 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"sync"
 
 	"retainer/billing"
+	"retainer/notify"
 	"retainer/templates"
 )
 
@@ -72,6 +74,26 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	}
 	s.log().Error("render page", "page", name, "err", err)
 	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// statementCSP is the policy of a statement page: the statement is the
+// email's HTML, styled with inline style attributes, its chart a data: PNG.
+// No script, no <style> element, no form.
+const statementCSP = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+// writeStatement serves a statement as a page of its own (see
+// notify.StatementPage), under its own policy.
+func writeStatement(w http.ResponseWriter, in notify.StatementInput, templatesDir string) error {
+	body, err := notify.StatementPage(in, templatesDir)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", statementCSP)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	_, err = io.WriteString(w, body)
+	return err
 }
 
 // serveStatic serves the embedded stylesheet (templates/web/*.css).
