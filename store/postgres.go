@@ -47,12 +47,12 @@ const writeLock = 0x7265_7461_696e // "retain"
 func openPostgres(ctx context.Context, url string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
+		return nil, fmt.Errorf("open %s: %w", RedactDSN(url), err)
 	}
 	db := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", redactURL(url), err)
+		return nil, fmt.Errorf("open %s: %w", RedactDSN(url), err)
 	}
 	return db, nil
 }

@@ -51,7 +51,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		s := &DB{db: db, d: postgresDialect}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("open %s: %w", redactURL(path), err)
+			return nil, fmt.Errorf("open %s: %w", RedactDSN(path), err)
 		}
 		return s, nil
 	}
@@ -86,8 +86,13 @@ func (s *DB) Close() error { return s.db.Close() }
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
+// RedactDSN returns a database setting fit for a log or an error: a
+// postgres:// URL without its password; a SQLite path as it is.
+func RedactDSN(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
 	if err != nil {
 		return "postgres://…"
 	}

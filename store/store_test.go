@@ -319,3 +319,16 @@ func TestEntryBeforeFirstClosedPeriodIsAdjusted(t *testing.T) {
 		t.Errorf("April = %+v, want the December entry as a late adjustment", f)
 	}
 }
+
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://retainer:s3cret@db:5432/retainer": "postgres://retainer:xxxxx@db:5432/retainer",
+		"postgres://db/retainer":                      "postgres://db/retainer",
+		"/var/lib/retainer/retainer.db":               "/var/lib/retainer/retainer.db",
+		"postgres://a:b@[::1":                         "postgres://…",
+	} {
+		if got := store.RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -87,7 +86,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 			log.Error("http server", "err", err)
 		}
 	}()
-	log.Info("retainer running", "pid", os.Getpid(), "config", c.config, "database", redactedDSN(c.cfg.Database),
+	log.Info("retainer running", "pid", os.Getpid(), "config", c.config, "database", store.RedactDSN(c.cfg.Database),
 		"contracts", len(c.cfg.Contracts), "http", ln.Addr().String())
 
 	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -113,7 +112,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 				return nil, err
 			}
 			if cfg.Database != c.cfg.Database {
-				log.Warn("database changed in the config: it takes effect at the next start", "running", redactedDSN(c.cfg.Database))
+				log.Warn("database changed in the config: it takes effect at the next start", "running", store.RedactDSN(c.cfg.Database))
 			}
 			return jobs.NewEnv(ctx, cfg, c.db, a.now())
 		},
@@ -123,14 +122,6 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return err
-}
-
-// redactedDSN hides the password of a postgres:// URL for the log.
-func redactedDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return dsn
 }
 
 func orNone(s []string) string {
