@@ -41,11 +41,7 @@ type Env struct {
 // re-matched in the store if the rules changed) and the parsed schedules.
 func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*Env, error) {
 	e := &Env{Config: cfg, DB: db, Rules: store.NewRules(cfg.Contracts), Schedules: map[string]cron.Schedule{}}
-	s := cfg.Schedule
-	for job, expr := range map[string]string{
-		Import: s.Import, Alerts: s.Alerts, Close: s.Close, Digest: s.Digest, Checkins: s.Checkins,
-		Renewals: s.Renewals, Overdue: s.Overdue, Dispatch: s.Dispatch,
-	} {
+	for job, expr := range Expressions(cfg.Schedule) {
 		if expr == "" {
 			continue // disabled
 		}
@@ -59,6 +55,15 @@ func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time
 		return nil, err
 	}
 	return e, nil
+}
+
+// Expressions returns each job's schedule as the config writes it ("" when
+// the job is disabled).
+func Expressions(s config.Schedule) map[string]string {
+	return map[string]string{
+		Import: s.Import, Alerts: s.Alerts, Close: s.Close, Digest: s.Digest, Checkins: s.Checkins,
+		Renewals: s.Renewals, Overdue: s.Overdue, Dispatch: s.Dispatch,
+	}
 }
 
 // Dispatcher returns the outbox dispatcher of e's config: SMTP and Slack

@@ -199,11 +199,7 @@ func (a *app) jobsCmd(ctx context.Context, c *cmdline) error {
 	}
 	now := a.now()
 	loc := c.cfg.Location
-	exprs := map[string]string{
-		jobs.Import: c.cfg.Schedule.Import, jobs.Alerts: c.cfg.Schedule.Alerts, jobs.Close: c.cfg.Schedule.Close,
-		jobs.Digest: c.cfg.Schedule.Digest, jobs.Checkins: c.cfg.Schedule.Checkins, jobs.Renewals: c.cfg.Schedule.Renewals,
-		jobs.Overdue: c.cfg.Schedule.Overdue, jobs.Dispatch: c.cfg.Schedule.Dispatch,
-	}
+	exprs := jobs.Expressions(c.cfg.Schedule)
 	ts := func(t time.Time) string { return t.In(loc).Format(time.RFC3339) }
 	runJSON := func(r *store.JobRun) *jobRunJSON {
 		if r == nil {
