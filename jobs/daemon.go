@@ -68,20 +68,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
-	stamp := fileStamp(d.ConfigPath)
+	var stamp fileStamp
+	stamp.changed(d.ConfigPath)
 	for {
 		select {
 		case <-ctx.Done():
 			return d.shutdown(cancelJobs, caughtUp)
 		case <-d.Reload:
 			d.reload(ctx, jobCtx, "signal")
-			stamp = fileStamp(d.ConfigPath)
+			stamp.changed(d.ConfigPath)
 		case <-tick.C:
-			if d.ConfigPath == "" {
-				continue
-			}
-			if s := fileStamp(d.ConfigPath); s != stamp {
-				stamp = s
+			if d.ConfigPath != "" && stamp.changed(d.ConfigPath) {
 				d.reload(ctx, jobCtx, "config file changed")
 			}
 		}
@@ -205,17 +202,35 @@ func (d *Daemon) idle() {
 	debug.FreeOSMemory()
 }
 
-// fileStamp identifies a config file's content, so a touch without a change
-// does not reload and a change within the same second does.
-func fileStamp(path string) [32]byte {
-	if path == "" {
-		return [32]byte{}
+// fileStamp identifies a config file's content: its size and time first,
+// its hash only when those moved (a touch without a change does not reload;
+// a change within the same second does, since the hash is taken then).
+type fileStamp struct {
+	size int64
+	mod  time.Time
+	sum  [32]byte
+}
+
+// changed reports whether path differs from the stamp, and updates it.
+func (f *fileStamp) changed(path string) bool {
+	info, err := os.Stat(path)
+	if err != nil {
+		return false // gone or unreadable: keep the running config
 	}
+	if info.Size() == f.size && info.ModTime().Equal(f.mod) {
+		return false
+	}
+	f.size, f.mod = info.Size(), info.ModTime()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return [32]byte{}
+		return false
 	}
-	return sha256.Sum256(b)
+	sum := sha256.Sum256(b)
+	if sum == f.sum {
+		return false
+	}
+	f.sum = sum
+	return true
 }
 
 // cronLogger sends robfig/cron's log to slog.

@@ -92,15 +92,9 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 
 // BeginImport starts importing rows of one source ("harvest", "toggl", …).
 func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now time.Time) (*Import, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if s.d.postgres { // a write transaction: replicas take turns (see writeLock)
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLock)); err != nil {
-			tx.Rollback()
-			return nil, err
-		}
 	}
 	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, clients: map[string]bool{}}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`, source, now.Unix()).Scan(&im.batch); err != nil {

@@ -163,19 +163,13 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		s.portalNotFound(w, r)
 		return
 	}
-	sts, err := env.DB.Statements(ctx, c.ID)
-	if err != nil {
-		s.portalError(w, "statements", err, "contract", c.ID)
+	st, err := env.DB.StatementByInvoice(ctx, store.InvoiceNumber(c.ID, p))
+	if errors.Is(err, store.ErrNotFound) { // open, or outside the contract
+		s.portalNotFound(w, r)
 		return
 	}
-	var st *store.Statement
-	for i := range sts {
-		if sts[i].ContractID == c.ID && sts[i].Period == p {
-			st = &sts[i]
-		}
-	}
-	if st == nil { // open, before the contract, or not a month at all
-		s.portalNotFound(w, r)
+	if err != nil {
+		s.portalError(w, "statement", err, "contract", c.ID)
 		return
 	}
 	today := billing.DateAt(s.Now(), cfg.Location)
