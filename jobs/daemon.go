@@ -31,6 +31,10 @@ type Daemon struct {
 	PollEvery  time.Duration // default 2s
 	// Reload asks for a reload (SIGHUP).
 	Reload <-chan struct{}
+	// Offset is how far the runner's clock is ahead of the wall clock
+	// (`retainer run --now`, for trials and tests): cron waits on the wall
+	// clock, so each schedule is shifted to fire at the runner's times.
+	Offset time.Duration
 
 	mu       sync.Mutex
 	cron     *cron.Cron
@@ -147,6 +151,9 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 		if !ok {
 			continue
 		}
+		if d.Offset != 0 {
+			sched = shifted{sched, d.Offset}
+		}
 		job := job
 		c.Schedule(sched, cron.FuncJob(func() {
 			// Replicas on PostgreSQL fire together: one of them runs it.
@@ -231,6 +238,21 @@ func (f *fileStamp) changed(path string) bool {
 	}
 	f.sum = sum
 	return true
+}
+
+// shifted is a schedule read on a clock Offset ahead of the wall clock
+// that cron waits on.
+type shifted struct {
+	cron.Schedule
+	offset time.Duration
+}
+
+func (s shifted) Next(wall time.Time) time.Time {
+	next := s.Schedule.Next(wall.Add(s.offset))
+	if next.IsZero() {
+		return next
+	}
+	return next.Add(-s.offset)
 }
 
 // cronLogger sends robfig/cron's log to slog.

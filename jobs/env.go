@@ -35,6 +35,10 @@ type Env struct {
 	DB        *store.DB
 	Rules     *store.Rules
 	Schedules map[string]cron.Schedule // enabled jobs only
+	// FileClock is the wall clock, for the inbox's file ages only (the file
+	// system stamps files on it, whatever the jobs' clock says); nil means
+	// the jobs' clock.
+	FileClock func() time.Time
 }
 
 // NewEnv builds the Env of cfg on db: the matching rules (entries are

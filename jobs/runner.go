@@ -255,10 +255,11 @@ type Imported struct {
 
 // ImportAll imports every finished file in the inbox and syncs the
 // configured tracker APIs: the import job, and `retainer import` without
-// files. format forces one export format ("" detects it).
-func ImportAll(ctx context.Context, env *Env, now time.Time, format timesheet.Format) (Imported, error) {
+// files. format forces one export format ("" detects it). fileClock dates
+// the inbox's files (nil: now).
+func ImportAll(ctx context.Context, env *Env, now time.Time, fileClock func() time.Time, format timesheet.Format) (Imported, error) {
 	cfg := env.Config
-	im := &timesheet.Importer{DB: env.DB, Rules: env.Rules, Now: func() time.Time { return now }, Options: timesheet.Options{
+	im := &timesheet.Importer{DB: env.DB, Rules: env.Rules, Now: func() time.Time { return now }, FileClock: fileClock, Options: timesheet.Options{
 		Format: format, DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
 	}}
 	var out Imported
@@ -280,7 +281,7 @@ func ImportAll(ctx context.Context, env *Env, now time.Time, format timesheet.Fo
 }
 
 func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
-	res, err := ImportAll(ctx, env, now, "")
+	res, err := ImportAll(ctx, env, now, env.FileClock, "")
 	if err != nil {
 		return nil, err
 	}

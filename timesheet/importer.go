@@ -34,6 +34,10 @@ type Importer struct {
 	Rules   *store.Rules
 	Options Options
 	Now     func() time.Time
+	// FileClock is the clock the inbox compares modification times with:
+	// the file system's, which is the wall clock even when Now is set to
+	// another day (run --now). Nil means Now.
+	FileClock func() time.Time
 }
 
 // ImportFile parses one export and imports it in one transaction: a file
@@ -172,6 +176,9 @@ func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, e
 	}
 	var files []candidate
 	now := im.Now()
+	if im.FileClock != nil {
+		now = im.FileClock()
+	}
 	for _, e := range ents {
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue

@@ -79,7 +79,7 @@ func TestBrowser(t *testing.T) {
 	ctx := browserContext(t)
 	bin := buildBinary(t)
 	e := newEnv(t)
-	e.now = time.Now() // the daemon runs on the real clock
+	e.now = daemonClock // where the daemon's clock starts
 	addr := freePort(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-demo"), bcrypt.MinCost)
 	if err != nil {

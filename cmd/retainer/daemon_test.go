@@ -64,10 +64,14 @@ type daemon struct {
 	done chan error
 }
 
+// daemonClock is where every test daemon's clock starts (run --now): no
+// test depends on the day it runs.
+var daemonClock = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
 func startDaemon(t testing.TB, bin, config string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "run", "--config", config)
+	d.cmd = exec.Command(bin, "run", "--config", config, "--now", daemonClock.Format(time.RFC3339))
 	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
@@ -172,7 +176,7 @@ func TestDaemonLockReloadAndShutdown(t *testing.T) {
 	}
 
 	// A second daemon on the same database exits 1 at once, naming the holder.
-	second := exec.Command(bin, "run", "--config", config)
+	second := exec.Command(bin, "run", "--config", config, "--now", daemonClock.Format(time.RFC3339))
 	second.Env = append(os.Environ(), env...)
 	out, err := second.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), fmt.Sprintf("pid %d", d.cmd.Process.Pid)) {
@@ -271,7 +275,7 @@ func TestDaemonKilledMidCloseRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	e.now = daemonClock
 	out := e.must("outbox", "--json")
 	if got := strings.Count(out, `"key": "statement/`); got != 10*n {
 		t.Errorf("%d statement messages, want %d", got, 10*n)

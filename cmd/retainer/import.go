@@ -48,7 +48,7 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 	var syncs []timesheet.SyncResult
 	var syncErrs []error
 	if len(c.args) == 0 {
-		res, err := jobs.ImportAll(ctx, c.env, a.now(), format)
+		res, err := jobs.ImportAll(ctx, c.env, a.now(), nil, format)
 		if err != nil {
 			return err
 		}

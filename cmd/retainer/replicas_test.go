@@ -66,7 +66,7 @@ func TestThreeReplicas(t *testing.T) {
 	var cfg strings.Builder
 	cfg.WriteString("timezone: UTC\ncontracts:\n")
 	const n = 500
-	start := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+	start := daemonClock.AddDate(0, -1, 0).Format("2006-01")
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&cfg, "  c%03d:\n    client: Client %d\n    contacts: [ap%d@client.example]\n    monthly_hours: 10\n    monthly_fee: 1000\n    start: %s\n    end: %s\n",
 			i, i, i, start, start)

@@ -23,7 +23,7 @@ import (
 
 func runFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.BoolVar(&c.once, "once", false, "run every job due now (catch-up included), deliver, and exit")
-	fs.StringVar(&c.nowFlag, "now", "", "with --once: the clock, RFC3339 (2026-03-01T07:00:00Z)")
+	fs.StringVar(&c.nowFlag, "now", "", "the clock, RFC3339 (2026-03-01T07:00:00Z): with --once, the instant the jobs run at; without, where the daemon's clock starts (it runs on from there)")
 }
 
 // run is the daemon: the scheduled jobs and the HTTP server, until SIGTERM
@@ -32,15 +32,20 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("run takes no arguments")
 	}
+	var offset time.Duration
+	wall := a.now
 	if c.nowFlag != "" {
-		if !c.once {
-			return usagef("--now goes with --once")
-		}
 		t, err := time.Parse(time.RFC3339, c.nowFlag)
 		if err != nil {
 			return usagef("--now %q: want RFC3339, like 2026-03-01T07:00:00Z", c.nowFlag)
 		}
-		a.now = func() time.Time { return t }
+		if c.once {
+			a.now = func() time.Time { return t }
+		} else {
+			// The daemon's clock starts at --now and runs on.
+			offset = t.Sub(wall()).Round(time.Second)
+			a.now = func() time.Time { return wall().Add(offset) }
+		}
 	}
 	if err := a.openStore(ctx, c); err != nil {
 		return err
@@ -58,6 +63,9 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	}
 	if _, err := c.db.RecoverClaims(ctx); err != nil {
 		return err
+	}
+	if !c.once {
+		c.env.FileClock = wall
 	}
 	runner := jobs.NewRunner(c.env, a.now, log)
 
@@ -105,7 +113,7 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	}()
 
 	d := &jobs.Daemon{
-		Runner: runner, Log: log, ConfigPath: c.config, Reload: reload,
+		Runner: runner, Log: log, ConfigPath: c.config, Reload: reload, Offset: offset,
 		Load: func(ctx context.Context) (*jobs.Env, error) {
 			cfg, err := config.Load(c.config, a.environ)
 			if err != nil {
@@ -114,7 +122,12 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 			if cfg.Database != c.cfg.Database {
 				log.Warn("database changed in the config: it takes effect at the next start", "running", store.RedactDSN(c.cfg.Database))
 			}
-			return jobs.NewEnv(ctx, cfg, c.db, a.now())
+			env, err := jobs.NewEnv(ctx, cfg, c.db, a.now())
+			if err != nil {
+				return nil, err
+			}
+			env.FileClock = wall
+			return env, nil
 		},
 	}
 	err = d.Run(sigCtx)
