@@ -54,6 +54,13 @@ type Contract struct {
 	Checkin          bool // a mid-month check-in email to the contacts
 	PortalEntries    bool // the client portal lists the period's work by project and task
 
+	// OpeningBank is rollover the contract held when retainer took over
+	// (seconds): a lot earned in the month before TakeOver.
+	OpeningBank int64
+	// TakeOver is the first period retainer handles: Start, or go_live
+	// when later; nil when neither is set.
+	TakeOver *Period
+
 	Start *Period // first period; nil = unbounded
 	End   *Period // last period; nil = unbounded
 }
@@ -161,15 +168,42 @@ func (m *Matcher) Match(client, project, projectCode string, d Date) string {
 	return ""
 }
 
+// pick chooses among the contracts a name matches: one whose start..end
+// contains the date, else the first that has started (hours after end still
+// count). An entry dated before every candidate's start counts nowhere.
 func pick(cands []*Contract, d Date) *Contract {
-	if len(cands) == 0 {
-		return nil
-	}
 	p := d.Period()
 	for _, c := range cands {
 		if c.Active(p) {
 			return c
 		}
 	}
-	return cands[0]
+	for _, c := range cands {
+		if !c.BeforeStart(p) {
+			return c
+		}
+	}
+	return nil
+}
+
+// BeforeStart reports whether p is before the contract's start: hours
+// dated then are never billed.
+func (c *Contract) BeforeStart(p Period) bool { return c.Start != nil && p < *c.Start }
+
+// AfterEnd reports whether p is after the contract's end: hours dated then
+// still count, at the overage rate.
+func (c *Contract) AfterEnd(p Period) bool { return c.End != nil && p > *c.End }
+
+// MatchAnyDate returns the contract an entry's names point to whatever its
+// date, or nil: what an entry that counts nowhere would have matched.
+func (m *Matcher) MatchAnyDate(client, project, projectCode string) *Contract {
+	if cs := m.byClient[NormalizeName(client)]; len(cs) > 0 {
+		return cs[0]
+	}
+	for _, s := range []string{client, project, projectCode} {
+		if cs := m.byMatch[NormalizeName(s)]; len(cs) > 0 {
+			return cs[0]
+		}
+	}
+	return nil
 }

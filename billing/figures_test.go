@@ -315,7 +315,8 @@ func TestMatcher(t *testing.T) {
 	a := &Contract{ID: "a", Client: "Acme Corp", Match: []string{"ACME-WEB", "Acme Website"}}
 	old := &Contract{ID: "b-old", Client: "Beta", End: ptr(per("2026-03"))}
 	nw := &Contract{ID: "b-new", Client: "beta", Start: ptr(per("2026-04"))}
-	m := NewMatcher([]*Contract{a, old, nw})
+	late := &Contract{ID: "c", Client: "Cyan", Start: ptr(per("2026-06")), End: ptr(per("2026-08"))}
+	m := NewMatcher([]*Contract{a, old, nw, late})
 	tests := []struct {
 		client, project, code string
 		d                     Date
@@ -328,6 +329,10 @@ func TestMatcher(t *testing.T) {
 		{"Beta", "", "", DateOf(2026, 5, 2), "b-new"},
 		{"", "", "", DateOf(2026, 5, 2), ""},
 		{"Gamma", "", "", DateOf(2026, 5, 2), ""},
+		// SPEC §13: before start an entry counts nowhere; after end it still counts.
+		{"Cyan", "", "", DateOf(2026, 5, 31), ""},
+		{"Cyan", "", "", DateOf(2026, 6, 1), "c"},
+		{"Cyan", "", "", DateOf(2026, 12, 1), "c"},
 	}
 	for _, tt := range tests {
 		if got := m.Match(tt.client, tt.project, tt.code, tt.d); got != tt.want {

@@ -41,6 +41,12 @@ type Config struct {
 	Log             Log
 	ShutdownTimeout time.Duration // default 30s
 
+	// GoLive is the first period retainer invoices: earlier periods are
+	// closed (figures frozen, rollover banked) without statement, invoice,
+	// email or alert. Nil: every period is invoiced.
+	GoLive     *billing.Period
+	Statements Statements
+
 	Contracts []*billing.Contract // sorted by ID
 
 	warnings []string
@@ -92,6 +98,16 @@ func (s Slack) Enabled() bool { return s.WebhookURL != "" || s.Token != "" }
 type FileTransport struct {
 	Dir string `koanf:"dir"` // default outbox, resolved against the config file's directory
 }
+
+// Statements configures how a close issues statements.
+type Statements struct {
+	// Review makes a close create each statement as a draft that nothing is
+	// sent for until `retainer statement approve` (or the dashboard).
+	Review bool `koanf:"review"`
+}
+
+// Invoiced reports whether period p gets statements: it is not before go_live.
+func (c *Config) Invoiced(p billing.Period) bool { return c.GoLive == nil || p >= *c.GoLive }
 
 // Alerts configures agency alerts.
 type Alerts struct {

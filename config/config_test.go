@@ -146,7 +146,13 @@ func TestExampleLoads(t *testing.T) {
 	if len(cfg.Contracts) != len(want) {
 		t.Fatalf("%d contracts, want %d", len(cfg.Contracts), len(want))
 	}
+	// The example goes live in November: retainer takes each contract over then.
+	nov := period(t, "2026-11")
+	if cfg.GoLive == nil || *cfg.GoLive != *nov || cfg.Statements.Review {
+		t.Errorf("go_live %v, review %v", cfg.GoLive, cfg.Statements.Review)
+	}
 	for i, w := range want {
+		w.TakeOver = nov
 		if got := cfg.Contracts[i]; !reflect.DeepEqual(got, w) {
 			t.Errorf("contract %d:\n got %+v\nwant %+v", i, got, w)
 		}
@@ -876,4 +882,51 @@ func TestFileErrors(t *testing.T) {
 			t.Errorf("paths:\n got %q\nwant %q\n%v", got, want, err)
 		}
 	})
+}
+
+// SPEC §13: go_live, statements.review and opening_bank; the take-over
+// period is start, or go_live when later.
+func TestDayOneKeys(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		env      []string
+		goLive   string // "" = nil
+		review   bool
+		opening  int64  // seconds
+		takeOver string // "" = nil
+		err      string
+	}{
+		{name: "defaults", yaml: minimal},
+		{name: "go_live after start", yaml: "go_live: 2026-12\nstatements:\n  review: true\n" + minimal + "    start: 2026-01\n    opening_bank: 6.5\n    rollover_hours: true\n",
+			goLive: "2026-12", review: true, opening: 6*3600 + 1800, takeOver: "2026-12"},
+		{name: "start after go_live", yaml: "go_live: 2026-02\n" + minimal + "    start: 2026-05\n", goLive: "2026-02", takeOver: "2026-05"},
+		{name: "from the environment", yaml: minimal, env: []string{"RETAINER_GO_LIVE=2026-11", "RETAINER_STATEMENTS__REVIEW=true"},
+			goLive: "2026-11", review: true, takeOver: "2026-11"},
+		{name: "bad go_live", yaml: "go_live: December\n" + minimal, err: "go_live"},
+		{name: "negative opening bank", yaml: minimal + "    opening_bank: -3\n", err: "contracts.acme-001.opening_bank"},
+		{name: "unknown statements key", yaml: "statements:\n  reveiw: true\n" + minimal, err: "statements.reveiw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err != "" {
+				_, err := load(t, tt.yaml, tt.env...)
+				if got := paths(t, err); !reflect.DeepEqual(got, []string{tt.err}) {
+					t.Errorf("error paths %q, want [%s]: %v", got, tt.err, err)
+				}
+				return
+			}
+			cfg := mustLoad(t, tt.yaml, tt.env...)
+			str := func(p *billing.Period) string {
+				if p == nil {
+					return ""
+				}
+				return p.String()
+			}
+			c := cfg.Contract("acme-001")
+			if str(cfg.GoLive) != tt.goLive || cfg.Statements.Review != tt.review || c.OpeningBank != tt.opening || str(c.TakeOver) != tt.takeOver {
+				t.Errorf("go_live %s review %v opening %d take-over %s", str(cfg.GoLive), cfg.Statements.Review, c.OpeningBank, str(c.TakeOver))
+			}
+		})
+	}
 }

@@ -124,6 +124,12 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 		l.invalid(p+".alert_client_at", fmt.Sprintf("must be 0..1000 (0 = off), not %d", c.AlertClientAt))
 	}
 
+	if d.OpeningBank != nil {
+		if v, ok := l.quantity(p+".opening_bank", *d.OpeningBank, c.Unit); ok {
+			c.OpeningBank = v
+		}
+	}
+
 	c.Start = l.period(p+".start", d.Start)
 	c.End = l.period(p+".end", d.End)
 	if c.Start != nil && c.End != nil && *c.End < *c.Start {

@@ -30,6 +30,8 @@ type document struct {
 	HTTP            HTTP                    `koanf:"http"`
 	Log             Log                     `koanf:"log"`
 	ShutdownTimeout time.Duration           `koanf:"shutdown_timeout"`
+	GoLive          string                  `koanf:"go_live"`
+	Statements      Statements              `koanf:"statements"`
 	Contracts       map[string]*contractDoc `koanf:"contracts"`
 }
 
@@ -55,6 +57,7 @@ type contractDoc struct {
 	AlertClientAt        int        `koanf:"alert_client_at"`
 	Checkin              bool       `koanf:"checkin"`
 	PortalEntries        bool       `koanf:"portal_entries"`
+	OpeningBank          *decimal   `koanf:"opening_bank"`
 	Start                string     `koanf:"start"`
 	End                  string     `koanf:"end"`
 	Terms                []termsDoc `koanf:"terms"`

@@ -55,12 +55,27 @@ func (l *loader) build(d *document) *Config {
 
 	c.ShutdownTimeout = d.ShutdownTimeout
 	l.positive("shutdown_timeout", c.ShutdownTimeout)
+	c.GoLive = l.period("go_live", d.GoLive)
+	c.Statements = d.Statements
 
 	moneyCurrency := c.Currency
 	if !currencyCode.MatchString(moneyCurrency) {
 		moneyCurrency = DefaultCurrency // reported above; amounts are still checked
 	}
 	c.Contracts = l.contracts(d.Contracts, moneyCurrency)
+	for _, k := range c.Contracts {
+		k.TakeOver = k.Start
+		if c.GoLive != nil && (k.TakeOver == nil || *c.GoLive > *k.TakeOver) {
+			g := *c.GoLive
+			k.TakeOver = &g
+		}
+		if k.OpeningBank > 0 && !k.Rollover {
+			l.warn("contracts."+k.ID+".opening_bank", "rollover_hours is off: the opening bank is never used")
+		}
+		if k.OpeningBank > 0 && k.TakeOver == nil {
+			l.warn("contracts."+k.ID+".opening_bank", "no start or go_live: it is banked into the first period computed")
+		}
+	}
 	return c
 }
 

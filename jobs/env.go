@@ -26,7 +26,9 @@ const (
 )
 
 // Names lists every job, in catch-up order.
-var Names = []string{Import, Alerts, Close, Digest, Checkins, Renewals, Overdue, Dispatch}
+// A start closes what ended before it evaluates alerts, so that no alert is
+// sent for a month about to be closed.
+var Names = []string{Import, Close, Alerts, Digest, Checkins, Renewals, Overdue, Dispatch}
 
 // Env is what the jobs work with: one loaded config and what is built from
 // it. A reload builds a new Env; a running job keeps the one it started with.

@@ -55,6 +55,9 @@ func slackTo(cfg *config.Config) string {
 // AlertCandidates evaluates the alert thresholds of period p as of asOf.
 // A closed period has none.
 func AlertCandidates(ctx context.Context, env *Env, p billing.Period, asOf billing.Date) ([]Candidate, error) {
+	if !env.Config.Invoiced(p) {
+		return nil, nil // before go-live
+	}
 	v, err := env.DB.Status(ctx, env.Rules, p, asOf)
 	if err != nil {
 		return nil, err
@@ -90,7 +93,7 @@ func DigestCandidate(env *Env, p billing.Period) Candidate {
 func CheckinCandidates(env *Env, p billing.Period) []Candidate {
 	var out []Candidate
 	for _, k := range env.Config.Contracts {
-		if k.Checkin && len(k.Contacts) > 0 && k.Active(p) {
+		if k.Checkin && len(k.Contacts) > 0 && k.Active(p) && env.Config.Invoiced(p) {
 			key := notify.CheckinKey(k.ID, p)
 			out = append(out, Candidate{key, fmt.Sprintf("%s %s check-in to %v", k.ID, p, k.Contacts),
 				[]store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: k.Contacts}}})
@@ -103,7 +106,7 @@ func CheckinCandidates(env *Env, p billing.Period) []Candidate {
 func RenewalCandidates(env *Env, today billing.Date) []Candidate {
 	var out []Candidate
 	for _, k := range env.Config.Contracts {
-		if notify.RenewalDue(k, today) {
+		if notify.RenewalDue(k, today) && env.Config.Invoiced(*k.End) {
 			key := notify.RenewalKey(k)
 			out = append(out, Candidate{key, fmt.Sprintf("%s ends %s (last day %s)", k.ID, k.End, k.End.LastDay()),
 				AgencyMessages(env.Config, key)})

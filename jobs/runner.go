@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"retainer/billing"
+	"retainer/config"
 	"retainer/store"
 	"retainer/timesheet"
 )
@@ -316,29 +317,13 @@ func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 	return c, errors.Join(errs...)
 }
 
-// runAlerts evaluates the current period and, between its end and its
-// close, the previous one: the hours logged on its last day still count.
+// runAlerts evaluates the period that contains today: an alert is never
+// sent for a period that has ended (SPEC §13).
 func runAlerts(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 	today := billing.DateAt(now, env.Config.Location)
-	periods := []billing.Period{today.Period()}
-	last, closed, err := env.DB.LastClosed(ctx)
+	cands, err := AlertCandidates(ctx, env, today.Period(), today)
 	if err != nil {
 		return nil, err
-	}
-	if prev := today.Period() - 1; !closed || last < prev {
-		periods = append([]billing.Period{prev}, periods...)
-	}
-	var cands []Candidate
-	for _, p := range periods {
-		asOf := today
-		if d := p.LastDay(); d < asOf {
-			asOf = d
-		}
-		cs, err := AlertCandidates(ctx, env, p, asOf)
-		if err != nil {
-			return nil, err
-		}
-		cands = append(cands, cs...)
 	}
 	return queueFresh(ctx, env, cands, now)
 }
@@ -348,7 +333,7 @@ func runClose(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 	if !ok {
 		return Counts{}, nil
 	}
-	res, err := env.DB.ClosePeriod(ctx, env.Rules, target, env.Config.Currency, env.Config.Location, now)
+	res, err := env.DB.CloseWith(ctx, env.Rules, target, CloseOptions(env.Config), now)
 	if err != nil {
 		return nil, err
 	}
@@ -370,10 +355,18 @@ func missedPeriod(env *Env, job string, now time.Time) (billing.Period, bool) {
 	return billing.DateAt(at, env.Config.Location).Period(), true
 }
 
+// CloseOptions are the config's rules for issuing statements.
+func CloseOptions(cfg *config.Config) store.CloseOptions {
+	return store.CloseOptions{Currency: cfg.Currency, Location: cfg.Location, GoLive: cfg.GoLive, Review: cfg.Statements.Review}
+}
+
 func runDigest(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 	p, ok := missedPeriod(env, Digest, now)
 	if !ok {
 		return Counts{"skipped": 1}, nil
+	}
+	if !env.Config.Invoiced(p) {
+		return Counts{}, nil // before go-live
 	}
 	if open, err := isOpen(ctx, env, p); err != nil || !open {
 		return Counts{}, err

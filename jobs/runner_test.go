@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestPanicIsContained(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "panic: boom") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(ran) < 4 || ran[0] != Import || ran[1] != Alerts || counts[Close] == nil {
+	if len(ran) < 4 || ran[0] != Import || ran[1] != Close || ran[2] != Alerts || counts[Close] == nil {
 		t.Errorf("ran %v, counted %v", ran, counts)
 	}
 	if !strings.Contains(logs.String(), "runner_test.go") || !strings.Contains(logs.String(), "outcome=panic") {
@@ -148,3 +149,63 @@ func TestPanicIsContained(t *testing.T) {
 		t.Errorf("run after Stop: %v", err)
 	}
 }
+
+// SPEC §13's clock: a daemon starting on the 2nd closes the month that
+// ended before it evaluates alerts, and alerts only the current month: no
+// stale 90% alert for the month it is about to close; before go_live no
+// alert, digest or check-in fires at all.
+func TestStartClosesBeforeAlerting(t *testing.T) {
+	ctx := context.Background()
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, tc := range []struct {
+		name    string
+		goLive  *billing.Period
+		wantKey bool // March's 100% alert
+	}{
+		{"live", nil, true},
+		{"before go-live", ptrTo(billing.NewPeriod(2026, time.April)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Date(2026, 3, 20, 10, 0, 0, 0, ny)
+			r, _ := testRunner(t, &now)
+			env := r.Env()
+			env.Config.GoLive = tc.goLive
+			if err := env.DB.AddEntries(ctx, env.Rules, []store.Entry{
+				{Source: "log", Pinned: "acme", Client: "Acme", Date: billing.DateOf(2026, 2, 26), Seconds: 37 * 3600, Billable: true},
+				{Source: "log", Pinned: "acme", Client: "Acme", Date: billing.DateOf(2026, 3, 10), Seconds: 41 * 3600, Billable: true},
+			}, now); err != nil {
+				t.Fatal(err)
+			}
+			// The daemon was down since February; it starts on March 20.
+			ran, _, err := r.RunDue(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i, j := slices.Index(ran, Close), slices.Index(ran, Alerts); i < 0 || j < 0 || i > j {
+				t.Fatalf("ran %v: want close before alerts", ran)
+			}
+			msgs, err := env.DB.Outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, m := range msgs {
+				if strings.HasPrefix(m.Key, "alert/") || strings.HasPrefix(m.Key, "digest/") || strings.HasPrefix(m.Key, "checkin/") {
+					keys = append(keys, m.Key)
+				}
+				if strings.Contains(m.Key, "/2026-02") && strings.HasPrefix(m.Key, "alert/") {
+					t.Errorf("an alert for February, which this start closed: %s", m.Key)
+				}
+			}
+			has := slices.Contains(keys, "alert/acme/2026-03/100")
+			if has != tc.wantKey {
+				t.Errorf("March 100%% alert queued %v, want %v (queued %v)", has, tc.wantKey, keys)
+			}
+			if tc.goLive != nil && len(keys) > 0 {
+				t.Errorf("before go-live: %v", keys)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,7 +136,7 @@ func RenderStatementHTML(in StatementInput, overrideDir string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	t, err := htmltemplate.New(name).Option("missingkey=error").Parse(string(body))
+	t, err := parseHTML(name, body)
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}

@@ -274,3 +274,49 @@ func TestMessageTemplateOverride(t *testing.T) {
 		t.Errorf("a template without its subject line: %v", err)
 	}
 }
+
+// A month closed before go_live has figures and no invoice; a statement
+// under review says so and is not yet dated as sent.
+func TestStatementBeforeGoLiveAndUnderReview(t *testing.T) {
+	ctx := context.Background()
+	start := billing.NewPeriod(2026, 1)
+	acme := &billing.Contract{
+		ID: "acme-001", Client: "Acme Corp", Unit: billing.UnitHours, PaymentTermsDays: 15, Contacts: []string{"ap@acme.example"},
+		Terms:           billing.Terms{MonthlyHours: h(40), MonthlyFee: 500000, OverageRate: 17500},
+		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: &start,
+	}
+	rules := store.NewRules([]*billing.Contract{acme})
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
+	if err := db.AddEntries(ctx, rules, []store.Entry{
+		{Source: "log", Client: "Acme Corp", Date: date("2026-01-12"), Seconds: h(28), Billable: true},
+		{Source: "log", Client: "Acme Corp", Date: date("2026-02-03"), Seconds: h(47), Billable: true},
+	}, now); err != nil {
+		t.Fatal(err)
+	}
+	goLive := billing.NewPeriod(2026, 2)
+	if _, err := db.CloseWith(ctx, rules, goLive, store.CloseOptions{Currency: "USD", Location: time.UTC, GoLive: &goLive, Review: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, period string }{
+		{"statement-before-go-live-jan.txt", "2026-01"},
+		{"statement-draft-feb.txt", "2026-02"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := billing.ParsePeriod(tt.period)
+			d, err := db.StatementFor(ctx, rules, "acme-001", p, date("2026-03-02"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := notify.RenderStatement(notify.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-03-02")}, notify.FormatText, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+}

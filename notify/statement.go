@@ -47,7 +47,10 @@ type weekView struct{ From, To, Hours, Cumulative, Remaining string }
 // templates only place strings.
 type statementView struct {
 	Agency, InvoiceNumber, Client, Tier, ContractID, Period, PeriodName string
-	Draft                                                               bool
+	Draft                                                               bool // an open period's preview
+	NotInvoiced                                                         bool // a closed period before go-live: figures only
+	UnderReview                                                         bool // a draft statement nothing has been sent for
+	ShowStatus                                                          bool // the status says more than "being sent"
 	AsOf, IssuedOn, DueOn, InvoiceStatus                                string
 	PaymentTerms                                                        int
 	UnitName                                                            string
@@ -84,6 +87,12 @@ func newStatementView(in StatementInput) statementView {
 	}
 	if d.Invoice != nil {
 		v.IssuedOn, v.DueOn, v.InvoiceStatus = d.Invoice.IssuedOn.String(), d.Invoice.DueOn.String(), d.Invoice.StatusAt(in.AsOf)
+		v.UnderReview = d.Invoice.Status == store.StatusDraft
+		// The email that delivers a pending statement does not announce it
+		// as pending; sent, paid and overdue are worth saying.
+		v.ShowStatus = v.InvoiceStatus != store.StatusPending && !v.UnderReview
+	} else if d.Closed {
+		v.NotInvoiced = true
 	}
 	var detail []string
 	if f.Forfeited > 0 {
@@ -132,7 +141,7 @@ func loadTemplate(name, dir string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(body))
+	t, err := parseText(name, body)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}

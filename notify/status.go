@@ -134,7 +134,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
 	}
 	lines, t := StatusLines(v, currency, asOf)
-	var notes, late []string
+	var notes, late, after []string
 	for _, l := range lines {
 		inv := l.InvoiceStatus
 		if inv == "" {
@@ -152,6 +152,9 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		if l.Late != "" {
 			late = append(late, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Late))
 		}
+		if l.AfterEnd != "" {
+			after = append(after, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.AfterEnd))
+		}
 	}
 	if len(v.Rows) > 0 {
 		row("TOTAL", contractCount(t.Contracts), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
@@ -166,10 +169,48 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		fmt.Fprintln(w, "\nnotes:")
 		fmt.Fprintln(w, strings.Join(notes, "\n"))
 	}
-	if v.UnmatchedEntries > 0 {
-		fmt.Fprintf(w, "\nunmatched hours: %s h in %d entries match no contract (add the client or project to a contract's match list)\n",
-			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries)
+	if len(after) > 0 {
+		fmt.Fprintln(w, "\nafter the contract's end:")
+		fmt.Fprintln(w, strings.Join(after, "\n"))
 	}
+	if v.UnmatchedEntries > 0 {
+		fmt.Fprintf(w, "\nunmatched hours: %s h in %s count toward no contract:\n",
+			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), Count(v.UnmatchedEntries, "entry", "entries"))
+		for _, l := range UnmatchedLines(v.Unmatched, 10) {
+			fmt.Fprintln(w, "  "+l)
+		}
+		fmt.Fprintln(w, "  (add the client or project to a contract's match list; hours before a contract's start are never billed)")
+	}
+}
+
+// UnmatchedLines describes the unmatched entries by client, at most limit
+// lines and an "and N more" line.
+func UnmatchedLines(groups []store.UnmatchedGroup, limit int) []string {
+	var out []string
+	for i, g := range groups {
+		if i == limit {
+			out = append(out, fmt.Sprintf("and %d more", len(groups)-limit))
+			break
+		}
+		name := g.Client
+		if name == "" {
+			name = "(no client)"
+		}
+		line := fmt.Sprintf("%s: %s h in %s", name, billing.FormatQuantity(g.Seconds, billing.UnitHours), Count(g.Entries, "entry", "entries"))
+		if g.BeforeStart != nil {
+			line += fmt.Sprintf(" — before the contract starts (%s starts %s): not billed", g.BeforeStart.ID, g.BeforeStart.Start)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// Count is "1 entry", "3 entries".
+func Count[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // StatusLine is one contract's row of the burn tracker as the CLI table
@@ -185,6 +226,7 @@ type StatusLine struct {
 	InvoiceStatus                                                      string // as of the view's date; "" while open
 	Note                                                               string // on one line; "" when none
 	Late                                                               string // "+2.00 h of late adjustments …"; "" when none
+	AfterEnd                                                           string // "3.00 h logged after the contract ended …"; "" when none
 }
 
 // StatusTotals is the monthly summary row, formatted.
@@ -218,6 +260,10 @@ func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLin
 		}
 		if f.LateAdjustment != 0 {
 			l.Late = fmt.Sprintf("%s %s of late adjustments from closed periods counted here", signed(f.LateAdjustment, u), unitName(u))
+		}
+		if r.Contract.AfterEnd(f.Period) && f.Used > 0 {
+			l.AfterEnd = fmt.Sprintf("%s %s logged after the contract ended (%s): the bank first, the rest billed at the overage rate",
+				billing.FormatQuantity(f.Used, u), unitName(u), r.Contract.End)
 		}
 		lines = append(lines, l)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"text/template"
 )
 
 // fromTemplate fills msg's Subject and Text from a message template: its
@@ -25,7 +24,7 @@ func renderMessage(name, dir string, data any) (subject, text string, err error)
 	if err != nil {
 		return "", "", err
 	}
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(body))
+	t, err := parseText(name, body)
 	if err != nil {
 		return "", "", fmt.Errorf("template %s: %w", name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,8 +89,10 @@ func (r *Rules) Contract(id string) *billing.Contract { return r.byID[id] }
 // resolve sets e's contract and counted seconds.
 func (r *Rules) resolve(e *Entry) {
 	id := ""
-	if e.Pinned != "" && r.byID[e.Pinned] != nil {
-		id = e.Pinned
+	if c := r.byID[e.Pinned]; e.Pinned != "" && c != nil {
+		if !c.BeforeStart(e.Date.Period()) { // before start it counts nowhere
+			id = e.Pinned
+		}
 	} else {
 		id = r.matcher.Match(e.Client, e.Project, e.ProjectCode, e.Date)
 	}
@@ -472,4 +475,106 @@ func (s *DB) EachEntry(ctx context.Context, from, to billing.Date, fn func(Entry
 		}
 		return rows.Err()
 	})
+}
+
+// ErrImported refuses a correction of an imported entry: its tracker holds
+// the truth, and the next import would undo the change.
+var ErrImported = errors.New("an imported entry is corrected in its tracker and imported again")
+
+// Editable reports whether entries of source may be edited or deleted here:
+// those logged with `retainer log` or posted to the API. Every other source
+// is a tracker's.
+func Editable(source string) bool { return source == "log" || source == "api" }
+
+// EditEntry changes entry id in one transaction: edit receives the stored
+// entry and may change its Date, Seconds and Notes (nothing else is kept);
+// an error from edit aborts. The entry is matched and counted again with
+// rules, and the usage moves with it: from one day, period or contract to
+// another, and in a closed period as a late adjustment of the difference.
+// It returns the entry before and after. An unknown id is ErrNotFound, an
+// entry of a tracker's source ErrImported.
+func (s *DB) EditEntry(ctx context.Context, rules *Rules, id int64, edit func(*Entry) error, now time.Time) (before, after Entry, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := editableEntry(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed := old
+		if err := edit(&changed); err != nil {
+			return err
+		}
+		e := old
+		e.Date, e.Seconds, e.Notes = changed.Date, changed.Seconds, changed.Notes
+		rules.resolve(&e)
+		before, after = old, e
+		if e.Date == old.Date && e.Seconds == old.Seconds && e.Notes == old.Notes &&
+			e.ContractID == old.ContractID && e.Counted == old.Counted {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE entries SET day = ?, seconds = ?, notes = ?, contract_id = ?, counted = ?,
+			fingerprint = ?, updated_at = ? WHERE id = ?`,
+			int64(e.Date), e.Seconds, e.Notes, e.ContractID, e.Counted, e.fingerprint(), now.Unix(), id); err != nil {
+			return fmt.Errorf("update entry %d: %w", id, err)
+		}
+		d := deltas{}
+		d.add(&old, -1)
+		d.add(&e, 1)
+		if err := s.hook("entry:edit"); err != nil {
+			return err
+		}
+		return d.apply(ctx, tx, now)
+	})
+	if err != nil {
+		return Entry{}, Entry{}, err
+	}
+	return before, after, nil
+}
+
+// DeleteEntry deletes entry id in one transaction and takes its usage out
+// (in a closed period, as a late adjustment). It returns the deleted entry.
+// An unknown id is ErrNotFound, an entry of a tracker's source ErrImported.
+func (s *DB) DeleteEntry(ctx context.Context, id int64, now time.Time) (Entry, error) {
+	var out Entry
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		e, err := editableEntry(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entries WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete entry %d: %w", id, err)
+		}
+		d := deltas{}
+		d.add(&e, -1)
+		if err := s.hook("entry:delete"); err != nil {
+			return err
+		}
+		out = e
+		return d.apply(ctx, tx, now)
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return out, nil
+}
+
+// editableEntry reads entry id for a correction.
+func editableEntry(ctx context.Context, tx *sql.Tx, id int64) (Entry, error) {
+	var e Entry
+	var day int64
+	var billable int
+	err := tx.QueryRowContext(ctx, `SELECT id, source, COALESCE(external_id, ''), day, seconds, billable, client, project,
+		project_code, task, notes, user_name, pinned_contract, contract_id, counted FROM entries WHERE id = ?`, id).Scan(
+		&e.ID, &e.Source, &e.ExternalID, &day, &e.Seconds, &billable, &e.Client, &e.Project,
+		&e.ProjectCode, &e.Task, &e.Notes, &e.User, &e.Pinned, &e.ContractID, &e.Counted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("entry %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("entry %d: %w", id, err)
+	}
+	e.Date, e.Billable = billing.Date(day), billable != 0
+	if !Editable(e.Source) {
+		return Entry{}, fmt.Errorf("entry %d came from %s: %w", id, e.Source, ErrImported)
+	}
+	return e, nil
 }

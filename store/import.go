@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
-	"sort"
+	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +22,18 @@ type ImportResult struct {
 	Unchanged int // entries already there as they are
 	Removed   int // entries gone upstream, deleted
 	Unmatched int // rows of the file that match no contract
+
+	// UnmatchedClients are the clients of the unmatched rows, most hours
+	// first: one per client name compared in its normalized form, spelled
+	// as the first of its rows spells it ("" for rows with no client).
+	UnmatchedClients []UnmatchedClient
+}
+
+// UnmatchedClient is one client's rows that match no contract.
+type UnmatchedClient struct {
+	Client  string
+	Seconds int64
+	Entries int
 }
 
 // Import is one file's import, in one transaction: rows stream in through
@@ -41,7 +56,7 @@ type Import struct {
 	pending []Entry
 	insert  *sql.Stmt
 	added   deltas
-	clients map[string]bool
+	combos  map[rawCombo]struct{} // the (client, project, user) of the rows, as written
 	first   billing.Date
 	last    billing.Date
 	idless  int
@@ -57,6 +72,17 @@ type Import struct {
 	keepTo   billing.Date // keepFrom..keepTo that this import did not
 	keepSet  bool         // bring are gone upstream
 	cursor   *string      // saved with the rows, in the same transaction
+
+	unmatched   map[string]int // a client name as written → its index in unmatchedBy
+	unmatchedBy []UnmatchedClient
+}
+
+// rawCombo is an ID-less row's (client, project, user) as the file writes
+// them; reconciliation compares them in their normalized form.
+type rawCombo struct{ client, project, user string }
+
+func (c rawCombo) normalized() string {
+	return billing.NormalizeName(c.client) + "\x00" + billing.NormalizeName(c.project) + "\x00" + billing.NormalizeName(c.user)
 }
 
 // Delete records an entry deleted upstream, by its external id.
@@ -96,7 +122,7 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	if err != nil {
 		return nil, err
 	}
-	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, clients: map[string]bool{}}
+	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, combos: map[rawCombo]struct{}{}}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`, source, now.Unix()).Scan(&im.batch); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("import: %w", err)
@@ -127,6 +153,7 @@ func (im *Import) Add(e Entry) error {
 	}
 	if e.ContractID == "" {
 		im.res.Unmatched++
+		im.addUnmatched(&e)
 	}
 	if e.ExternalID != "" {
 		return im.stageRow(&e)
@@ -138,13 +165,63 @@ func (im *Import) Add(e Entry) error {
 		im.last = e.Date
 	}
 	im.idless++
-	im.clients[e.Client] = true
+	im.combos[rawCombo{e.Client, e.Project, e.User}] = struct{}{}
 	im.added.add(&e, 1)
 	im.pending = append(im.pending, e)
 	if len(im.pending) == insertChunk {
 		return im.flush()
 	}
 	return nil
+}
+
+// addUnmatched counts an unmatched row for its client's line in the
+// import's report.
+func (im *Import) addUnmatched(e *Entry) {
+	if im.unmatched == nil {
+		im.unmatched = map[string]int{}
+	}
+	i, ok := im.unmatched[e.Client]
+	if !ok {
+		i = len(im.unmatchedBy)
+		im.unmatched[e.Client] = i
+		im.unmatchedBy = append(im.unmatchedBy, UnmatchedClient{Client: e.Client})
+	}
+	im.unmatchedBy[i].Seconds += e.Seconds
+	im.unmatchedBy[i].Entries++
+}
+
+// unmatchedClients merges the spellings of each client (in the order the
+// file first wrote them) and sorts the clients, most hours first.
+func (im *Import) unmatchedClients() []UnmatchedClient {
+	if len(im.unmatchedBy) == 0 {
+		return nil
+	}
+	return MergeUnmatched(im.unmatchedBy)
+}
+
+// MergeUnmatched adds up the lines of unmatched clients whose names are
+// the same normalized, keeping the first spelling, and sorts them by hours
+// (most first), then by name.
+func MergeUnmatched(lists ...[]UnmatchedClient) []UnmatchedClient {
+	var out []UnmatchedClient
+	at := map[string]int{}
+	for _, l := range lists {
+		for _, u := range l {
+			k := billing.NormalizeName(u.Client)
+			i, ok := at[k]
+			if !ok {
+				i = len(out)
+				at[k] = i
+				out = append(out, UnmatchedClient{Client: u.Client})
+			}
+			out[i].Seconds += u.Seconds
+			out[i].Entries += u.Entries
+		}
+	}
+	slices.SortStableFunc(out, func(a, b UnmatchedClient) int {
+		return cmp.Or(cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(billing.NormalizeName(a.Client), billing.NormalizeName(b.Client)))
+	})
+	return out
 }
 
 const entryCols = `source, external_id, day, seconds, billable, client, project, project_code, task, notes,
@@ -269,9 +346,12 @@ func (im *Import) ensureStage() error {
 
 // Commit reconciles and commits:
 //   - rows with an external id are upserted by (source, external id);
-//   - rows without one replace, for each client in the file (its name as
-//     the tracker writes it), the source's id-less entries dated within the
-//     file's first..last date: rows already there are kept, rows gone are deleted, new rows inserted. Identical rows
+//   - rows without one replace, for each (client, project, user) in the
+//     file, names compared normalized, that combination's id-less entries
+//     of the source dated within the file's first..last date: rows already
+//     there are kept, rows gone are deleted, new rows inserted. Entries of
+//     combinations the file does not contain are left alone (an export
+//     filtered to one person removes nobody else's hours). Identical rows
 //     count as many times as they appear.
 //
 // Usage aggregates change once per touched (contract, period); changes in
@@ -343,78 +423,233 @@ func (im *Import) Commit() (ImportResult, error) {
 		return ImportResult{}, err
 	}
 	im.done = true
+	im.res.UnmatchedClients = im.unmatchedClients()
 	return im.res, nil
 }
 
-// reconcileWithoutIDs pairs the batch's rows with the source's earlier rows
-// of the same clients and dates, by content and occurrence (the k-th copy of
-// a row in the file matches the k-th copy already stored). A matched new row
-// is dropped and the stored one kept; an unmatched stored row is deleted.
+// reconcileWithoutIDs pairs the batch's rows with the source's earlier
+// rows of the same (client, project, user) combinations and dates, by their
+// content with names normalized, and by occurrence (the k-th copy of a row
+// in the file matches the k-th copy already stored). A new row that matches
+// a stored one written the same way is dropped and the stored one kept
+// (unchanged); one that matches a stored row written another way (`acme
+// corp` for `Acme Corp`) replaces it (updated); an unmatched stored row is
+// deleted.
+//
+// The pairing is done here rather than in SQL: one pass over the scope's
+// rows and a sort, where SQL's pairing by occurrence (ROW_NUMBER on both
+// sides and a FULL OUTER JOIN) was quadratic on SQLite.
 func (im *Import) reconcileWithoutIDs(d deltas) error {
 	ctx, tx := im.ctx, im.tx
-	keys := make([]string, 0, len(im.clients))
-	for k := range im.clients {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	scope := `e.source = ? AND e.external_id IS NULL AND e.day >= ? AND e.day <= ? AND e.client IN (` + placeholders(len(keys)) + `)`
-	args := []any{im.source, int64(im.first), int64(im.last)}
-	for _, k := range keys {
-		args = append(args, k)
-	}
 	// Is there anything earlier to reconcile with? Not when the source was
-	// never imported before; otherwise look for one earlier row in scope.
+	// never imported before, nor when none of its earlier rows is dated in
+	// the file's range.
 	var earlier int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
 		im.source, im.batch).Scan(&earlier); err != nil {
 		return err
 	}
+	const inRange = `source = ? AND external_id IS NULL AND day >= ? AND day <= ?`
+	args := []any{im.source, int64(im.first), int64(im.last)}
 	if earlier > 0 {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE `+scope+` AND e.import_batch <> ? LIMIT 1) AS x`,
-			append(args, im.batch)...).Scan(&earlier)
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE `+inRange+`
+			AND COALESCE(import_batch, 0) <> ? LIMIT 1) AS x`, append(args, im.batch)...).Scan(&earlier)
 		if err != nil {
 			return err
 		}
 	}
-	if earlier == 0 { // a first import of these clients and dates
+	if earlier == 0 { // a first import of these dates
 		im.res.Imported += im.idless
 		return nil
 	}
-	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS import_pairs (old_id BIGINT, new_id BIGINT)`, `DELETE FROM import_pairs`} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
+
+	// The file's combinations, normalized, numbered; cache has the number
+	// of each spelling met, -1 for one that is not the file's.
+	combos := map[string]int32{}
+	cache := map[rawCombo]int32{}
+	for c := range im.combos {
+		k := c.normalized()
+		id, ok := combos[k]
+		if !ok {
+			id = int32(len(combos))
+			combos[k] = id
 		}
+		cache[c] = id
 	}
-	pairArgs := append(append(append([]any{}, args...), im.batch), append(args, im.batch)...)
-	if _, err := tx.ExecContext(ctx, `
-		WITH old AS (
-			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
-			FROM entries e WHERE `+scope+` AND e.import_batch <> ?),
-		new AS (
-			SELECT e.id, e.fingerprint, ROW_NUMBER() OVER (PARTITION BY e.fingerprint ORDER BY e.id) AS rn
-			FROM entries e WHERE `+scope+` AND e.import_batch = ?)
-		INSERT INTO import_pairs (old_id, new_id)
-		SELECT old.id, new.id FROM old FULL OUTER JOIN new ON new.fingerprint = old.fingerprint AND new.rn = old.rn`,
-		pairArgs...); err != nil {
+	comboOf := func(c rawCombo) int32 {
+		if id, ok := cache[c]; ok {
+			return id
+		}
+		id, ok := combos[c.normalized()]
+		if !ok {
+			id = -1
+		}
+		cache[c] = id
+		return id
+	}
+
+	// The rows come by day, and rows of different days never pair: only
+	// one day's rows are held at a time.
+	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(import_batch, 0), day, seconds, billable, client, project,
+		project_code, task, notes, user_name, fingerprint FROM entries WHERE `+inRange+` ORDER BY day`, args...)
+	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	unchanged, err := removeEntries(ctx, tx, d, `e.id IN (SELECT new_id FROM import_pairs WHERE old_id IS NOT NULL AND new_id IS NOT NULL)`)
-	if err != nil {
-		return err
+	p := pairing{added: make([]int, len(combos)), removed: make([]int, len(combos))}
+	var h maphash.Hash // its seed is this import's: keys are compared within it only
+	var group []scopeRow
+	groupDay := int64(-1)
+	for rows.Next() {
+		var r scopeRow
+		var batch, day, seconds int64
+		var billable int
+		var c rawCombo
+		var code, task, notes string
+		if err := rows.Scan(&r.id, &batch, &day, &seconds, &billable, &c.client, &c.project, &code, &task, &notes,
+			&c.user, &r.fp); err != nil {
+			rows.Close()
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		if r.combo = comboOf(c); r.combo < 0 {
+			continue // another person's or project's hours
+		}
+		r.new = batch == im.batch
+		// The rest of the content; the names are the combination's.
+		h.Reset()
+		var num [9]byte
+		binary.LittleEndian.PutUint64(num[:], uint64(seconds))
+		num[8] = byte(billable)
+		h.Write(num[:])
+		for _, s := range []string{code, task, notes} {
+			h.WriteString(s)
+			h.WriteByte(0)
+		}
+		r.key = h.Sum64()
+		if day != groupDay {
+			p.pair(group)
+			group, groupDay = group[:0], day
+		}
+		group = append(group, r)
 	}
-	removed, err := removeEntries(ctx, tx, d, `e.id IN (SELECT old_id FROM import_pairs WHERE new_id IS NULL)`)
-	if err != nil {
-		return err
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
 	}
-	inserted := im.idless - unchanged
-	// An edit upstream shows as one row gone and one new: count the pairs as
-	// updates.
-	edits := min(removed, inserted)
-	im.res.Unchanged += unchanged
-	im.res.Updated += edits
-	im.res.Imported += inserted - edits
-	im.res.Removed += removed - edits
+	p.pair(group)
+	if len(p.drop) > 0 {
+		n, err := im.removeByID(d, p.drop)
+		if err != nil {
+			return err
+		}
+		if n != len(p.drop) {
+			return fmt.Errorf("reconcile: %d of %d entries removed", n, len(p.drop))
+		}
+	}
+	// An edit upstream shows as one row gone and one new in the same
+	// combination: count those pairs as updates.
+	im.res.Unchanged += p.unchanged
+	im.res.Updated += p.respelled
+	for c := range p.added {
+		edits := min(p.added[c], p.removed[c])
+		im.res.Updated += edits
+		im.res.Imported += p.added[c] - edits
+		im.res.Removed += p.removed[c] - edits
+	}
 	return nil
+}
+
+// scopeRow is an entry in a reconciliation's scope.
+type scopeRow struct {
+	id    int64
+	fp    int64  // the content as written
+	key   uint64 // the content but for the day and the names
+	combo int32  // the names, normalized
+	new   bool   // from this import
+}
+
+// pairing is what reconcileWithoutIDs found so far.
+type pairing struct {
+	drop      []int64 // entries to delete
+	unchanged int     // new rows dropped for a stored row written the same way
+	respelled int     // stored rows replaced by a new row written another way
+	added     []int   // new rows that matched nothing, per combination
+	removed   []int   // stored rows that matched nothing, per combination
+}
+
+// pair pairs one day's rows.
+func (p *pairing) pair(day []scopeRow) {
+	// Rows with the same content, the stored ones first, each side by its
+	// spelling (fingerprint) and then by id.
+	slices.SortFunc(day, func(a, b scopeRow) int {
+		return cmp.Or(cmp.Compare(a.combo, b.combo), cmp.Compare(a.key, b.key), cmp.Compare(boolInt(a.new), boolInt(b.new)),
+			cmp.Compare(a.fp, b.fp), cmp.Compare(a.id, b.id))
+	})
+	var restOld, restNew []scopeRow
+	for i := 0; i < len(day); {
+		j, n := i, i
+		for j < len(day) && day[j].combo == day[i].combo && day[j].key == day[i].key {
+			if !day[j].new {
+				n = j + 1
+			}
+			j++
+		}
+		olds, news := day[i:n], day[n:j]
+		// Rows written the same way pair first, the others then in order.
+		restOld, restNew = restOld[:0], restNew[:0]
+		a, b := 0, 0
+		for a < len(olds) && b < len(news) {
+			switch {
+			case olds[a].fp == news[b].fp:
+				p.drop = append(p.drop, news[b].id)
+				p.unchanged++
+				a, b = a+1, b+1
+			case olds[a].fp < news[b].fp:
+				restOld = append(restOld, olds[a])
+				a++
+			default:
+				restNew = append(restNew, news[b])
+				b++
+			}
+		}
+		restOld, restNew = append(restOld, olds[a:]...), append(restNew, news[b:]...)
+		for _, r := range restOld {
+			p.drop = append(p.drop, r.id)
+		}
+		k := min(len(restOld), len(restNew))
+		p.respelled += k
+		c := day[i].combo
+		p.removed[c] += len(restOld) - k
+		p.added[c] += len(restNew) - k
+		i = j
+	}
+}
+
+// dropChunk is how many ids one insert into import_drop carries.
+const dropChunk = 500
+
+// removeByID deletes the entries with the given ids through a temporary
+// table, subtracting their usage, and returns how many there were.
+func (im *Import) removeByID(d deltas, ids []int64) (int, error) {
+	ctx, tx := im.ctx, im.tx
+	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS import_drop (id BIGINT PRIMARY KEY)`, `DELETE FROM import_drop`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("reconcile: %w", err)
+		}
+	}
+	args := make([]any, 0, dropChunk)
+	for len(ids) > 0 {
+		chunk := ids[:min(dropChunk, len(ids))]
+		ids = ids[len(chunk):]
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		q := `INSERT INTO import_drop (id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return 0, fmt.Errorf("reconcile: %w", err)
+		}
+	}
+	return removeEntries(ctx, tx, d, `e.id IN (SELECT id FROM import_drop)`)
 }
 
 const stagedCols = `day, seconds, billable, client, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`

@@ -32,6 +32,20 @@ type View struct {
 	// Unmatched sums the entries dated in the period that match no contract.
 	UnmatchedSeconds int64
 	UnmatchedEntries int64
+	// Unmatched breaks them down by client, most hours first (every
+	// contract's status only).
+	Unmatched []UnmatchedGroup
+}
+
+// UnmatchedGroup is one client's entries that count toward no contract:
+// they match none, or are dated before the start of the one they match.
+type UnmatchedGroup struct {
+	Client  string // as written in the first entry; "" when the entries have none
+	Seconds int64
+	Entries int64
+	// BeforeStart is the contract the entries would count toward but for
+	// being dated before its start; nil when they match none.
+	BeforeStart *billing.Contract
 }
 
 // Statement is the invoice of one contract for one closed period.
@@ -43,10 +57,18 @@ type Statement struct {
 	Total         billing.Money
 	IssuedOn      billing.Date
 	DueOn         billing.Date
-	Status        string // pending, sent, paid; overdue is derived
+	Status        string // draft, pending, sent, paid; overdue is derived
 	SentAt        *time.Time
 	PaidOn        *billing.Date
 }
+
+// Statement statuses as stored; overdue is derived (StatusAt).
+const (
+	StatusDraft   = "draft" // under review (statements.review): nothing sent
+	StatusPending = "pending"
+	StatusSent    = "sent"
+	StatusPaid    = "paid"
+)
 
 // StatusAt returns the invoice status on asOf: a sent invoice past its due
 // date is overdue.
@@ -168,6 +190,9 @@ func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
 	if c.Start != nil && (!ok || *c.Start < first) {
 		first, ok = *c.Start, true
 	}
+	if c.OpeningBank > 0 && c.TakeOver != nil && (!ok || *c.TakeOver < first) {
+		first, ok = *c.TakeOver, true // where the opening bank is banked
+	}
 	if !ok || first > p {
 		return p
 	}
@@ -180,7 +205,23 @@ func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date, f
 	from := st.from(c, p)
 	usage := st.usage[c.ID]
 	bank := st.bank[c.ID]
+	// The opening bank is a lot earned the month before the take-over, banked
+	// into the take-over period when it is computed (afterwards it is in the
+	// frozen lots); with no take-over period, into the first period computed
+	// before any close.
+	opening := billing.Period(-1)
+	if c.OpeningBank > 0 {
+		switch {
+		case c.TakeOver != nil:
+			opening = *c.TakeOver
+		case !st.hasLast:
+			opening = from
+		}
+	}
 	for q := from; q <= p; q++ {
+		if q == opening {
+			bank = withOpening(bank, q-1, c.OpeningBank)
+		}
 		var u billing.Usage
 		for len(usage) > 0 && usage[0].period < q {
 			usage = usage[1:]
@@ -195,6 +236,19 @@ func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date, f
 		bank = f.LotsOut
 		fn(f)
 	}
+}
+
+// withOpening returns bank with the opening bank added as a lot earned in
+// period earned: one lot per month, so it joins a lot already earned then.
+func withOpening(bank []billing.Lot, earned billing.Period, seconds int64) []billing.Lot {
+	out := append([]billing.Lot(nil), bank...)
+	for i := range out {
+		if out[i].Earned == earned {
+			out[i].Seconds += seconds
+			return out
+		}
+	}
+	return append(out, billing.Lot{Earned: earned, Seconds: seconds})
 }
 
 // final computes contract c's figures for p.
@@ -239,8 +293,15 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 		if err := s.decorate(ctx, tx, p, v.Rows); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(seconds), 0), COALESCE(SUM(entries), 0) FROM usage WHERE contract_id = '' AND period = ?`,
-			int64(p)).Scan(&v.UnmatchedSeconds, &v.UnmatchedEntries)
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(seconds), 0), COALESCE(SUM(entries), 0) FROM usage WHERE contract_id = '' AND period = ?`,
+			int64(p)).Scan(&v.UnmatchedSeconds, &v.UnmatchedEntries); err != nil {
+			return err
+		}
+		if v.UnmatchedEntries == 0 {
+			return nil
+		}
+		v.Unmatched, err = unmatchedGroups(ctx, tx, rules, p)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("status %s: %w", p, err)
@@ -396,12 +457,31 @@ type CloseResult struct {
 	Statements []Statement      // statements created now
 }
 
-// ClosePeriod closes period p and every earlier open period, oldest first,
-// in one transaction: it freezes each listed contract's figures, stores the
-// rollover lots, absorbs pending late adjustments into the first period it
-// closes and creates one pending statement per contract and period, issued
-// on today's date in loc. Closing a closed period changes nothing.
+// CloseOptions say how a close issues statements.
+type CloseOptions struct {
+	Currency string
+	Location *time.Location // the agency timezone: periods end and statements are dated in it
+	// GoLive is the first period that gets statements; earlier periods are
+	// closed without statement, invoice or email. Nil: every period.
+	GoLive *billing.Period
+	// Review creates statements as drafts and queues nothing until they are
+	// approved.
+	Review bool
+}
+
+// ClosePeriod is CloseWith with every period invoiced and no review.
 func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, currency string, loc *time.Location, now time.Time) (CloseResult, error) {
+	return s.CloseWith(ctx, rules, p, CloseOptions{Currency: currency, Location: loc}, now)
+}
+
+// CloseWith closes period p and every earlier open period, oldest first, in one
+// transaction: it freezes each listed contract's figures, stores the
+// rollover lots, absorbs pending late adjustments into the first period it
+// closes and creates one statement per contract and period from go-live on,
+// issued on today's date in the agency timezone: pending with its email
+// queued, or a draft under review. Closing a closed period changes nothing.
+func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts CloseOptions, now time.Time) (CloseResult, error) {
+	currency, loc := opts.Currency, opts.Location
 	if now.Before(p.End(loc)) {
 		return CloseResult{}, fmt.Errorf("close %s: %w (it ends %s)", p, ErrPeriodNotEnded, p.End(loc).Format(time.RFC3339))
 	}
@@ -444,17 +524,27 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 				if err != nil {
 					return err
 				}
+				if err := w.write(ctx, f, weeks, currency); err != nil {
+					return fmt.Errorf("%s %s: %w", c.ID, f.Period, err)
+				}
+				if opts.GoLive != nil && f.Period < *opts.GoLive {
+					continue // before go-live: figures and rollover only
+				}
 				stmt := Statement{
 					InvoiceNumber: InvoiceNumber(c.ID, f.Period), ContractID: c.ID, Period: f.Period, Currency: currency,
-					Total: f.TotalInvoiced, IssuedOn: today, DueOn: today + billing.Date(c.PaymentTermsDays), Status: "pending",
+					Total: f.TotalInvoiced, IssuedOn: today, DueOn: today + billing.Date(c.PaymentTermsDays), Status: StatusPending,
 				}
-				if err := w.write(ctx, f, weeks, stmt, currency, now); err != nil {
+				if opts.Review {
+					stmt.Status = StatusDraft
+				}
+				if err := w.statement(ctx, stmt, now); err != nil {
 					return fmt.Errorf("%s %s: %w", c.ID, f.Period, err)
 				}
 				res.Statements = append(res.Statements, stmt)
-				// The email is queued with the statement; a contract with no
-				// contacts gets its statement and invoice but no email.
-				if len(c.Contacts) > 0 {
+				// The email is queued with the statement (a draft's when it is
+				// approved); a contract with no contacts gets its statement
+				// and invoice but no email.
+				if stmt.Status == StatusPending && len(c.Contacts) > 0 {
 					if err := enqueue(ctx, tx, StatementMessageKey(c.ID, f.Period), "email", c.Contacts, now); err != nil {
 						return err
 					}
@@ -597,7 +687,7 @@ func decodeWeeks(s string) ([]billing.Week, error) {
 	return out, nil
 }
 
-func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []billing.Week, st Statement, currency string, now time.Time) error {
+func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []billing.Week, currency string) error {
 	if _, err := w.frozen.ExecContext(ctx, f.ContractID, string(f.Unit), f.Contracted, f.Banked, f.Available, f.Used, f.LateAdjustment,
 		f.Remaining, f.Overage, int64(f.OverageRate), int64(f.OverageFee), int64(f.RetainerFee), int64(f.TotalInvoiced),
 		f.Earned, f.Forfeited, f.Expired, f.RolloverOut, int64(f.Period), currency, encodeWeeks(weeks)); err != nil {
@@ -610,6 +700,10 @@ func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []bill
 			}
 		}
 	}
+	return nil
+}
+
+func (w *closeWriter) statement(ctx context.Context, st Statement, now time.Time) error {
 	_, err := w.stmt.ExecContext(ctx, st.InvoiceNumber, st.ContractID, int64(st.Period), st.Currency, int64(st.Total),
 		int64(st.IssuedOn), int64(st.DueOn), st.Status, now.Unix())
 	return err

@@ -74,13 +74,22 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 }
 
 // SetNote attaches text to (contract, period); empty text removes the note.
+// A statement's notes are frozen once it is issued (ErrNoteFrozen); a
+// draft's may still change.
 func (s *DB) SetNote(ctx context.Context, id string, p billing.Period, text string, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		sts, err := statements(ctx, tx, `WHERE contract_id = ? AND period = ?`, id, int64(p))
+		if err != nil {
+			return err
+		}
+		if len(sts) > 0 && sts[0].Status != StatusDraft {
+			return fmt.Errorf("note %s %s: %w", id, p, ErrNoteFrozen)
+		}
 		if text == "" {
 			_, err := tx.ExecContext(ctx, `DELETE FROM notes WHERE contract_id = ? AND period = ?`, id, int64(p))
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO notes (contract_id, period, text, updated_at) VALUES (?, ?, ?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO notes (contract_id, period, text, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (contract_id, period) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at`,
 			id, int64(p), text, now.Unix())
 		return err
@@ -88,25 +97,28 @@ func (s *DB) SetNote(ctx context.Context, id string, p billing.Period, text stri
 }
 
 // MarkPaid sets an invoice paid on date d. Marking a paid invoice again
-// changes nothing.
+// changes nothing. A draft (under review) is ErrNotApproved; a date before
+// the issue date is ErrPaidBeforeIssue.
 func (s *DB) MarkPaid(ctx context.Context, invoice string, d billing.Date) (*Statement, error) {
 	var out *Statement
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		sts, err := statements(ctx, tx, `WHERE invoice_number = ?`, invoice)
+		st, err := invoiceByNumber(ctx, tx, invoice)
 		if err != nil {
 			return err
 		}
-		if len(sts) == 0 {
-			return fmt.Errorf("invoice %s: %w", invoice, ErrNotFound)
+		switch {
+		case st.Status == StatusDraft:
+			return fmt.Errorf("invoice %s is a draft under review: %w", invoice, ErrNotApproved)
+		case d < st.IssuedOn:
+			return fmt.Errorf("%w: invoice %s was issued on %s, the payment date is %s", ErrPaidBeforeIssue, invoice, st.IssuedOn, d)
 		}
-		st := sts[0]
-		if st.Status != "paid" {
+		if st.Status != StatusPaid {
 			if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'paid', paid_on = ? WHERE invoice_number = ?`, int64(d), invoice); err != nil {
 				return err
 			}
-			st.Status, st.PaidOn = "paid", &d
+			st.Status, st.PaidOn = StatusPaid, &d
 		}
-		out = &st
+		out = st
 		return nil
 	})
 	return out, err

@@ -33,9 +33,6 @@ const (
 	maxAPIEntries = 10000
 	// maxAPIIDLen bounds an entry's id (its idempotency key).
 	maxAPIIDLen = 255
-	// maxEntrySeconds bounds one entry (10,000,000 hours, the CLI's H:MM
-	// limit), so that sums over a whole request cannot overflow.
-	maxEntrySeconds = 10_000_000 * 3600
 )
 
 // apiHandler serves one authorised API request and returns its outcome for
@@ -227,6 +224,7 @@ type apiImportResult struct {
 	Updated   int           `json:"updated"`
 	Unchanged int           `json:"unchanged"`
 	Unmatched int           `json:"unmatched"`
+	Removed   int           `json:"removed"`
 	Rejected  []apiRejected `json:"rejected"`
 }
 
@@ -290,6 +288,7 @@ func (s *Server) apiEntries(w http.ResponseWriter, r *http.Request, env *jobs.En
 			return s.apiInternal(w, r, err)
 		}
 		out.Imported, out.Updated, out.Unchanged, out.Unmatched = res.Imported, res.Updated, res.Unchanged, res.Unmatched
+		out.Removed = res.Removed
 		if s.Metrics != nil {
 			s.Metrics.EntriesImported(res.Imported + res.Updated)
 		}
@@ -338,22 +337,25 @@ func apiValidate(e apiEntry) (store.Entry, []string) {
 	case e.Hours != nil && e.Seconds != nil:
 		bad("give hours or seconds, not both")
 	case e.Hours != nil:
+		// At most a month of hours (billing.MaxEntryHours), as `retainer
+		// log` takes: more is a typing mistake, and the bound keeps sums
+		// over a whole request far from overflowing.
 		n, err := billing.ParseAmount(*e.Hours)
 		switch {
 		case err != nil:
 			bad("hours: %v", err)
 		case n <= 0:
 			bad("hours %q: must be more than zero", *e.Hours)
-		case n > maxEntrySeconds:
-			bad("hours %q: too large", *e.Hours)
+		case billing.CheckHours(n) != nil:
+			bad("hours %q: %v", *e.Hours, billing.CheckHours(n))
 		}
 		secs = n
 	case e.Seconds != nil:
 		switch n := *e.Seconds; {
 		case n <= 0:
 			bad("seconds %d: must be more than zero", n)
-		case n > maxEntrySeconds:
-			bad("seconds %d: too large", n)
+		case billing.CheckHours(n) != nil:
+			bad("seconds %d: %v", n, billing.CheckHours(n))
 		}
 		secs = *e.Seconds
 	default:

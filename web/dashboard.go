@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,6 +35,8 @@ func (s *Server) dashboardRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.requireAdmin(s.burnPage))
 	mux.HandleFunc("GET /statements", s.requireAdmin(s.statementsPage))
 	mux.HandleFunc("GET /statements/{invoice}", s.requireAdmin(s.statementPage))
+	mux.HandleFunc("POST /statements/{invoice}/approve", s.requireAdmin(s.statementApprove))
+	mux.HandleFunc("POST /statements/approve", s.requireAdmin(s.statementApprove))
 	mux.HandleFunc("GET /outbox", s.requireAdmin(s.outboxPage))
 	mux.HandleFunc("POST /outbox/{id}/retry", s.requireAdmin(s.outboxRetry))
 	mux.HandleFunc("GET /jobs", s.requireAdmin(s.jobsPage))
@@ -71,10 +74,11 @@ type dashBurnView struct {
 	Rows                           []dashBurnRow
 	Flagged                        int
 	Summary                        notify.StatusTotals
-	Late, Notes                    []dashLine
+	Late, Notes, AfterEnd          []dashLine
 	Unmatched                      string // hours of entries matching no contract; "" when none
 	UnmatchedEntries               int64
-	Error                          string // a bad ?month
+	UnmatchedLines                 []string // by client, hours before a contract's start named
+	Error                          string   // a bad ?month
 }
 
 // dashFlag says why a row needs the agency's eye, or "": used more than
@@ -121,6 +125,9 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 		if l.Late != "" {
 			out.Late = append(out.Late, dashLine{l.Row.Contract.ID, l.Late})
 		}
+		if l.AfterEnd != "" {
+			out.AfterEnd = append(out.AfterEnd, dashLine{l.Row.Contract.ID, l.AfterEnd})
+		}
 	}
 	sort.SliceStable(out.Rows, func(i, j int) bool {
 		fi, fj := out.Rows[i].Flag != "", out.Rows[j].Flag != ""
@@ -132,6 +139,7 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 	out.Summary = t
 	if v.UnmatchedEntries > 0 {
 		out.Unmatched, out.UnmatchedEntries = billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries
+		out.UnmatchedLines = notify.UnmatchedLines(v.Unmatched, 10)
 	}
 	return out
 }
@@ -183,6 +191,20 @@ func (s *Server) burnPage(w http.ResponseWriter, r *http.Request, a *adminReques
 type dashStatement struct {
 	Invoice, ContractID, Client, Period string
 	Total, IssuedOn, DueOn, Status      string
+	Draft                               bool // under review: the row has an Approve button
+}
+
+// dashStatementsView is the statements page's Data.
+type dashStatementsView struct {
+	Rows     []dashStatement
+	Drafts   []dashDraftMonth // months with drafts, oldest first: "Approve all" buttons
+	Approved string           // what was just approved, from ?approved
+}
+
+// dashDraftMonth is one month's drafts.
+type dashDraftMonth struct {
+	Period string
+	Count  int
 }
 
 // statementsPage is GET /statements: every statement, newest period first.
@@ -193,6 +215,7 @@ func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *admin
 		return
 	}
 	rows := make([]dashStatement, 0, len(sts))
+	drafts := map[string]int{}
 	for i := range sts {
 		st := &sts[i]
 		client := ""
@@ -205,9 +228,53 @@ func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *admin
 		}
 		rows = append(rows, dashStatement{Invoice: st.InvoiceNumber, ContractID: st.ContractID, Client: client,
 			Period: st.Period.String(), Total: st.Total.Format(currency), IssuedOn: st.IssuedOn.String(),
-			DueOn: st.DueOn.String(), Status: st.StatusAt(a.today)})
+			DueOn: st.DueOn.String(), Status: st.StatusAt(a.today), Draft: st.Status == store.StatusDraft})
+		if st.Status == store.StatusDraft {
+			rows[len(rows)-1].IssuedOn = "on approval"
+			drafts[st.Period.String()]++
+		}
 	}
-	s.render(w, http.StatusOK, "statements.html.tmpl", a.page("Statements", rows))
+	view := dashStatementsView{Rows: rows, Approved: r.URL.Query().Get("approved")}
+	for p, n := range drafts {
+		view.Drafts = append(view.Drafts, dashDraftMonth{p, n})
+	}
+	sort.Slice(view.Drafts, func(i, j int) bool { return view.Drafts[i].Period < view.Drafts[j].Period })
+	s.render(w, http.StatusOK, "statements.html.tmpl", a.page("Statements", view))
+}
+
+// statementApprove is POST /statements/{invoice}/approve, or POST
+// /statements/approve with a month: `retainer statement approve` from the
+// dashboard. The statement becomes pending, is issued today and its email
+// is queued; approving twice changes nothing.
+func (s *Server) statementApprove(w http.ResponseWriter, r *http.Request, a *adminRequest) {
+	var invoices []string
+	var p billing.Period
+	if inv := r.PathValue("invoice"); inv != "" {
+		invoices = []string{inv}
+	} else {
+		var err error
+		if p, err = billing.ParsePeriod(r.PostFormValue("month")); err != nil {
+			http.Error(w, "want a month YYYY-MM", http.StatusBadRequest)
+			return
+		}
+	}
+	res, err := a.env.DB.ApproveStatements(r.Context(), a.env.Rules, invoices, p, a.today, a.now)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.dashboardError(w, "approve", err)
+		return
+	}
+	var done []string
+	for _, ap := range res {
+		if ap.Approved {
+			done = append(done, ap.Statement.InvoiceNumber)
+			s.log().Info("statement approved from the dashboard", "invoice", ap.Statement.InvoiceNumber)
+		}
+	}
+	http.Redirect(w, r, "/statements?approved="+url.QueryEscape(strings.Join(done, " ")), http.StatusSeeOther)
 }
 
 // statementPage is GET /statements/{invoice}: the statement as its email

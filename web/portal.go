@@ -137,6 +137,9 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 		if st.ContractID != c.ID { // Statements filters already; a portal must never show another client's
 			continue
 		}
+		if st.Status == store.StatusDraft { // under review: the client sees it once approved
+			continue
+		}
 		data.Statements = append(data.Statements, portalStatement{
 			InvoiceNumber: st.InvoiceNumber, Month: st.Period.String(), MonthName: st.Period.Name(),
 			Total: st.Total, Currency: st.Currency, DueOn: st.DueOn, Status: st.StatusAt(today),
@@ -164,7 +167,7 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := env.DB.StatementByInvoice(ctx, store.InvoiceNumber(c.ID, p))
-	if errors.Is(err, store.ErrNotFound) { // open, or outside the contract
+	if errors.Is(err, store.ErrNotFound) || (err == nil && st.Status == store.StatusDraft) { // open, outside the contract, or under review
 		s.portalNotFound(w, r)
 		return
 	}

@@ -21,5 +21,5 @@ func (a *app) alerts(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	return a.queueOrPrint(ctx, c, cands, "no new alerts")
+	return a.queueOrPrint(ctx, c, asOf, cands, "no new alerts")
 }

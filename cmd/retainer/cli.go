@@ -9,12 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"retainer/billing"
 	"retainer/config"
 	"retainer/jobs"
+	"retainer/notify"
 	"retainer/store"
 )
 
@@ -48,7 +50,7 @@ type command struct {
 var commands = []command{
 	{"check", "", "validate the config and list the contracts", (*app).check, nil},
 	{"log", "CONTRACT_ID AMOUNT [--date YYYY-MM-DD] [--note TEXT] [--user NAME]",
-		"log time (2.5, 2:30, 2h30m; sessions: a count)", (*app).log, logFlags},
+		"log time (2.5, 2:30, 2h30m; at most 744 h; sessions: a count)", (*app).log, logFlags},
 	{"import", "[FILE...] [--format auto|harvest|toggl|clockify|generic] [--json]",
 		"import tracker exports (no FILE: every finished file in import.inbox)", (*app).importCmd, importFlags},
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
@@ -61,7 +63,10 @@ var commands = []command{
 	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*app).renewals, alertsFlags},
 	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*app).overdue, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
-	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD]", "mark an invoice paid", (*app).invoice, invoiceFlags},
+	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD] | unpaid INVOICE_NUMBER",
+		"mark an invoice paid (not before its issue date), or undo a mistaken paid", (*app).invoice, invoiceFlags},
+	{"entry", "edit ID [--amount A] [--date YYYY-MM-DD] [--note TEXT] | delete ID",
+		"correct or delete a logged or API entry (log prints its id); in a closed month it becomes a late adjustment", (*app).entry, entryFlags},
 	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*app).runCmd, runFlags},
 	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*app).jobsCmd, outboxFlags},
 	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*app).portal, nil},
@@ -73,7 +78,7 @@ var commands = []command{
 
 func usage() string {
 	var b strings.Builder
-	b.WriteString("usage: retainer COMMAND [flags]\n\ncommands:\n")
+	b.WriteString("usage: retainer [--config FILE] COMMAND [flags]\n\ncommands:\n")
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
 	}
@@ -96,6 +101,8 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 type cmdline struct {
 	config   string
 	args     []string
+	set      map[string]bool // the flags given on the command line
+	amount   string
 	month    string
 	asOf     string
 	date     string
@@ -114,6 +121,13 @@ type cmdline struct {
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
+	// --config may also come before the command name: retainer --config
+	// x.yaml status. The command's own --config, if any, wins.
+	global, args, err := globalConfig(args)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "retainer: %v\n\n%s\n", err, usage())
+		return exitUsage
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(a.stderr, usage())
 		return exitUsage
@@ -133,7 +147,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "retainer: unknown command %q\n\n%s\n", args[0], usage())
 		return exitUsage
 	}
-	c := &cmdline{config: a.getenv("RETAINER_CONFIG")}
+	c := &cmdline{config: global, set: map[string]bool{}}
+	if c.config == "" {
+		c.config = a.getenv("RETAINER_CONFIG")
+	}
 	if c.config == "" {
 		c.config = "retainer.yaml"
 	}
@@ -152,23 +169,18 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return b.String()
 	}
 	// Flags may come before or after the positional arguments.
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(a.stdout, helpText())
-				return exitOK
-			}
-			fmt.Fprintf(a.stderr, "retainer %s: %v\n\n%s", cmd.name, err, helpText())
-			return exitUsage
+	flags, positional := splitArgs(fs, args[1:])
+	if err := fs.Parse(flags); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(a.stdout, helpText())
+			return exitOK
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		c.args = append(c.args, fs.Arg(0))
-		rest = fs.Args()[1:]
+		fmt.Fprintf(a.stderr, "retainer %s: %v\n\n%s", cmd.name, err, helpText())
+		return exitUsage
 	}
-	err := cmd.run(a, ctx, c)
+	c.args = append(positional, fs.Args()...)
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	err = cmd.run(a, ctx, c)
 	if c.db != nil {
 		c.db.Close()
 	}
@@ -188,6 +200,62 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "retainer %s: %v\n", cmd.name, err)
 		return exitFailed
 	}
+}
+
+// globalConfig takes a --config FILE (or --config=FILE, -config) given
+// before the command name off args.
+func globalConfig(args []string) (config string, rest []string, err error) {
+	for len(args) > 0 {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !strings.HasPrefix(args[0], "-") || name != "config" || strings.HasPrefix(args[0], "---") {
+			break
+		}
+		if !hasValue {
+			if len(args) < 2 {
+				return "", nil, errors.New("--config needs a file name")
+			}
+			value, args = args[1], args[1:]
+		}
+		if value == "" {
+			return "", nil, errors.New("--config needs a file name")
+		}
+		config, args = value, args[1:]
+	}
+	return config, args, nil
+}
+
+// negativeNumber is an argument that looks like a flag but is a negative
+// number or amount (-2, -1.5, -.5, -0:30, -2h): a positional argument, so
+// that `log acme-001 -2` is refused as a negative amount rather than as an
+// unknown flag.
+var negativeNumber = regexp.MustCompile(`^-\.?[0-9]`)
+
+// splitArgs separates a command's flags (with their values) from its
+// positional arguments, which may come in any order. Everything after "--"
+// is positional.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			return flags, append(positional, args[i+1:]...)
+		case len(arg) < 2 || arg[0] != '-' || negativeNumber.MatchString(arg):
+			positional = append(positional, arg)
+		default:
+			flags = append(flags, arg)
+			name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+			if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	return flags, positional
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func indent(s string) string {
@@ -295,6 +363,23 @@ func (a *app) check(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	cfg := c.cfg
+	// A broken override would otherwise surface only when a statement or
+	// alert is rendered, perhaps at 02:00 on the 1st.
+	broken, unused, err := notify.CheckOverrides(cfg.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("templates_dir %s: %w", cfg.TemplatesDir, err)
+	}
+	if len(broken) > 0 {
+		lines := make([]string, len(broken))
+		for i, e := range broken {
+			lines[i] = e.Error()
+		}
+		what := "an override template does not parse"
+		if len(lines) > 1 {
+			what = fmt.Sprintf("%d override templates do not parse", len(lines))
+		}
+		return usagef("invalid config %s: templates_dir: %s:\n%s", c.config, what, indent(strings.Join(lines, "\n")))
+	}
 	fmt.Fprintf(a.stdout, "%s: ok — %d contracts, timezone %s, currency %s, database %s\n\n",
 		c.config, len(cfg.Contracts), cfg.Timezone, cfg.Currency, displayDatabase(cfg.Database))
 	tw := newTable(a.stdout)
@@ -306,6 +391,16 @@ func (a *app) check(ctx context.Context, c *cmdline) error {
 	}
 	tw.flush()
 	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(a.stdout, "warning: %s\n", w)
+	}
+	for _, f := range unused {
+		fmt.Fprintf(a.stdout, "warning: templates_dir: %s overrides no template (misspelt?)\n", f)
+	}
+	more, err := a.dayOneWarnings(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, w := range more {
 		fmt.Fprintf(a.stdout, "warning: %s\n", w)
 	}
 	return nil

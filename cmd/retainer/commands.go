@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"retainer/billing"
+	"retainer/jobs"
 	"retainer/notify"
 	"retainer/store"
 )
@@ -37,6 +38,7 @@ func statementFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (required)")
 	fs.StringVar(&c.asOf, "as-of", "", "as-of date YYYY-MM-DD for an open period's projection (default today)")
 	fs.StringVar(&c.format, "format", "text", "text, markdown or html")
+	fs.BoolVar(&c.send, "send", false, "approve: deliver the approved statements' emails now")
 }
 
 func invoiceFlags(fs *flag.FlagSet, c *cmdline) {
@@ -69,20 +71,17 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 	base := store.Entry{Source: "log", Date: date, Billable: true, Client: k.Client, Notes: c.note, User: c.user, Pinned: k.ID}
 	var entries []store.Entry
 	if k.Unit == billing.UnitSessions {
-		n, err := strconv.Atoi(c.args[1])
-		if err != nil || n <= 0 || n > 1000 {
-			return usagef("amount %q: a sessions contract logs a whole number of sessions (1, 2, …)", c.args[1])
+		n, err := parseSessions(c.args[1])
+		if err != nil {
+			return err
 		}
 		for i := 0; i < n; i++ {
 			entries = append(entries, base)
 		}
 	} else {
-		secs, err := billing.ParseAmount(c.args[1])
+		secs, err := parseHours(c.args[1])
 		if err != nil {
-			return usagef("%v", err)
-		}
-		if secs <= 0 {
-			return usagef("amount %q: must be more than zero", c.args[1])
+			return err
 		}
 		base.Seconds = secs
 		entries = append(entries, base)
@@ -95,7 +94,21 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	amount := billing.FormatQuantity(entries[0].Counted*int64(len(entries)), k.Unit)
-	fmt.Fprintf(a.stdout, "logged %s %s to %s on %s\n", amount, unitShort(k.Unit), k.ID, date)
+	ids := fmt.Sprintf("entry %d", entries[0].ID)
+	if n := len(entries); n > 1 && entries[n-1].ID-entries[0].ID == int64(n-1) {
+		ids = fmt.Sprintf("entries %d–%d", entries[0].ID, entries[n-1].ID)
+	} else if n > 1 {
+		list := make([]string, n)
+		for i, e := range entries {
+			list[i] = fmt.Sprint(e.ID)
+		}
+		ids = "entries " + strings.Join(list, ", ")
+	}
+	// The id is what `retainer entry edit|delete` takes.
+	fmt.Fprintf(a.stdout, "logged %s %s to %s on %s (%s)\n", amount, unitShort(k.Unit), k.ID, date, ids)
+	if k.BeforeStart(date.Period()) {
+		fmt.Fprintf(a.stdout, "warning: %s starts %s: hours dated before it count nowhere and are never billed (status lists them with the unmatched hours)\n", k.ID, k.Start)
+	}
 	for _, r := range v.Rows {
 		if r.Contract.ID != k.ID {
 			continue
@@ -172,7 +185,7 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 	if err := a.openStore(ctx, c); err != nil {
 		return err
 	}
-	res, err := c.db.ClosePeriod(ctx, c.rules, p, c.cfg.Currency, c.location, a.now())
+	res, err := c.db.CloseWith(ctx, c.rules, p, jobs.CloseOptions(c.cfg), a.now())
 	if err != nil {
 		return err
 	}
@@ -201,23 +214,46 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "closed %s; %d statements\n", strings.Join(out.Closed, ", "), len(out.Statements))
+	fmt.Fprintf(a.stdout, "closed %s; %s\n", strings.Join(out.Closed, ", "), plural(len(out.Statements), "statement", "statements"))
 	tw := newTable(a.stdout)
 	tw.row("INVOICE", "CONTRACT", "PERIOD", "TOTAL", "DUE")
 	for _, st := range res.Statements {
 		tw.row(st.InvoiceNumber, st.ContractID, st.Period.String(), st.Total.Format(c.cfg.Currency), st.DueOn.String())
 	}
 	tw.flush()
+	drafts := 0
+	for _, st := range res.Statements {
+		if st.Status == store.StatusDraft {
+			drafts++
+		}
+	}
+	if drafts > 0 {
+		fmt.Fprintf(a.stdout, "%s under review (statements.review): nothing is sent until `retainer statement approve --month %s` or the dashboard approves them\n",
+			plural(drafts, "draft", "drafts"), p)
+	}
 	if c.send {
 		return a.deliver(ctx, c)
 	}
-	fmt.Fprintln(a.stdout, "statement emails are queued: `retainer outbox send` delivers them")
+	if drafts < len(res.Statements) {
+		fmt.Fprintln(a.stdout, "statement emails are queued: `retainer outbox send` delivers them")
+	}
 	return nil
 }
 
+// plural is "1 statement", "2 statements".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func (a *app) statement(ctx context.Context, c *cmdline) error {
+	if len(c.args) > 0 && c.args[0] == "approve" {
+		return a.approve(ctx, c)
+	}
 	if len(c.args) != 1 {
-		return usagef("want CONTRACT_ID")
+		return usagef("want CONTRACT_ID, or approve")
 	}
 	format := notify.Format(c.format)
 	if !format.Valid() {
@@ -245,11 +281,30 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 }
 
 func (a *app) invoice(ctx context.Context, c *cmdline) error {
-	if len(c.args) != 2 || c.args[0] != "paid" {
-		return usagef("want: invoice paid INVOICE_NUMBER [--date YYYY-MM-DD]")
+	const want = "want: invoice paid INVOICE_NUMBER [--date YYYY-MM-DD] | invoice unpaid INVOICE_NUMBER"
+	if len(c.args) != 2 {
+		return usagef(want)
+	}
+	switch c.args[0] {
+	case "paid":
+	case "unpaid":
+		if c.set["date"] {
+			return usagef("invoice unpaid takes no --date")
+		}
+	default:
+		return usagef(want)
 	}
 	if err := a.openStore(ctx, c); err != nil {
 		return err
+	}
+	if c.args[0] == "unpaid" {
+		st, err := c.db.MarkUnpaid(ctx, c.args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: no longer paid; %s again (%s, due %s)\n", st.InvoiceNumber,
+			st.StatusAt(a.today(c)), st.Total.Format(st.Currency), st.DueOn)
+		return nil
 	}
 	d := a.today(c)
 	if c.date != "" {
@@ -259,7 +314,12 @@ func (a *app) invoice(ctx context.Context, c *cmdline) error {
 		}
 	}
 	st, err := c.db.MarkPaid(ctx, c.args[1], d)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrPaidBeforeIssue):
+		return usagef("%v", err)
+	case errors.Is(err, store.ErrNotApproved):
+		return fmt.Errorf("%w: `retainer statement approve %s` first", err, c.args[1])
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s: paid on %s (%s)\n", st.InvoiceNumber, st.PaidOn, st.Total.Format(st.Currency))

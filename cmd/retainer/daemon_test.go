@@ -70,8 +70,14 @@ var daemonClock = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func startDaemon(t testing.TB, bin, config string, env ...string) *daemon {
 	t.Helper()
+	return startDaemonAt(t, bin, config, daemonClock, env...)
+}
+
+// startDaemonAt starts a daemon whose clock starts at at.
+func startDaemonAt(t testing.TB, bin, config string, at time.Time, env ...string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "run", "--config", config, "--now", daemonClock.Format(time.RFC3339))
+	d.cmd = exec.Command(bin, "run", "--config", config, "--now", at.Format(time.RFC3339))
 	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {

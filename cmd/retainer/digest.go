@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"retainer/jobs"
 	"retainer/notify"
@@ -38,7 +39,13 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		fmt.Fprint(a.stdout, text)
 		return nil
 	}
-	if err := jobs.Queue(ctx, c.db, []jobs.Candidate{jobs.DigestCandidate(c.env, p)}, a.now()); err != nil {
+	if !c.cfg.Invoiced(p) {
+		fmt.Fprintf(a.stdout, "%s is before go_live %s: no digest\n", p, c.cfg.GoLive)
+		return nil
+	}
+	at := a.clockAt(c, asOf)
+	a.now = func() time.Time { return at } // queued, dated and delivered as of that day
+	if err := jobs.Queue(ctx, c.db, []jobs.Candidate{jobs.DigestCandidate(c.env, p)}, at); err != nil {
 		return err
 	}
 	return a.deliver(ctx, c)

@@ -24,6 +24,7 @@ func exportFlags(fs *flag.FlagSet, c *cmdline) {
 
 // entryRecord is one time entry as `retainer export entries` writes it.
 type entryRecord struct {
+	ID          int64       `json:"id"` // what `retainer entry edit|delete` takes
 	Date        string      `json:"date"`
 	ContractID  string      `json:"contract_id"` // "" when it matches no contract
 	Client      string      `json:"client"`
@@ -109,7 +110,7 @@ func (a *app) exportEntries(ctx context.Context, c *cmdline, out io.Writer, p bi
 		if k := c.rules.Contract(e.ContractID); k != nil {
 			unit = k.Unit
 		}
-		r := entryRecord{Date: e.Date.String(), ContractID: e.ContractID, Client: e.Client, Project: e.Project,
+		r := entryRecord{ID: e.ID, Date: e.Date.String(), ContractID: e.ContractID, Client: e.Client, Project: e.Project,
 			ProjectCode: e.ProjectCode, Task: e.Task, Notes: e.Notes, User: e.User,
 			Hours: json.Number(billing.FormatQuantity(e.Seconds, unit)), Seconds: e.Seconds,
 			Counted: json.Number(billing.FormatQuantity(e.Counted, unit)), CountedSecs: e.Counted,

@@ -4,9 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 
+	"retainer/billing"
 	"retainer/jobs"
+	"retainer/store"
 	"retainer/timesheet"
 )
 
@@ -21,6 +25,7 @@ type importJSON struct {
 	Updated   int            `json:"updated"`
 	Unchanged int            `json:"unchanged"`
 	Unmatched int            `json:"unmatched"`
+	Removed   int            `json:"removed"` // entries deleted by reconciliation (gone upstream)
 	Rejected  []rejectedJSON `json:"rejected"`
 }
 
@@ -63,6 +68,15 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 	}
 	out := importJSON{Files: len(results), Rejected: []rejectedJSON{}}
 	var errText strings.Builder
+	var unmatched [][]store.UnmatchedClient
+	add := func(r store.ImportResult) {
+		out.Imported += r.Imported
+		out.Updated += r.Updated
+		out.Unchanged += r.Unchanged
+		out.Unmatched += r.Unmatched
+		out.Removed += r.Removed
+		unmatched = append(unmatched, r.UnmatchedClients)
+	}
 	for _, r := range results {
 		if r.Rejected() {
 			if r.Err != nil {
@@ -74,20 +88,14 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 			errText.WriteString(r.ErrorText(r.Path))
 			continue
 		}
-		out.Imported += r.Imported
-		out.Updated += r.Updated
-		out.Unchanged += r.Unchanged
-		out.Unmatched += r.Unmatched
+		add(r.ImportResult)
 	}
 	for i, r := range syncs {
 		if syncErrs[i] != nil {
 			fmt.Fprintf(&errText, "%v\n", syncErrs[i])
 			continue
 		}
-		out.Imported += r.Imported
-		out.Updated += r.Updated
-		out.Unchanged += r.Unchanged
-		out.Unmatched += r.Unmatched
+		add(r.ImportResult)
 	}
 	if c.json {
 		if err := writeJSON(a.stdout, out); err != nil {
@@ -95,7 +103,7 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 		}
 	} else {
 		if len(c.args) == 0 {
-			fmt.Fprintf(a.stdout, "inbox %s: %d files", cfg.Import.Inbox, len(results))
+			fmt.Fprintf(a.stdout, "inbox %s: %s", cfg.Import.Inbox, nounCount(len(results), "file", "files"))
 			if len(waiting) > 0 {
 				fmt.Fprintf(a.stdout, " (%d still being written, left for later)", len(waiting))
 			}
@@ -106,13 +114,13 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 				fmt.Fprintf(a.stdout, "%s: rejected, nothing imported\n", r.Path)
 				continue
 			}
-			fmt.Fprintf(a.stdout, "%s: %s, %d rows: %d imported, %d updated, %d unchanged, %d removed", r.Path, r.Format,
-				r.Rows, r.Imported, r.Updated, r.Unchanged, r.Removed)
+			fmt.Fprintf(a.stdout, "%s: %s, %s: %d imported, %d updated, %d unchanged, %d removed", r.Path, r.Format,
+				nounCount(r.Rows, "row", "rows"), r.Imported, r.Updated, r.Unchanged, r.Removed)
 			if r.Unmatched > 0 {
-				fmt.Fprintf(a.stdout, ", %d unmatched (see `retainer status`)", r.Unmatched)
+				fmt.Fprintf(a.stdout, ", %d unmatched", r.Unmatched)
 			}
 			if r.Running > 0 {
-				fmt.Fprintf(a.stdout, ", %d running timers skipped", r.Running)
+				fmt.Fprintf(a.stdout, ", %s skipped", nounCount(r.Running, "running timer", "running timers"))
 			}
 			fmt.Fprintln(a.stdout)
 		}
@@ -122,10 +130,47 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 					r.Source, r.Imported, r.Updated, r.Unchanged, r.Removed, r.Unmatched)
 			}
 		}
+		writeUnmatched(a.stdout, out.Unmatched, store.MergeUnmatched(unmatched...))
 	}
 	if errText.Len() > 0 {
 		fmt.Fprint(a.stderr, errText.String())
 		return errSilent
 	}
 	return nil
+}
+
+// unmatchedShown is how many clients the import summary names.
+const unmatchedShown = 10
+
+// writeUnmatched names the clients of the entries that matched no
+// contract, most hours first, so the user knows which match list to fix.
+func writeUnmatched(w io.Writer, entries int, clients []store.UnmatchedClient) {
+	if entries == 0 {
+		return
+	}
+	var secs int64
+	for _, c := range clients {
+		secs += c.Seconds
+	}
+	fmt.Fprintf(w, "%s (%s h) matched no contract; add the client or project to a contract's match list (see `retainer status`):\n",
+		nounCount(entries, "unmatched entry", "unmatched entries"), billing.FormatQuantity(secs, billing.UnitHours))
+	for i, c := range clients {
+		if i == unmatchedShown {
+			fmt.Fprintf(w, "  and %d more\n", len(clients)-unmatchedShown)
+			break
+		}
+		name := c.Client
+		if strings.TrimSpace(name) == "" {
+			name = "(no client)"
+		}
+		fmt.Fprintf(w, "  %s: %s h, %s\n", name, billing.FormatQuantity(c.Seconds, billing.UnitHours), nounCount(c.Entries, "entry", "entries"))
+	}
+}
+
+// nounCount is n with its noun: "1 entry", "2 entries".
+func nounCount(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

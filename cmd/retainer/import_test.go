@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +58,7 @@ func TestImportCommand(t *testing.T) {
 	if !strings.Contains(st, `"hours_used":2.00`) {
 		t.Errorf("status after import:\n%s", st)
 	}
-	if text := e.must("status", "--month", "2026-03"); !strings.Contains(text, "unmatched hours: 2.00 h in 1 entries") {
+	if text := e.must("status", "--month", "2026-03"); !strings.Contains(text, "unmatched hours: 2.00 h") {
 		t.Errorf("status lacks the unmatched line:\n%s", text)
 	}
 
@@ -154,5 +156,127 @@ func TestImportSyncsTogglAPI(t *testing.T) {
 	}
 	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":1.50`) {
 		t.Errorf("status:\n%s", st)
+	}
+}
+
+// harvestRowBy is a Harvest row of one person's work on a project.
+func harvestRowBy(date, client, project, person, notes, hours string) string {
+	first, last, _ := strings.Cut(person, " ")
+	return date + "," + client + "," + project + ",NW-1,Development,\"" + notes + "\"," + hours + "," + hours +
+		",Yes,No,No," + first + "," + last + ",,Yes,150.00,,,,US Dollar - USD,\n"
+}
+
+// An export filtered to one person replaces only that person's entries
+// (SPEC §13 "Reconcile scope"), and `import --json` counts what it removed.
+func TestImportReconcileScopeJSON(t *testing.T) {
+	e := newEnv(t)
+	ada := []string{
+		harvestRowBy("2026-03-02", "Acme Corp", "Website", "Ada Lovelace", "design", "2.5"),
+		harvestRowBy("2026-03-03", "Acme Corp", "Website", "Ada Lovelace", "review", "1"),
+		harvestRowBy("2026-03-04", "Acme Corp", "Website", "Ada Lovelace", "build", "3"),
+	}
+	bob := []string{
+		harvestRowBy("2026-03-02", "Acme Corp", "Website", "Bob Babbage", "design", "4"),
+		harvestRowBy("2026-03-03", "Acme Corp", "App", "Bob Babbage", "build", "2.25"),
+	}
+	hoursUsed := func() string {
+		t.Helper()
+		var st struct {
+			Contracts []struct {
+				HoursUsed json.Number `json:"hours_used"`
+			} `json:"contracts"`
+		}
+		out := e.must("status", "acme-001", "--month", "2026-03", "--json")
+		if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Contracts) != 1 {
+			t.Fatalf("status: %v\n%s", err, out)
+		}
+		return st.Contracts[0].HoursUsed.String()
+	}
+	steps := []struct {
+		name      string
+		rows      []string
+		want      importJSON
+		hoursUsed string
+	}{
+		{"the whole team", append(append([]string{}, ada...), bob...), importJSON{Files: 1, Imported: 5}, "12.75"},
+		{"Ada's export: Bob keeps his hours", ada, importJSON{Files: 1, Unchanged: 3}, "12.75"},
+		{"Ada deleted her review upstream", []string{ada[0], ada[2]}, importJSON{Files: 1, Unchanged: 2, Removed: 1}, "11.75"},
+		{"the client spelled another way", []string{strings.Replace(ada[0], "Acme Corp", "acme  corp", 1), ada[2]},
+			importJSON{Files: 1, Updated: 1, Unchanged: 1}, "11.75"},
+		{"Bob's export, filtered to the app", []string{bob[1]}, importJSON{Files: 1, Unchanged: 1}, "11.75"},
+	}
+	for i, s := range steps {
+		path := e.write(fmt.Sprintf("export-%d.csv", i), harvestHeader+strings.Join(s.rows, ""))
+		out := e.must("import", path, "--json")
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &keys); err != nil {
+			t.Fatalf("%s: %v\n%s", s.name, err, out)
+		}
+		if len(keys) != 7 || keys["removed"] == nil {
+			t.Errorf("%s: want files, imported, updated, unchanged, unmatched, removed, rejected:\n%s", s.name, out)
+		}
+		got := importJSONOf(t, out)
+		got.Rejected = nil
+		if !reflect.DeepEqual(got, s.want) {
+			t.Errorf("%s: %+v, want %+v", s.name, got, s.want)
+		}
+		if h := hoursUsed(); h != s.hoursUsed {
+			t.Errorf("%s: hours used %s, want %s", s.name, h, s.hoursUsed)
+		}
+	}
+}
+
+// The text summary: singular and plural, and the unmatched entries by
+// client, most hours first, ten at most.
+func TestImportSummaryText(t *testing.T) {
+	e := newEnv(t)
+	one := e.write("one.csv", "date,client,hours\n2026-03-02,Acme Corp,1\n")
+	var many strings.Builder
+	many.WriteString("date,client,hours,notes\n")
+	for i := 1; i <= 12; i++ { // client i has i hours of unmatched work
+		fmt.Fprintf(&many, "2026-03-%02d,Prospect %02d,%d,\n", i, i, i)
+	}
+	many.WriteString("2026-03-05,,0.5,solo work\n2026-03-06,,0.25,solo work\n")
+	many.WriteString("2026-03-07,prospect  12,1.5,\n") // the same client, spelled another way
+	manyPath := e.write("many.csv", many.String())
+	for _, tc := range []struct {
+		name    string
+		path    string
+		want    []string
+		notWant []string
+	}{
+		{"one row", one, []string{"one.csv: generic, 1 row: 1 imported, 0 updated, 0 unchanged, 0 removed\n"},
+			[]string{"rows", "unmatched"}},
+		{"the same row again", one, []string{"1 row: 0 imported, 0 updated, 1 unchanged, 0 removed\n"}, nil},
+		{"unmatched clients", manyPath, []string{
+			"many.csv: generic, 15 rows: 15 imported, 0 updated, 0 unchanged, 0 removed, 15 unmatched\n",
+			"15 unmatched entries (80.25 h) matched no contract",
+			"\n  Prospect 12: 13.50 h, 2 entries\n  Prospect 11: 11.00 h, 1 entry\n",
+			"\n  Prospect 03: 3.00 h, 1 entry\n  and 3 more\n",
+		}, []string{"Prospect 02", "(no client)", "1 entries"}},
+	} {
+		out := e.must("import", tc.path)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(out, w) {
+				t.Errorf("%s: output has %q:\n%s", tc.name, w, out)
+			}
+		}
+	}
+	// A few unmatched clients, one entry with none.
+	few := e.write("few.csv", "date,client,hours\n2026-03-09,,0.5\n2026-03-09,Prospect 99,0.25\n")
+	out := e.must("import", few)
+	want := "2 unmatched entries (0.75 h) matched no contract; add the client or project to a contract's match list (see `retainer status`):\n" +
+		"  (no client): 0.50 h, 1 entry\n  Prospect 99: 0.25 h, 1 entry\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("output:\n%s\nwant it to end with:\n%s", out, want)
+	}
+	one2 := e.write("single.csv", "date,client,hours\n2026-03-10,Prospect 98,2\n")
+	if out := e.must("import", one2); !strings.Contains(out, "1 unmatched entry (2.00 h) matched no contract") {
+		t.Errorf("output:\n%s", out)
 	}
 }

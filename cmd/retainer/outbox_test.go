@@ -150,7 +150,7 @@ func TestDigestOncePerMonth(t *testing.T) {
 
 func TestRenewalsAndOverdueOnce(t *testing.T) {
 	e := newEnv(t)
-	for _, d := range []string{"2026-08-14", "2026-09-15", "2026-10-15"} { // the three months before the reminder
+	for _, d := range []string{"2026-09-14", "2026-10-15", "2026-11-16"} { // the three months before the reminder (as of December)
 		e.must("log", "acme-001", "45", "--date", d)
 	}
 	out := e.must("renewals", "--as-of", "2026-12-05")

@@ -65,7 +65,7 @@ func TestPortalLinkErrors(t *testing.T) {
 		{[]string{"portal", "acme-001"}, exitUsage, "want: portal link CONTRACT_ID"},
 		{[]string{"portal", "unlink", "acme-001"}, exitUsage, "want: portal link CONTRACT_ID"},
 		{[]string{"portal", "link", "acme-001", "extra"}, exitUsage, "want: portal link CONTRACT_ID"},
-		{[]string{"portal", "link", "nope"}, exitFailed, `no contract "nope"`},
+		{[]string{"portal", "link", "nope"}, exitUsage, `no contract "nope"`}, // as status and log
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"retainer/billing"
 	"retainer/jobs"
@@ -20,10 +21,23 @@ func (a *app) openForReminders(ctx context.Context, c *cmdline, name string) (bi
 	return a.asOf(c)
 }
 
+// clockAt is the command's clock for the as-of date: now on today, else
+// that day at the current time of day in the agency timezone. Messages
+// queued with --as-of are dated, and render their figures, as of that day,
+// never the machine's date.
+func (a *app) clockAt(c *cmdline, asOf billing.Date) time.Time {
+	now := a.now().In(c.location)
+	if billing.DateAt(now, c.location) == asOf {
+		return now
+	}
+	t := asOf.Time()
+	return time.Date(t.Year(), t.Month(), t.Day(), now.Hour(), now.Minute(), now.Second(), 0, c.location)
+}
+
 // queueOrPrint drops the candidates already in the outbox, then prints the
-// rest, or with --send queues them and delivers: the daemon's jobs queue
-// through the same functions.
-func (a *app) queueOrPrint(ctx context.Context, c *cmdline, cands []jobs.Candidate, none string) error {
+// rest, or with --send queues them, dated asOf, and delivers: the daemon's
+// jobs queue through the same functions.
+func (a *app) queueOrPrint(ctx context.Context, c *cmdline, asOf billing.Date, cands []jobs.Candidate, none string) error {
 	fresh, err := jobs.Fresh(ctx, c.db, cands)
 	if err != nil {
 		return err
@@ -37,7 +51,11 @@ func (a *app) queueOrPrint(ctx context.Context, c *cmdline, cands []jobs.Candida
 		}
 		return nil
 	}
-	if err := jobs.Queue(ctx, c.db, fresh, a.now()); err != nil {
+	// The rest of the command runs on the as-of day's clock: the messages
+	// are queued, dated and delivered as of it.
+	at := a.clockAt(c, asOf)
+	a.now = func() time.Time { return at }
+	if err := jobs.Queue(ctx, c.db, fresh, at); err != nil {
 		return err
 	}
 	return a.deliver(ctx, c)
@@ -48,7 +66,7 @@ func (a *app) renewals(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	return a.queueOrPrint(ctx, c, jobs.RenewalCandidates(c.env, today), "no renewal reminders due")
+	return a.queueOrPrint(ctx, c, today, jobs.RenewalCandidates(c.env, today), "no renewal reminders due")
 }
 
 func (a *app) overdue(ctx context.Context, c *cmdline) error {
@@ -60,7 +78,7 @@ func (a *app) overdue(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	return a.queueOrPrint(ctx, c, cands, "no overdue invoices")
+	return a.queueOrPrint(ctx, c, today, cands, "no overdue invoices")
 }
 
 func (a *app) checkins(ctx context.Context, c *cmdline) error {
@@ -68,5 +86,5 @@ func (a *app) checkins(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	return a.queueOrPrint(ctx, c, jobs.CheckinCandidates(c.env, today.Period()), "no check-ins due")
+	return a.queueOrPrint(ctx, c, today, jobs.CheckinCandidates(c.env, today.Period()), "no check-ins due")
 }
