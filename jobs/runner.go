@@ -305,6 +305,9 @@ func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 			errs = append(errs, fmt.Errorf("%s rejected, nothing imported (its reasons are in %s/failed)", filepath.Base(f.Path), env.Config.Import.Inbox))
 			continue
 		}
+		if f.Reimported {
+			c["reimported"]++ // it changed after it was imported
+		}
 		add(f.ImportResult)
 	}
 	for i, r := range res.Syncs {

@@ -23,6 +23,9 @@ type FileResult struct {
 	store.ImportResult
 	Errors []RowError // the file was rejected whole when not empty
 	Err    error      // a whole-file problem: unknown format, undecidable dates, I/O
+	// Reimported: the file changed in processed/ after it was imported
+	// (its writer went on writing after a pause) and was imported again.
+	Reimported bool
 }
 
 // Rejected reports whether nothing of the file was imported.
@@ -161,8 +164,7 @@ const stableFor = 2 * time.Second
 // each to dir/processed or, with a .errors.txt beside it, to dir/failed. A
 // file modified within the last 2 seconds is still being written and is left
 // alone.
-func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, error) {
-	var out InboxResult
+func (im *Importer) ImportInbox(ctx context.Context, dir string) (out InboxResult, err error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
@@ -201,12 +203,50 @@ func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, e
 		}
 		return files[i].name < files[j].name
 	})
+	man, err := readManifest(dir)
+	if err != nil {
+		return out, err
+	}
+	defer func() {
+		if werr := man.write(dir, now); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+	// A file that changed after it was imported and moved (its writer
+	// paused longer than stableFor, then went on writing): import it again.
+	// Imports are idempotent, so the rows already counted count once.
+	for _, name := range man.changed(filepath.Join(dir, "processed"), now) {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		path := filepath.Join(dir, "processed", name)
+		before, _ := os.Stat(path)
+		res := im.ImportFile(ctx, path)
+		res.Reimported = true
+		if !res.Rejected() {
+			man.record(name, before, now)
+		} else {
+			man.forget(name) // its errors are reported; it is not retried forever
+		}
+		out.Files = append(out.Files, res)
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		path := filepath.Join(dir, f.name)
+		before, err := os.Stat(path)
+		if err != nil {
+			continue // gone since the listing
+		}
 		res := im.ImportFile(ctx, path)
+		if after, err := os.Stat(path); err == nil && !sameFile(before, after) {
+			// Written to while it was read: what was imported may be part of
+			// it. It stays in the inbox and is imported again, whole, once it
+			// settles (the import is idempotent).
+			out.Waiting = append(out.Waiting, f.name)
+			continue
+		}
 		target := "processed"
 		if res.Rejected() {
 			target = "failed"
@@ -219,11 +259,15 @@ func (im *Importer) ImportInbox(ctx context.Context, dir string) (InboxResult, e
 			if err := os.WriteFile(dest+".errors.txt", []byte(res.ErrorText(f.name)), 0o644); err != nil {
 				return out, fmt.Errorf("inbox: %w", err)
 			}
+		} else {
+			man.record(filepath.Base(dest), before, now)
 		}
 		out.Files = append(out.Files, res)
 	}
 	return out, nil
 }
+
+func sameFile(a, b os.FileInfo) bool { return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) }
 
 // ErrorText lists a rejected file's problems, one per line, as FILE:LINE: reason.
 func (r *FileResult) ErrorText(name string) string {

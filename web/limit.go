@@ -60,13 +60,23 @@ func (l *limiter) allow(key string) bool {
 // request), the login form (a guessed password does) and the API.
 type limits struct {
 	portal, login, api *limiter
+	// loginAll is one budget for every address together: guesses spread
+	// over many addresses still cost the same. bcrypt lets one compare
+	// run at a time, so guessing never takes both cores from the jobs.
+	loginAll *limiter
+	bcrypt   chan struct{}
 }
+
+// loginAllKey is the one key of the login budget shared by all addresses.
+const loginAllKey = "all"
 
 func newLimits(now func() time.Time) *limits {
 	return &limits{
-		portal: newLimiter(2, 60, now),   // a burst of 60 pages, then 2 a second
-		login:  newLimiter(0.1, 10, now), // 10 tries, then one every 10 s
-		api:    newLimiter(20, 200, now),
+		portal:   newLimiter(2, 60, now),   // a burst of 60 pages, then 2 a second
+		login:    newLimiter(0.1, 10, now), // 10 tries, then one every 10 s
+		loginAll: newLimiter(0.5, 30, now), // 30 tries, then one every 2 s, whoever tries
+		api:      newLimiter(20, 200, now),
+		bcrypt:   make(chan struct{}, 1),
 	}
 }
 

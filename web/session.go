@@ -184,7 +184,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !s.limits.login.allow(clientKey(r)) {
+	if !s.limits.login.allow(clientKey(r)) || !s.limits.loginAll.allow(loginAllKey) {
 		s.Metrics.Request("login", "limited")
 		tooMany(w)
 		return
@@ -212,7 +212,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := r.PostForm.Get("password")
+	select { // one bcrypt at a time
+	case s.limits.bcrypt <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	err := bcrypt.CompareHashAndPassword([]byte(env.Config.HTTP.AdminPasswordHash.Reveal()), []byte(password))
+	<-s.limits.bcrypt
 	if err != nil || len(password) > maxBcryptPassword {
 		if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			s.log().Error("login: the admin password hash is unusable", "err", err)

@@ -144,13 +144,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// The agency: log in, see this month, switch to the previous one.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("input[name=password]")),
-		chromedp.SendKeys(chromedp.CSS("input[name=password]"), "s3cret-demo")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.RunResponse(ctx, chromedp.Submit(chromedp.CSS("input[name=password]"))); err != nil {
-		t.Fatal(err)
-	}
+	browserLogin(t, ctx, base+"/", "s3cret-demo")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#tracker"))); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +170,19 @@ func TestBrowser(t *testing.T) {
 	saveScreenshot(t, ctx, shots, "dashboard-previous-month.png")
 	if heading == heading2 || !strings.Contains(heading2, monthName(prev)) {
 		t.Errorf("month switch: %q then %q, want %s", heading, heading2, monthName(prev))
+	}
+}
+
+// browserLogin opens url, which sends the browser to the login form, and
+// logs in with password.
+func browserLogin(t *testing.T, ctx context.Context, url, password string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("input[name=password]")),
+		chromedp.SendKeys(chromedp.CSS("input[name=password]"), password)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Submit(chromedp.CSS("input[name=password]"))); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -124,13 +124,7 @@ contracts:
 	d := startDaemonAt(t, bin, config, time.Date(2027, 1, 1, 8, 0, 0, 0, time.UTC), e.extra...)
 	d.waitFor(0, "catch-up done")
 	base := "http://" + addr
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/statements"), chromedp.WaitVisible(chromedp.CSS("input[name=password]")),
-		chromedp.SendKeys(chromedp.CSS("input[name=password]"), "s3cret-day-one")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.RunResponse(ctx, chromedp.Submit(chromedp.CSS("input[name=password]"))); err != nil {
-		t.Fatal(err)
-	}
+	browserLogin(t, ctx, base+"/statements", "s3cret-day-one")
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#approve-2026-12"))); err != nil {
 		t.Fatal(err)
 	}

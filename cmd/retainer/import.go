@@ -122,6 +122,9 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 			if r.Running > 0 {
 				fmt.Fprintf(a.stdout, ", %s skipped", nounCount(r.Running, "running timer", "running timers"))
 			}
+			if r.Reimported {
+				fmt.Fprint(a.stdout, " (imported again: it changed after it was imported)")
+			}
 			fmt.Fprintln(a.stdout)
 		}
 		for i, r := range syncs {

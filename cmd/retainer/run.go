@@ -81,14 +81,12 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 
 	metrics := web.NewMetrics(gauges{runner}, a.now)
 	runner.Observer = metrics
-	srv := &http.Server{
-		Handler:           (&web.Server{DB: c.db, Metrics: metrics, Log: log, Env: runner.Env, Now: a.now}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := web.NewHTTPServer((&web.Server{DB: c.db, Metrics: metrics, Log: log, Env: runner.Env, Now: a.now}).Handler(), web.DefaultTimeouts)
 	ln, err := net.Listen("tcp", c.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
+	ln = web.LimitListener(ln, maxConnections())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package main
+
+// maxConnections is the HTTP connection cap where the descriptor limit
+// cannot be read.
+func maxConnections() int { return 256 }
