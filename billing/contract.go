@@ -120,8 +120,13 @@ func RoundUp(seconds int64, minutes int) int64 {
 }
 
 // NormalizeName is the form names are compared in: trimmed, inner spaces
-// collapsed, lower case.
+// collapsed, lower case, and cleaned as CleanName cleans imported names, so
+// that a name stored before it was cleaned compares equal to its clean
+// spelling.
 func NormalizeName(s string) string {
+	if !printableASCII(s, true) {
+		s = CleanName(s)
+	}
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 

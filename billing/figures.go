@@ -39,6 +39,13 @@ type Figures struct {
 	Utilization Pct
 	BurnRate    Pct
 
+	// Overflow is set when a figure did not fit int64 and is held at its
+	// limit: within the config's bounds only a contract-month of more than
+	// twelve thousand month-long entries gets there (see MaxAmount). Every
+	// figure is still computed; none wraps round to a wrong sign, and
+	// nothing panics.
+	Overflow bool
+
 	LotsIn      []Lot // banked lots carried into the period, oldest first
 	LotsOut     []Lot // lots carried into the next period, after cap and expiry
 	Earned      int64 // the period's own unused hours that became a lot
@@ -49,8 +56,12 @@ type Figures struct {
 
 // Compute returns contract c's figures for period p, given the lots banked
 // into p (already past expiry), its usage and the as-of date for projection.
+//
+// The arithmetic is checked: a figure too large for int64 is held at its
+// limit and sets Overflow (see MaxAmount for what that takes).
 func Compute(c *Contract, p Period, bank []Lot, u Usage, asOf Date) Figures {
 	f := Figures{ContractID: c.ID, Period: p, Unit: c.Unit}
+	var k checked
 	var terms Terms
 	if c.Active(p) {
 		terms = c.TermsAt(p)
@@ -72,24 +83,24 @@ func Compute(c *Contract, p Period, bank []Lot, u Usage, asOf Date) Figures {
 	sort.SliceStable(lots, func(i, j int) bool { return lots[i].Earned < lots[j].Earned })
 	f.LotsIn = append([]Lot(nil), lots...)
 	for _, l := range lots {
-		f.Banked += l.Seconds
+		f.Banked = k.add(f.Banked, l.Seconds)
 	}
-	f.Available = f.Contracted + f.Banked
+	f.Available = k.add(f.Contracted, f.Banked)
 
 	f.LateAdjustment = u.Adjustment
-	f.Used = u.Used + u.Adjustment
+	f.Used = k.add(u.Used, u.Adjustment)
 	if f.Used < 0 {
 		f.Used = 0
 	}
-	f.Remaining = max(f.Available-f.Used, 0)
-	f.Overage = max(f.Used-f.Available, 0)
+	f.Remaining = max(k.sub(f.Available, f.Used), 0)
+	f.Overage = max(k.sub(f.Used, f.Available), 0)
 	if c.OverageBillable {
-		f.OverageFee = OverageFee(f.Overage, f.OverageRate)
+		f.OverageFee = Money(k.mulDiv(f.Overage, int64(f.OverageRate), 3600))
 	}
-	f.TotalInvoiced = f.RetainerFee + f.OverageFee
-	f.Utilization = Percent(f.Used, f.Available)
-	f.BurnRate = Percent(f.Used, f.Contracted)
-	f.Projected = Project(f.Used, p, asOf)
+	f.TotalInvoiced = Money(k.add(int64(f.RetainerFee), int64(f.OverageFee)))
+	f.Utilization = k.percent(f.Used, f.Available)
+	f.BurnRate = k.percent(f.Used, f.Contracted)
+	f.Projected = project(&k, f.Used, p, asOf)
 
 	// Consumption: banked lots oldest first, then the period's own hours.
 	rest := f.Used
@@ -115,7 +126,7 @@ func Compute(c *Contract, p Period, bank []Lot, u Usage, asOf Date) Figures {
 	if c.Rollover && c.MaxRollover != nil {
 		total := int64(0)
 		for _, l := range lots {
-			total += l.Seconds
+			total = k.add(total, l.Seconds)
 		}
 		excess := total - *c.MaxRollover
 		for i := range lots {
@@ -140,8 +151,9 @@ func Compute(c *Contract, p Period, bank []Lot, u Usage, asOf Date) Figures {
 			continue
 		}
 		f.LotsOut = append(f.LotsOut, l)
-		f.RolloverOut += l.Seconds
+		f.RolloverOut = k.add(f.RolloverOut, l.Seconds)
 	}
+	f.Overflow = k.overflow
 	return f
 }
 
@@ -149,6 +161,11 @@ func Compute(c *Contract, p Period, bank []Lot, u Usage, asOf Date) Figures {
 // days elapsed through asOf (inclusive). It returns used itself when nothing
 // has elapsed or p is already over on asOf.
 func Project(used int64, p Period, asOf Date) int64 {
+	var k checked
+	return project(&k, used, p, asOf)
+}
+
+func project(k *checked, used int64, p Period, asOf Date) int64 {
 	first, last := p.FirstDay(), p.LastDay()
 	if asOf > last {
 		return used
@@ -157,7 +174,7 @@ func Project(used int64, p Period, asOf Date) int64 {
 	if elapsed == 0 {
 		return used
 	}
-	return MulDivRound(used, BusinessDays(first, last), elapsed)
+	return k.mulDiv(used, BusinessDays(first, last), elapsed)
 }
 
 // Elapsed returns the business days of p from its first day through asOf.
@@ -195,20 +212,27 @@ type Summary struct {
 	RetainerFee   Money
 	TotalInvoiced Money
 	AvgBurnRate   Pct
+	// Overflow is set when a row was, or a sum would be, beyond int64: the
+	// sum is held at its limit rather than wrapping round to a negative
+	// total.
+	Overflow bool
 }
 
-// Summarize adds up the rows of one period.
+// Summarize adds up the rows of one period, with checked sums.
 func Summarize(rows []Figures) Summary {
 	var s Summary
+	var k checked
 	for _, f := range rows {
-		s.Contracted += f.Contracted
-		s.Used += f.Used
-		s.Overage += f.Overage
-		s.OverageFee += f.OverageFee
-		s.RetainerFee += f.RetainerFee
-		s.TotalInvoiced += f.TotalInvoiced
+		s.Contracted = k.add(s.Contracted, f.Contracted)
+		s.Used = k.add(s.Used, f.Used)
+		s.Overage = k.add(s.Overage, f.Overage)
+		s.OverageFee = Money(k.add(int64(s.OverageFee), int64(f.OverageFee)))
+		s.RetainerFee = Money(k.add(int64(s.RetainerFee), int64(f.RetainerFee)))
+		s.TotalInvoiced = Money(k.add(int64(s.TotalInvoiced), int64(f.TotalInvoiced)))
+		k.overflow = k.overflow || f.Overflow
 	}
-	s.AvgBurnRate = Percent(s.Used, s.Contracted)
+	s.AvgBurnRate = k.percent(s.Used, s.Contracted)
+	s.Overflow = k.overflow
 	return s
 }
 
@@ -225,6 +249,7 @@ type Week struct {
 // before the first day. The month total is the last row's Cumulative.
 func Burndown(p Period, daily map[Date]int64, adjustment, available int64) []Week {
 	var weeks []Week
+	var k checked // held at the int64 limits, as Compute's figures are
 	cum := adjustment
 	first, last := p.FirstDay(), p.LastDay()
 	for d := first; d <= last; {
@@ -234,14 +259,14 @@ func Burndown(p Period, daily map[Date]int64, adjustment, available int64) []Wee
 		}
 		w := Week{From: d, To: end}
 		for x := d; x <= end; x++ {
-			w.Hours += daily[x]
+			w.Hours = k.add(w.Hours, daily[x])
 		}
-		cum += w.Hours
+		cum = k.add(cum, w.Hours)
 		if cum < 0 {
 			cum = 0
 		}
 		w.Cumulative = cum
-		w.Remaining = max(available-cum, 0)
+		w.Remaining = max(k.sub(available, cum), 0)
 		weeks = append(weeks, w)
 		d = end + 1
 	}

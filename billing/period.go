@@ -13,17 +13,26 @@ type Period int32
 // NewPeriod returns the period of year y and month m.
 func NewPeriod(y int, m time.Month) Period { return Period(y*12 + int(m) - 1) }
 
-// ParsePeriod reads YYYY-MM.
+// ParsePeriod reads YYYY-MM, within MinYear..MaxYear.
 func ParsePeriod(s string) (Period, error) {
 	if len(s) != 7 || s[4] != '-' {
 		return 0, fmt.Errorf("%q is not a period (want YYYY-MM)", s)
 	}
-	y, err1 := strconv.Atoi(s[:4])
-	m, err2 := strconv.Atoi(s[5:])
-	if err1 != nil || err2 != nil || y < 1 || m < 1 || m > 12 {
+	for i := 0; i < len(s); i++ {
+		if i != 4 && (s[i] < '0' || s[i] > '9') {
+			return 0, fmt.Errorf("%q is not a period (want YYYY-MM)", s)
+		}
+	}
+	y, _ := strconv.Atoi(s[:4])
+	m, _ := strconv.Atoi(s[5:])
+	if m < 1 || m > 12 {
 		return 0, fmt.Errorf("%q is not a period (want YYYY-MM)", s)
 	}
-	return NewPeriod(y, time.Month(m)), nil
+	p := NewPeriod(y, time.Month(m))
+	if !p.Valid() {
+		return 0, fmt.Errorf("%q is %w", s, ErrOutOfRange)
+	}
+	return p, nil
 }
 
 // Year returns the period's year.
@@ -60,10 +69,17 @@ type Date int32
 
 var epoch = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// DateOf returns the civil date y-m-d (normalised like time.Date).
+// DateOf returns the civil date y-m-d (normalised like time.Date). It is
+// exact for any year a Date can hold: counted from Unix seconds, not from a
+// time.Duration, which saturates 292 years from 1970 and once moved year 1
+// to 1677 and year 9000 to 2262.
 func DateOf(y int, m time.Month, d int) Date {
-	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	return Date(t.Sub(epoch) / (24 * time.Hour))
+	secs := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
+	days := secs / 86400
+	if secs%86400 < 0 {
+		days--
+	}
+	return Date(days)
 }
 
 // DateAt returns the civil date of instant t in loc.
@@ -72,13 +88,17 @@ func DateAt(t time.Time, loc *time.Location) Date {
 	return DateOf(t.Year(), t.Month(), t.Day())
 }
 
-// ParseDate reads YYYY-MM-DD.
+// ParseDate reads YYYY-MM-DD, within MinYear..MaxYear.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil || len(s) != 10 {
 		return 0, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
 	}
-	return DateOf(t.Year(), t.Month(), t.Day()), nil
+	d := DateOf(t.Year(), t.Month(), t.Day())
+	if !d.Valid() {
+		return 0, fmt.Errorf("%q is %w", s, ErrOutOfRange)
+	}
+	return d, nil
 }
 
 // Time returns midnight UTC of the date, for calendar arithmetic.

@@ -3,7 +3,6 @@ package billing
 import (
 	"errors"
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -38,30 +37,13 @@ func (p Pct) String() string {
 	return formatScaled(p.Tenths, 1)
 }
 
-// MulDivRound returns a×b/c rounded half away from zero, computed without
-// overflow in 128 bits. c must be positive.
+// MulDivRound returns a×b/c rounded half away from zero, computed in 128
+// bits. It never panics: a result beyond int64 is held at its limit, and a
+// divisor that is not positive gives 0. Figures that must say so use the
+// checked form (MulDivRoundChecked, or Compute's Overflow).
 func MulDivRound(a, b, c int64) int64 {
-	if c <= 0 {
-		panic("billing: MulDivRound with non-positive divisor")
-	}
-	neg := (a < 0) != (b < 0)
-	ua, ub := abs64(a), abs64(b)
-	hi, lo := bits.Mul64(ua, ub)
-	// q, r = (a×b) / c; then round half away: 2r >= c.
-	if hi >= uint64(c) {
-		panic("billing: MulDivRound overflow")
-	}
-	q, r := bits.Div64(hi, lo, uint64(c))
-	if r >= uint64(c)-r { // 2r >= c without overflow
-		q++
-	}
-	if q > 1<<63-1 {
-		panic("billing: MulDivRound overflow")
-	}
-	if neg {
-		return -int64(q)
-	}
-	return int64(q)
+	q, _ := mulDivRound(a, b, c)
+	return q
 }
 
 func abs64(v int64) uint64 {
@@ -91,7 +73,11 @@ func ParseDecimal(s string, scale int) (int64, error) {
 	if den > pow || pow%den != 0 {
 		return 0, fmt.Errorf("%q has more than %d decimals", s, scale)
 	}
-	return num * (pow / den), nil
+	v, ok := mulDivRound(num, pow/den, 1)
+	if !ok {
+		return 0, fmt.Errorf("%q: out of range", s)
+	}
+	return v, nil
 }
 
 // ParseHours reads decimal hours ("37.5") as seconds, rounded half away from
@@ -101,7 +87,11 @@ func ParseHours(s string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return MulDivRound(num, 3600, den), nil
+	secs, ok := mulDivRound(num, 3600, den)
+	if !ok {
+		return 0, fmt.Errorf("%q: out of range", s)
+	}
+	return secs, nil
 }
 
 var errNotDecimal = errors.New("not a decimal number")
@@ -119,7 +109,7 @@ func parseRational(s string) (num, den int64, err error) {
 	if intPart == "" && frac == "" || (hasDot && frac == "" && intPart == "") {
 		return 0, 0, fmt.Errorf("%q: %w", s, errNotDecimal)
 	}
-	if len(frac) > 9 || len(intPart) > 12 || len(intPart)+len(frac) > 17 {
+	if len(frac) > 9 || len(intPart) > 15 || len(intPart)+len(frac) > 17 {
 		return 0, 0, fmt.Errorf("%q: out of range", s)
 	}
 	for _, r := range intPart + frac {
@@ -185,6 +175,8 @@ func CurrencyDigits(code string) int {
 		return 0
 	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
 		return 3
+	case "CLF", "UYW":
+		return 4
 	}
 	return 2
 }

@@ -75,7 +75,7 @@ type Email struct {
 	Password     Secret        `koanf:"password"`
 	PasswordFile string        `koanf:"password_file"` // where Password came from, resolved; "" = environment or none
 	TLS          string        `koanf:"tls"`           // mandatory (default) | opportunistic | none
-	From         string        `koanf:"from"`          // default: agency name and email
+	From         string        `koanf:"from"`          // default: agency name and email; without SMTP and agency.email, PlaceholderFrom
 	Timeout      time.Duration `koanf:"timeout"`       // default 30s
 }
 
@@ -204,6 +204,11 @@ const (
 	DefaultSMTPPort       = 587
 	DefaultTimeout        = 30 * time.Second
 	DefaultPaymentTerms   = 15 // days
+
+	// PlaceholderFrom is the From address of email written to the file
+	// transport when neither notify.email.from nor agency.email is set.
+	// SMTP never uses it: with notify.email.host set, a From is required.
+	PlaceholderFrom = "retainer@localhost"
 )
 
 // DefaultThresholds returns the alert thresholds used when none are set.

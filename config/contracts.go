@@ -50,7 +50,9 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 		l.invalid(p+".client", "must not be empty")
 	default:
 		c.Client = strings.TrimSpace(*d.Client)
+		l.text(p+".client", c.Client)
 	}
+	l.text(p+".tier", c.Tier)
 
 	c.Unit = billing.Unit(strings.ToLower(orDefault(d.Unit, string(billing.UnitHours))))
 	if c.Unit != billing.UnitHours && c.Unit != billing.UnitSessions {
@@ -61,6 +63,10 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 	c.Contacts = []string{}
 	for i, a := range d.Contacts {
 		a = strings.TrimSpace(a)
+		if err := billing.CheckText(a, false); err != nil {
+			l.invalid(fmt.Sprintf("%s.contacts[%d]", p, i), "must be one line of plain text: it "+err.Error())
+			continue
+		}
 		if _, err := mail.ParseAddress(a); err != nil {
 			l.invalid(fmt.Sprintf("%s.contacts[%d]", p, i), fmt.Sprintf("%q is not an email address", a))
 			continue
@@ -73,6 +79,7 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 			l.invalid(fmt.Sprintf("%s.match[%d]", p, i), "must not be empty")
 			continue
 		}
+		l.text(fmt.Sprintf("%s.match[%d]", p, i), m)
 		c.Match = append(c.Match, m)
 	}
 
@@ -102,8 +109,8 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 		}
 	}
 	c.ExpiresAfter = d.RolloverExpiresAfter
-	if c.ExpiresAfter < 0 {
-		l.invalid(p+".rollover_expires_after", "must be >= 0 (months; 0 = never)")
+	if c.ExpiresAfter < 0 || c.ExpiresAfter > billing.MaxExpiresAfter {
+		l.invalid(p+".rollover_expires_after", fmt.Sprintf("must be 0..%d (months; 0 = never), not %d", billing.MaxExpiresAfter, c.ExpiresAfter))
 	}
 	c.RoundingMinutes = d.RoundingMinutes
 	if c.RoundingMinutes < 0 || c.RoundingMinutes > 1440 {
@@ -113,8 +120,10 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 	c.PaymentTermsDays = DefaultPaymentTerms
 	if d.PaymentTermsDays != nil {
 		c.PaymentTermsDays = *d.PaymentTermsDays
-		if c.PaymentTermsDays < 0 {
-			l.invalid(p+".payment_terms_days", "must be >= 0")
+		if c.PaymentTermsDays < 0 || c.PaymentTermsDays > billing.MaxPaymentTermsDays {
+			// More would put the due date past any date retainer reads.
+			l.invalid(p+".payment_terms_days", fmt.Sprintf("must be 0..%d (days), not %d", billing.MaxPaymentTermsDays, c.PaymentTermsDays))
+			c.PaymentTermsDays = DefaultPaymentTerms
 		}
 	}
 	c.AlertClientAt = d.AlertClientAt
@@ -226,6 +235,7 @@ func (l *loader) quantity(path string, v decimal, unit billing.Unit) (int64, boo
 		l.invalid(path, fmt.Sprintf("%s is out of range", s))
 		return 0, false
 	}
+	var secs int64
 	if unit == billing.UnitSessions {
 		if !isZero(frac) {
 			l.invalid(path, fmt.Sprintf("must be a whole number of sessions, not %s", s))
@@ -236,11 +246,16 @@ func (l *loader) quantity(path string, v decimal, unit billing.Unit) (int64, boo
 			l.invalid(path, err.Error())
 			return 0, false
 		}
-		return n * billing.SessionSeconds, true
+		secs = n * billing.SessionSeconds
+	} else {
+		var err error
+		if secs, err = billing.ParseHours(strings.TrimPrefix(s, "-")); err != nil {
+			l.invalid(path, err.Error())
+			return 0, false
+		}
 	}
-	secs, err := billing.ParseHours(strings.TrimPrefix(s, "-"))
-	if err != nil {
-		l.invalid(path, err.Error())
+	if secs > billing.MaxQuantitySeconds {
+		l.invalid(path, fmt.Sprintf("%s is more than %d %s", s, billing.MaxQuantityHours, unit))
 		return 0, false
 	}
 	return secs, true
@@ -264,6 +279,10 @@ func (m moneyParser) parse(path string, v decimal) (billing.Money, bool) {
 		return 0, false
 	}
 	digits := billing.CurrencyDigits(m.currency)
+	if len(strings.TrimLeft(intPart, "0")) > 13 { // past MaxAmount in any currency
+		m.l.invalid(path, fmt.Sprintf("%s is more than %s", s, billing.MaxAmount.Format(m.currency)))
+		return 0, false
+	}
 	if len(frac) > digits {
 		if digits == 0 {
 			m.l.invalid(path, fmt.Sprintf("%s has decimals; %s amounts are whole numbers", s, m.currency))
@@ -275,6 +294,11 @@ func (m moneyParser) parse(path string, v decimal) (billing.Money, bool) {
 	n, err := billing.ParseDecimal(strings.TrimPrefix(s, "-"), digits)
 	if err != nil {
 		m.l.invalid(path, err.Error())
+		return 0, false
+	}
+	if billing.Money(n) > billing.MaxAmount {
+		// The bound that keeps every fee and total exact (billing.MaxAmount).
+		m.l.invalid(path, fmt.Sprintf("%s is more than %s", s, billing.MaxAmount.Format(m.currency)))
 		return 0, false
 	}
 	return billing.Money(n), true

@@ -10,10 +10,13 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"retainer/billing"
 )
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -27,8 +30,11 @@ func (l *loader) build(d *document) *Config {
 	c.Location = l.location("timezone", c.Timezone)
 
 	c.Currency = strings.ToUpper(orDefault(d.Currency, DefaultCurrency))
-	if !currencyCode.MatchString(c.Currency) {
+	switch {
+	case !currencyCode.MatchString(c.Currency):
 		l.invalid("currency", fmt.Sprintf("%q is not an ISO 4217 code (three letters, such as USD)", d.Currency))
+	case !billing.KnownCurrency(c.Currency):
+		l.invalid("currency", fmt.Sprintf("%q is not an active ISO 4217 currency code (such as USD, EUR, GBP)", d.Currency))
 	}
 
 	c.Database = l.database(orDefault(d.Database, DefaultDatabase))
@@ -38,6 +44,7 @@ func (l *loader) build(d *document) *Config {
 	}
 
 	c.Agency = Agency{Name: strings.TrimSpace(d.Agency.Name), Email: strings.TrimSpace(d.Agency.Email)}
+	l.text("agency.name", c.Agency.Name)
 	if c.Agency.Email != "" {
 		l.address("agency.email", c.Agency.Email)
 	}
@@ -59,7 +66,7 @@ func (l *loader) build(d *document) *Config {
 	c.Statements = d.Statements
 
 	moneyCurrency := c.Currency
-	if !currencyCode.MatchString(moneyCurrency) {
+	if !billing.KnownCurrency(moneyCurrency) {
 		moneyCurrency = DefaultCurrency // reported above; amounts are still checked
 	}
 	c.Contracts = l.contracts(d.Contracts, moneyCurrency)
@@ -133,8 +140,22 @@ func reason(err error) string {
 }
 
 func (l *loader) address(path, s string) {
+	if err := billing.CheckText(s, false); err != nil {
+		l.invalid(path, "must be one line of plain text: it "+err.Error())
+		return
+	}
 	if _, err := mail.ParseAddress(s); err != nil {
 		l.invalid(path, fmt.Sprintf("%q is not an email address", s))
+	}
+}
+
+// text refuses a name shown in Subjects, messages and pages that holds a
+// control character (a line break cuts a Subject), a bidirectional or
+// zero-width format character (U+202E makes it read backwards) or a NUL
+// byte. The message names the character, not the text.
+func (l *loader) text(path, s string) {
+	if err := billing.CheckText(s, false); err != nil {
+		l.invalid(path, "must be one line of plain text: it "+err.Error())
 	}
 }
 
@@ -198,7 +219,9 @@ func lastKey(path string) string {
 func (l *loader) notify(n Notify, agency Agency) Notify {
 	e := &n.Email
 	e.Host = strings.TrimSpace(e.Host)
+	l.text("notify.email.host", e.Host)
 	e.Username = strings.TrimSpace(e.Username)
+	l.text("notify.email.username", e.Username)
 	e.Password = l.secret("notify.email.password", e.Password, &e.PasswordFile)
 	if e.Port < 1 || e.Port > 65535 {
 		l.invalid("notify.email.port", fmt.Sprintf("must be 1..65535, not %d", e.Port))
@@ -214,10 +237,21 @@ func (l *loader) notify(n Notify, agency Agency) Notify {
 			e.From = a.String()
 		}
 	}
-	if e.From != "" {
+	switch {
+	case e.From != "":
 		l.address("notify.email.from", e.From)
-	} else if e.Host != "" {
+	case e.Host != "":
 		l.invalid("notify.email.from", "required when notify.email.host is set (or set agency.email)")
+	default:
+		// Email goes to the file transport: every message still needs a
+		// From, or none can be written. A placeholder keeps a minimal
+		// config working; SMTP (above) never gets one.
+		a := mail.Address{Name: agency.Name, Address: PlaceholderFrom}
+		if a.Name == "" {
+			a.Name = "retainer"
+		}
+		e.From = a.String()
+		l.warn("notify.email.from", fmt.Sprintf("not set, and no agency.email: email written to notify.file.dir says From: %s", e.From))
 	}
 	l.positive("notify.email.timeout", e.Timeout)
 
@@ -228,6 +262,7 @@ func (l *loader) notify(n Notify, agency Agency) Notify {
 	}
 	s.Token = l.secret("notify.slack.token", s.Token, &s.TokenFile)
 	s.Channel = strings.TrimSpace(s.Channel)
+	l.text("notify.slack.channel", s.Channel)
 	if s.Token != "" && s.Channel == "" {
 		l.invalid("notify.slack.channel", "required with a bot token (notify.slack.token)")
 	}
@@ -278,16 +313,45 @@ func (l *loader) schedule(s Schedule) Schedule {
 	return s
 }
 
-// checkCron parses a schedule the way the scheduler will. The parser panics
-// on some input ("CRON_TZ=UTC" alone), so it runs under recover.
+// cronHorizon is how far cron's own search looks for a firing.
+const cronHorizon = "5 years"
+
+// checkCron parses a schedule the way the scheduler will, and refuses one
+// that would never run: a date that does not exist (0 6 30 2 *: 30
+// February), or an @every interval under one second (the scheduler would
+// silently read @every -5s as every second). The parser panics on some
+// input ("CRON_TZ=UTC" alone), so it runs under recover.
 func checkCron(expr string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid schedule %q", expr)
 		}
 	}()
-	if _, err := cron.ParseStandard(expr); err != nil {
+	body := expr
+	if strings.HasPrefix(body, "CRON_TZ=") || strings.HasPrefix(body, "TZ=") {
+		if _, rest, ok := strings.Cut(body, " "); ok {
+			body = strings.TrimSpace(rest)
+		}
+	}
+	if every, ok := strings.CutPrefix(body, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(every))
+		if err != nil {
+			return fmt.Errorf("invalid schedule %q: %v", expr, err)
+		}
+		if d < time.Second {
+			return fmt.Errorf("invalid schedule %q: @every needs an interval of at least 1s", expr)
+		}
+	}
+	sched, err := cron.ParseStandard(expr)
+	if err != nil {
 		return fmt.Errorf("invalid schedule %q: %v", expr, err)
+	}
+	// A firing is looked for from a fixed instant, so that validation never
+	// reads the clock: the first day of a leap year, so that a schedule on
+	// 29 February passes.
+	ref := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if spec, ok := sched.(*cron.SpecSchedule); ok && spec.Next(ref).IsZero() {
+		return fmt.Errorf("schedule %q never fires (no such date within %s)", expr, cronHorizon)
 	}
 	return nil
 }
@@ -338,6 +402,9 @@ func (l *loader) http(h HTTP) HTTP {
 	h.Listen = orDefault(h.Listen, DefaultListen)
 	if _, port, err := net.SplitHostPort(h.Listen); err != nil || port == "" {
 		l.invalid("http.listen", fmt.Sprintf("must be host:port, such as 127.0.0.1:8080, not %q", h.Listen))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		// 0 asks the system for a free port (tests do).
+		l.invalid("http.listen", fmt.Sprintf("port must be a number 0..65535, not %q", port))
 	}
 	h.BaseURL = l.httpURL("http.base_url", orDefault(h.BaseURL, DefaultBaseURL))
 
@@ -347,8 +414,11 @@ func (l *loader) http(h HTTP) HTTP {
 	}
 
 	var tokens []Secret
-	for _, t := range h.APITokens {
+	for i, t := range h.APITokens {
 		if s := strings.TrimSpace(t.Reveal()); s != "" && !strings.HasPrefix(s, "#") {
+			if msg := tokenProblem(s); msg != "" {
+				l.invalid(fmt.Sprintf("http.api_tokens[%d]", i), msg)
+			}
 			tokens = append(tokens, Secret(s))
 		}
 	}
@@ -359,8 +429,11 @@ func (l *loader) http(h HTTP) HTTP {
 		} else if b, err := os.ReadFile(h.APITokensFile); err != nil {
 			l.invalid("http.api_tokens_file", fmt.Sprintf("cannot read %s: %s", h.APITokensFile, reason(err)))
 		} else {
-			for _, line := range strings.Split(string(b), "\n") {
+			for i, line := range strings.Split(string(b), "\n") {
 				if s := strings.TrimSpace(line); s != "" && !strings.HasPrefix(s, "#") {
+					if msg := tokenProblem(s); msg != "" {
+						l.invalid("http.api_tokens_file", fmt.Sprintf("%s:%d: %s", h.APITokensFile, i+1, msg))
+					}
 					tokens = append(tokens, Secret(s))
 				}
 			}
@@ -370,6 +443,24 @@ func (l *loader) http(h HTTP) HTTP {
 	}
 	h.APITokens = tokens
 	return h
+}
+
+// MinAPITokenLength is the shortest API token taken: a bearer token is a
+// password that scripts hold, and a short one can be guessed.
+const MinAPITokenLength = 16
+
+// tokenProblem says what is wrong with an API token — too short to resist
+// guessing, or holding a character no Authorization header carries — or
+// "". It never quotes the token.
+func tokenProblem(s string) string {
+	switch {
+	case len(s) < MinAPITokenLength:
+		return fmt.Sprintf("an API token must be at least %d characters (this one has %d; the value is not shown); "+
+			"make one with: openssl rand -hex 24", MinAPITokenLength, len(s))
+	case strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0:
+		return "an API token must be printable ASCII without spaces (the value is not shown)"
+	}
+	return ""
 }
 
 func isBcrypt(s string) bool {

@@ -2,9 +2,11 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,9 +15,11 @@ import (
 
 // Outbox is what the dispatcher needs of the store.
 type Outbox interface {
-	ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]store.OutboxMessage, error)
-	Delivered(ctx context.Context, id int64, status, transport, lastError string, next, now time.Time) error
-	Release(ctx context.Context, ids []int64) error
+	RecoverClaims(ctx context.Context, self store.Owner, wall time.Time) (store.Recovered, error)
+	Claim(ctx context.Context, c store.Claim) ([]store.OutboxMessage, error)
+	Record(ctx context.Context, p store.Progress) (handed bool, err error)
+	ExtendClaims(ctx context.Context, owner store.Owner, ids []int64, until time.Time) error
+	Release(ctx context.Context, owner store.Owner, ids []int64) error
 }
 
 // Route is where one channel's messages go.
@@ -24,14 +28,40 @@ type Route struct {
 	Transport string // "smtp", "slack" or "file", as `retainer outbox` shows it
 }
 
+// Handover hears from a BatchSender, message by message, when each starts
+// its irrevocable step and how it ended, so that the dispatcher can write
+// both down before the next message starts (SPEC §8: after a crash, at most
+// the message in hand on a connection is in doubt).
+type Handover interface {
+	// Begin is called just before message i is handed over; false means
+	// it must not be: it stays unsent, with ErrNotSent.
+	Begin(i int) bool
+	// End reports how message i went, before the next Begin.
+	End(i int, err error)
+}
+
+// ErrNotSent is the error of a message that a BatchSender did not hand
+// over: Handover.Begin said no, or ctx ended before its turn.
+var ErrNotSent = errors.New("not sent")
+
 // BatchSender sends many messages at once (SMTP: over one connection) and
-// reports one error per message.
+// reports one error per message; h (nil: none) hears of each hand-over.
 type BatchSender interface {
-	SendBatch(ctx context.Context, ms []*Message) []error
+	SendBatch(ctx context.Context, ms []*Message, h Handover) []error
+}
+
+// Replacer is implemented by a transport whose redelivery of a message
+// replaces the earlier one (file): a message interrupted by a crash is
+// simply delivered again, so its hand-over is not recorded and it is never
+// unknown.
+type Replacer interface {
+	ReplacesOnRedelivery()
 }
 
 // Dispatcher delivers what the outbox holds: each message at most once, with
-// retries and exponential backoff for temporary failures.
+// retries and exponential backoff for temporary failures. It claims, renders
+// and sends a batch at a time, so memory does not grow with the outbox and a
+// crash leaves at most one message per connection in doubt.
 type Dispatcher struct {
 	Outbox      Outbox
 	Routes      map[string]Route // by channel
@@ -39,9 +69,26 @@ type Dispatcher struct {
 	Now         func() time.Time
 	MaxAttempts int            // a temporary failure this many times is failed; 0 = 10
 	Jitter      func() float64 // in [0,1); nil = random
+
+	// Owner names this dispatcher in its claims; the zero Owner is
+	// store.ThisProcess().
+	Owner store.Owner
+	// Wall is the clock of claim leases, which other processes read; nil
+	// is time.Now. (Now may be fixed or shifted: `run --now`.)
+	Wall func() time.Time
+	// Lease is how long a claim lasts unless renewed; the dispatcher renews
+	// its batch's every third of it. 0 = store.DefaultLease.
+	Lease time.Duration
+	// Batch is how many messages are claimed, rendered and sent at a time;
+	// 0 = 100.
+	Batch int
+	// Grace is how long outcomes are still written after ctx ends (a
+	// shutdown); 0 = 30 s.
+	Grace time.Duration
 }
 
-// Result counts what one dispatch did.
+// Result counts what one dispatch did. Unknown includes the messages a
+// crashed process left handed over, found by this dispatch.
 type Result struct{ Sent, Retrying, Failed, Unknown int }
 
 // Backoff is the wait after the given number of failed attempts: 30 s
@@ -55,161 +102,364 @@ func Backoff(attempts int, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (0.5 + jitter/2))
 }
 
+func (d *Dispatcher) owner() store.Owner {
+	if d.Owner == (store.Owner{}) {
+		return store.ThisProcess()
+	}
+	return d.Owner
+}
+
+func (d *Dispatcher) wall() time.Time {
+	if d.Wall == nil {
+		return time.Now()
+	}
+	return d.Wall()
+}
+
+func (d *Dispatcher) lease() time.Duration {
+	if d.Lease <= 0 {
+		return store.DefaultLease
+	}
+	return d.Lease
+}
+
 // Dispatch delivers every message that is due (every pending one when
-// force), batch by batch, and reports what happened.
+// force, each tried once), batch by batch, and reports what happened. It
+// first settles the claims of processes that are gone (RecoverClaims), so
+// nothing stays stranded without a daemon.
 func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 	var res Result
-	max := d.MaxAttempts
-	if max <= 0 {
-		max = 10
+	owner := d.owner()
+	rec, err := d.Outbox.RecoverClaims(ctx, owner, d.wall())
+	if err != nil {
+		return res, err
 	}
-	jitter := d.Jitter
-	if jitter == nil {
-		jitter = rand.Float64
+	res.Unknown += rec.Unknown
+	size := d.Batch
+	if size <= 0 {
+		size = 100
 	}
-	limit := 100
-	if force {
-		limit = 1 << 30 // one pass over everything pending, each tried once
-	}
+	var after int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		now := d.Now()
-		batch, err := d.Outbox.ClaimDue(ctx, now, force, limit)
+		batch, err := d.Outbox.Claim(ctx, store.Claim{Owner: owner, Now: now, Force: force, After: after, Limit: size,
+			LeaseUntil: d.wall().Add(d.lease())})
 		if err != nil {
 			return res, err
 		}
 		if len(batch) == 0 {
 			return res, nil
 		}
-		// Render everything first, then send each channel's messages; a
-		// transport that can send many over one connection (SMTP) does.
-		msgs := make([]*Message, len(batch))
-		errs := make([]error, len(batch))
-		// Rendering (a chart per statement) is the costly part: one worker a core.
-		var wg sync.WaitGroup
-		work := make(chan int)
-		for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range work {
-					m := batch[i]
-					if _, ok := d.Routes[m.Channel]; !ok {
-						errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
-						continue
-					}
-					msg, err := d.Render(ctx, m)
-					if err != nil {
-						errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
-						continue
-					}
-					msgs[i] = msg
-				}
-			}()
-		}
-		for i := range batch {
-			work <- i
-		}
-		close(work)
-		wg.Wait()
-		// Stopping (shutdown): what was claimed but not sent goes back to
-		// pending, untouched, instead of failing on the cancelled context.
-		if ctx.Err() != nil {
-			return res, d.release(ctx, batch)
-		}
-		byChannel := map[string][]int{}
-		for i, m := range batch {
-			if msgs[i] != nil {
-				byChannel[m.Channel] = append(byChannel[m.Channel], i)
-			}
-		}
-		attempted := make([]bool, len(batch))
-		for i := range batch {
-			attempted[i] = msgs[i] == nil // a render failure is an outcome
-		}
-		for channel, idx := range byChannel {
-			if ctx.Err() != nil {
-				break
-			}
-			for _, i := range idx {
-				attempted[i] = true
-			}
-			sender := d.Routes[channel].Sender
-			if bs, ok := sender.(BatchSender); ok {
-				group := make([]*Message, len(idx))
-				for j, i := range idx {
-					group[j] = msgs[i]
-				}
-				for j, err := range bs.SendBatch(ctx, group) {
-					errs[idx[j]] = err
-				}
-				continue
-			}
-			for _, i := range idx {
-				errs[i] = sender.Send(ctx, msgs[i])
-			}
-		}
-		// Outcomes are recorded even when ctx was cancelled meanwhile.
-		record := context.WithoutCancel(ctx)
-		var unsent []store.OutboxMessage
-		for i, m := range batch {
-			if !attempted[i] {
-				unsent = append(unsent, m)
-				continue
-			}
-			route := d.Routes[m.Channel]
-			sendErr := errs[i]
-			status, next, lastErr := store.OutboxSent, now, ""
-			if sendErr != nil {
-				lastErr = sendErr.Error()
-				class, after := Classify(sendErr)
-				switch {
-				case class == "permanent":
-					status = store.OutboxFailed
-				case class == "unknown":
-					status = store.OutboxUnknown
-				case m.Attempts >= max:
-					status, lastErr = store.OutboxFailed, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, lastErr)
-				default:
-					status = store.OutboxPending
-					wait := Backoff(m.Attempts, jitter())
-					if after > wait {
-						wait = after
-					}
-					next = now.Add(wait)
-				}
-			}
-			if err := d.Outbox.Delivered(record, m.ID, status, route.Transport, lastErr, next, now); err != nil {
-				return res, err
-			}
-			switch status {
-			case store.OutboxSent:
-				res.Sent++
-			case store.OutboxPending:
-				res.Retrying++
-			case store.OutboxFailed:
-				res.Failed++
-			case store.OutboxUnknown:
-				res.Unknown++
-			}
-		}
-		if len(unsent) > 0 {
-			return res, d.release(ctx, unsent)
-		}
 		if force {
-			return res, nil
+			after = batch[len(batch)-1].ID // one pass: a retried message waits for the next
+		}
+		if err := d.deliver(ctx, owner, batch, now, &res); err != nil {
+			return res, err
 		}
 	}
 }
 
-// release puts claimed messages that were never tried back to pending, and
-// returns ctx's error.
-func (d *Dispatcher) release(ctx context.Context, msgs []store.OutboxMessage) error {
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
+// deliver renders and sends one claimed batch and records every outcome;
+// what it did not hand over, because ctx ended, goes back to pending.
+func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []store.OutboxMessage, now time.Time, res *Result) error {
+	ids := make([]int64, len(batch))
+	for i, m := range batch {
 		ids[i] = m.ID
 	}
-	if err := d.Outbox.Release(context.WithoutCancel(ctx), ids); err != nil {
-		return err
+	defer d.heartbeat(ctx, owner, ids)()
+	rctx, stop := d.recordContext(ctx)
+	defer stop()
+
+	msgs, renderErrs := d.render(ctx, batch)
+	if ctx.Err() != nil {
+		// Stopping (shutdown): nothing was sent; the claims go back to
+		// pending, untouched, instead of failing on the cancelled context.
+		return errors.Join(d.Outbox.Release(rctx, owner, ids), ctx.Err())
+	}
+	b := &book{d: d, ctx: rctx, owner: owner, now: now, res: res}
+	done := make([]bool, len(batch)) // its outcome is written, or on its way
+	byChannel := map[string][]int{}
+	for i, m := range batch {
+		if renderErrs[i] != nil {
+			b.outcome(m, "", renderErrs[i])
+			done[i] = true
+			continue
+		}
+		byChannel[m.Channel] = append(byChannel[m.Channel], i)
+	}
+	channels := make([]string, 0, len(byChannel))
+	for ch := range byChannel {
+		channels = append(channels, ch)
+	}
+	slices.Sort(channels)
+	for _, ch := range channels {
+		if ctx.Err() != nil || b.err != nil {
+			break
+		}
+		idx := byChannel[ch]
+		route := d.Routes[ch]
+		h := &handover{ctx: ctx, b: b, route: route, ended: make([]bool, len(idx))}
+		_, h.replaces = route.Sender.(Replacer)
+		group := make([]*Message, len(idx))
+		h.msgs = make([]store.OutboxMessage, len(idx))
+		for j, i := range idx {
+			group[j], h.msgs[j] = msgs[i], batch[i]
+		}
+		var errs []error
+		if bs, ok := route.Sender.(BatchSender); ok {
+			errs = bs.SendBatch(ctx, group, h)
+		} else {
+			errs = make([]error, len(group))
+			for j, m := range group {
+				if !h.Begin(j) {
+					errs[j] = ErrNotSent
+					continue
+				}
+				errs[j] = route.Sender.Send(ctx, m)
+				h.End(j, errs[j])
+			}
+		}
+		for j, i := range idx {
+			switch {
+			case h.ended[j]:
+				done[i] = true
+			case errors.Is(errs[j], ErrNotSent) || ctx.Err() != nil || b.err != nil:
+				// Not handed over: released below.
+			default:
+				// Never handed over, with an outcome all the same (the
+				// connection could not be made; the message could not be
+				// built).
+				b.outcome(batch[i], route.Transport, errs[j])
+				done[i] = true
+			}
+		}
+	}
+	b.flush()
+	var unsent []int64
+	for i, m := range batch {
+		if !done[i] {
+			unsent = append(unsent, m.ID)
+		}
+	}
+	if b.err != nil {
+		// The database refused the records for longer than rctx allowed:
+		// stop. The claims left are settled by RecoverClaims (handed over:
+		// unknown; the others: pending).
+		return b.err
+	}
+	if len(unsent) > 0 {
+		if err := d.Outbox.Release(rctx, owner, unsent); err != nil {
+			return err
+		}
 	}
 	return ctx.Err()
+}
+
+// render renders a batch, one worker a core (a statement's chart is the
+// costly part). A message that cannot be rendered, or has no route, gets a
+// permanent error.
+func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) ([]*Message, []error) {
+	msgs := make([]*Message, len(batch))
+	errs := make([]error, len(batch))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(batch)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				m := batch[i]
+				if _, ok := d.Routes[m.Channel]; !ok {
+					errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
+					continue
+				}
+				msg, err := d.Render(ctx, m)
+				if err != nil {
+					errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
+					continue
+				}
+				msgs[i] = msg
+			}
+		}()
+	}
+	for i := range batch {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return msgs, errs
+}
+
+// heartbeat renews the claims on ids every third of the lease until the
+// returned stop is called.
+func (d *Dispatcher) heartbeat(ctx context.Context, owner store.Owner, ids []int64) (stop func()) {
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				// A failure is retried at the next beat; the lease
+				// outlasts two of them.
+				_ = d.Outbox.ExtendClaims(hctx, owner, ids, d.wall().Add(d.lease()))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// recordContext is the context outcomes are written under: ctx, and once
+// ctx ends (a shutdown), Grace more, so that what was learned is kept.
+func (d *Dispatcher) recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	grace := d.Grace
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, cancel)
+	})
+	return rctx, func() {
+		stopAfter()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// book collects the outcomes of a batch and writes them: with the next
+// hand-over, so that at most one message per connection is handed over
+// without its outcome written, or at the end of the batch.
+type book struct {
+	d       *Dispatcher
+	ctx     context.Context // for the records
+	owner   store.Owner
+	now     time.Time
+	res     *Result
+	pending []store.Outcome
+	err     error // a record failed: nothing more is handed over
+}
+
+// outcome classifies a message's send error (nil: sent) and keeps it for
+// the next record.
+func (b *book) outcome(m store.OutboxMessage, transport string, sendErr error) {
+	max := b.d.MaxAttempts
+	if max <= 0 {
+		max = 10
+	}
+	o := store.Outcome{ID: m.ID, Status: store.OutboxSent, Transport: transport, Next: b.now}
+	if sendErr != nil {
+		o.LastError = sendErr.Error()
+		class, after := Classify(sendErr)
+		switch {
+		case class == "permanent":
+			o.Status = store.OutboxFailed
+		case class == "unknown":
+			o.Status = store.OutboxUnknown
+		case m.Attempts >= max:
+			o.Status, o.LastError = store.OutboxFailed, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, o.LastError)
+		default:
+			o.Status = store.OutboxPending
+			jitter := b.d.Jitter
+			if jitter == nil {
+				jitter = rand.Float64
+			}
+			wait := Backoff(m.Attempts, jitter())
+			if after > wait {
+				wait = after
+			}
+			o.Next = b.now.Add(wait)
+		}
+	}
+	b.pending = append(b.pending, o)
+}
+
+// handOver writes the outcomes kept so far and that message id is about to
+// be handed over, in one transaction; false: it must not be sent.
+func (b *book) handOver(id int64, transport string) bool {
+	if b.err != nil {
+		return false
+	}
+	handed, err := b.d.Outbox.Record(b.ctx, store.Progress{Owner: b.owner, Now: b.now, Outcomes: b.pending,
+		HandOver: id, Transport: transport, LeaseUntil: b.d.wall().Add(b.d.lease())})
+	if err != nil {
+		b.err = err
+		return false
+	}
+	b.tally()
+	return handed
+}
+
+// flush writes the outcomes kept so far.
+func (b *book) flush() {
+	if b.err != nil || len(b.pending) == 0 {
+		return
+	}
+	if _, err := b.d.Outbox.Record(b.ctx, store.Progress{Owner: b.owner, Now: b.now, Outcomes: b.pending}); err != nil {
+		b.err = err
+		return
+	}
+	b.tally()
+}
+
+func (b *book) tally() {
+	for _, o := range b.pending {
+		switch o.Status {
+		case store.OutboxSent:
+			b.res.Sent++
+		case store.OutboxPending:
+			b.res.Retrying++
+		case store.OutboxFailed:
+			b.res.Failed++
+		case store.OutboxUnknown:
+			b.res.Unknown++
+		}
+	}
+	b.pending = b.pending[:0]
+}
+
+// handover is the dispatcher's side of one channel's group of a batch.
+type handover struct {
+	ctx      context.Context
+	b        *book
+	route    Route
+	replaces bool // the transport is a Replacer: no hand-over to write
+	msgs     []store.OutboxMessage
+	ended    []bool
+}
+
+func (h *handover) Begin(i int) bool {
+	if h.ctx.Err() != nil || h.b.err != nil {
+		return false
+	}
+	if h.replaces {
+		return true
+	}
+	return h.b.handOver(h.msgs[i].ID, h.route.Transport)
+}
+
+func (h *handover) End(i int, err error) {
+	h.ended[i] = true
+	h.b.outcome(h.msgs[i], h.route.Transport, err)
 }

@@ -22,6 +22,10 @@ func NewFileSender(dir, from string) *FileSender {
 	return &FileSender{Dir: dir, email: NewSMTP(SMTPConfig{From: from})}
 }
 
+// ReplacesOnRedelivery marks the file transport as a Replacer: writing a
+// message again replaces its file, so a crash never leaves one in doubt.
+func (f *FileSender) ReplacesOnRedelivery() {}
+
 // Send writes m as a file.
 func (f *FileSender) Send(ctx context.Context, m *Message) error {
 	var body []byte

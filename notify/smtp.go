@@ -58,19 +58,22 @@ func NewSMTP(cfg SMTPConfig) *SMTP {
 // server accepted the message; otherwise it is temporary, a *PermanentError
 // or an *AmbiguousError (see SendBatch).
 func (s *SMTP) Send(ctx context.Context, m *Message) error {
-	return s.SendBatch(ctx, []*Message{m})[0]
+	return s.SendBatch(ctx, []*Message{m}, nil)[0]
 }
 
-// SendBatch delivers ms over one connection and returns one error per
-// message (nil = delivered):
+// SendBatch delivers ms over one connection, one message after the other,
+// and returns one error per message (nil = delivered):
 //   - an SMTP 5xx reply (or a message that cannot be built) is a *PermanentError;
 //   - an SMTP 4xx reply, a network error, a timeout or a failed dial is
 //     temporary (a plain error);
 //   - a connection lost after the message data was sent, before the server's
 //     reply, is an *AmbiguousError: the server may have the message.
 //
-// Cancelling ctx closes the connection.
-func (s *SMTP) SendBatch(ctx context.Context, ms []*Message) []error {
+// h, when not nil, hears of each message just before it is handed to the
+// connection (its MAIL, RCPT and DATA) and of its outcome right after: a
+// message h refuses, or one whose turn comes after ctx ended, is not sent
+// and gets ErrNotSent. Cancelling ctx closes the connection.
+func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error {
 	errs := make([]error, len(ms))
 	if len(ms) == 0 {
 		return errs
@@ -134,11 +137,25 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message) []error {
 		setAll(s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err))))
 		return errs
 	}
-	sendErr := client.Send(msgs...)
-	_ = client.Close() // every message already has its own result
+	defer client.Close()
 
+	// One message at a time, so that the hand-over of each is known (go-mail
+	// has no hook at DATA: the hand-over is the message's turn).
+	var connErr error // the connection is gone: the rest are not tried
 	for k, gm := range msgs {
 		i := idx[k]
+		switch {
+		case connErr != nil:
+			errs[i] = connErr
+			continue
+		case ctx.Err() != nil:
+			errs[i] = fmt.Errorf("smtp: %w: %w", ErrNotSent, ctx.Err())
+			continue
+		case h != nil && !h.Begin(i):
+			errs[i] = fmt.Errorf("smtp: %w", ErrNotSent)
+			continue
+		}
+		sendErr := client.Send(gm)
 		switch {
 		case gm.IsDelivered():
 			// The server accepted it (a later failure, such as the RSET
@@ -147,11 +164,15 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message) []error {
 		case gm.SendError() != nil:
 			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())))
 		case sendErr != nil:
-			// The batch failed before this message was tried (the
-			// connection check before the first message).
+			// The connection check before the message failed: nothing of
+			// it went out, and nothing more will.
 			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)))
+			connErr = errs[i]
 		default:
 			errs[i] = errors.New("smtp: message was not sent")
+		}
+		if h != nil {
+			h.End(i, errs[i])
 		}
 	}
 	return errs

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -213,7 +214,7 @@ func TestSMTPSendBatchOneConnection(t *testing.T) {
 	b := &testBackend{}
 	cfg := startServer(t, b)
 	ms := []*Message{testMessage("k/1"), testMessage("k/2"), testMessage("k/3")}
-	errs := NewSMTP(cfg).SendBatch(context.Background(), ms)
+	errs := NewSMTP(cfg).SendBatch(context.Background(), ms, nil)
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("message %d: %v", i, err)
@@ -249,7 +250,7 @@ func TestSMTPSendBatchPerMessageErrors(t *testing.T) {
 	bad.To = []string{"nobody@client.example"}
 	noTo := testMessage("k/noto")
 	noTo.To = nil
-	errs := NewSMTP(cfg).SendBatch(context.Background(), []*Message{testMessage("k/1"), bad, noTo, testMessage("k/3")})
+	errs := NewSMTP(cfg).SendBatch(context.Background(), []*Message{testMessage("k/1"), bad, noTo, testMessage("k/3")}, nil)
 	if errs[0] != nil || errs[3] != nil {
 		t.Errorf("good messages: %v, %v", errs[0], errs[3])
 	}
@@ -374,7 +375,7 @@ func TestSMTPAmbiguousAfterData(t *testing.T) {
 	b := &testBackend{DropAfterData: true}
 	cfg := startServer(t, b)
 	ms := []*Message{testMessage("k/amb"), testMessage("k/after")}
-	errs := NewSMTP(cfg).SendBatch(context.Background(), ms)
+	errs := NewSMTP(cfg).SendBatch(context.Background(), ms, nil)
 	var a *AmbiguousError
 	if !errors.As(errs[0], &a) {
 		t.Fatalf("Send: %v (%T), want *AmbiguousError", errs[0], errs[0])
@@ -402,7 +403,7 @@ func TestSMTPDialClosedPort(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
 	s := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", From: "a@b.example", Timeout: 2 * time.Second})
-	errs := s.SendBatch(context.Background(), []*Message{testMessage("k/1"), testMessage("k/2")})
+	errs := s.SendBatch(context.Background(), []*Message{testMessage("k/1"), testMessage("k/2")}, nil)
 	for i, err := range errs {
 		if err == nil {
 			t.Fatalf("message %d: nil error", i)
@@ -469,5 +470,58 @@ func TestSMTPContextCancelledAwaitingDataReply(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), context.Canceled.Error()) {
 		t.Errorf("error %q does not name the cancellation", err)
+	}
+}
+
+// recordingHandover logs the hand-over calls of a batch and refuses the
+// messages in no.
+type recordingHandover struct {
+	b   *testBackend
+	log []string
+	no  map[int]bool
+}
+
+func (h *recordingHandover) Begin(i int) bool {
+	_, got := h.b.Snapshot()
+	h.log = append(h.log, fmt.Sprintf("begin %d (%d received)", i, len(got)))
+	return !h.no[i]
+}
+
+func (h *recordingHandover) End(i int, err error) {
+	_, got := h.b.Snapshot()
+	h.log = append(h.log, fmt.Sprintf("end %d (%d received) %v", i, len(got), err != nil))
+}
+
+// SendBatch tells of each message just before it goes and right after,
+// in order, so that nothing is on the wire between the two records of a
+// message; a message Begin refuses is not sent.
+func TestSMTPSendBatchHandover(t *testing.T) {
+	b := &testBackend{}
+	cfg := startServer(t, b)
+	noFrom := testMessage("k/nofrom")
+	cfg.From = ""
+	ms := []*Message{testMessage("k/0"), noFrom, testMessage("k/2"), testMessage("k/3")}
+	for _, m := range ms {
+		if m != noFrom {
+			m.From = "billing@agency.example"
+		}
+	}
+	h := &recordingHandover{b: b, no: map[int]bool{2: true}}
+	errs := NewSMTP(cfg).SendBatch(context.Background(), ms, h)
+	want := []string{"begin 0 (0 received)", "end 0 (1 received) false", "begin 2 (1 received)", "begin 3 (1 received)", "end 3 (2 received) false"}
+	if strings.Join(h.log, "; ") != strings.Join(want, "; ") {
+		t.Errorf("hand-overs:\n%s\nwant\n%s", strings.Join(h.log, "\n"), strings.Join(want, "\n"))
+	}
+	var p *PermanentError
+	if errs[0] != nil || !errors.As(errs[1], &p) || !errors.Is(errs[2], ErrNotSent) || errs[3] != nil {
+		t.Errorf("errors %v", errs)
+	}
+	// A cancelled context: nothing more is handed over.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h = &recordingHandover{b: b}
+	errs = NewSMTP(cfg).SendBatch(ctx, []*Message{testMessage("k/4")}, h)
+	if len(h.log) != 0 || errs[0] == nil {
+		t.Errorf("after cancel: %v, %v", h.log, errs)
 	}
 }

@@ -225,3 +225,79 @@ func BenchmarkCloseMonth(b *testing.B) {
 		}
 	})
 }
+
+// reimportRows is a month-to-date export without ids: n rows over 24 days
+// of November 2026, 100 clients, three people and four projects each.
+func reimportRows(n int) (*Rules, []Entry) {
+	cs := make([]*billing.Contract, 100)
+	for i := range cs {
+		cs[i] = &billing.Contract{ID: fmt.Sprintf("c%03d", i), Client: fmt.Sprintf("Client %03d", i), Unit: billing.UnitHours,
+			Terms: billing.Terms{MonthlyHours: 40 * 3600}}
+	}
+	rows := make([]Entry, n)
+	for j := range rows {
+		rows[j] = Entry{Date: billing.DateOf(2026, 11, 1+j%24), Seconds: int64(900 * (1 + j%8)), Billable: j%10 != 0,
+			Client: fmt.Sprintf("Client %03d", j%100), Project: fmt.Sprintf("Project %d", j%4),
+			User: fmt.Sprintf("User %d", j%3), Notes: fmt.Sprintf("task %d", j%37)}
+	}
+	return NewRules(cs), rows
+}
+
+// BenchmarkReimportWithoutIDs imports 100,000 rows without ids (a Harvest
+// month-to-date export) into a fresh database, then the same file again,
+// the everyday "export month-to-date, import again": the second import,
+// which finds every row unchanged, must cost at most 1.5 times the first.
+// Run with go test ./store -run '^$' -bench ReimportWithoutIDs -benchtime 3x
+func BenchmarkReimportWithoutIDs(b *testing.B) {
+	backends(b, func(b *testing.B, postgres bool) {
+		ctx := context.Background()
+		const n = 100000
+		rules, rows := reimportRows(n)
+		now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+		var first, again time.Duration
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			s, err := Open(ctx, TestingDSN(b, postgres))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			for pass, took := range []*time.Duration{&first, &again} {
+				t0 := time.Now()
+				im, err := s.BeginImport(ctx, rules, "harvest", now)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := range rows {
+					if err := im.Add(rows[j]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				res, err := im.Commit()
+				if err != nil {
+					b.Fatal(err)
+				}
+				*took += time.Since(t0)
+				if want := [2]int{n, 0}; pass == 1 {
+					want = [2]int{0, n}
+					if got := [2]int{res.Imported, res.Unchanged}; got != want {
+						b.Fatalf("again: imported, unchanged = %v, want %v", got, want)
+					}
+				} else if res.Imported != want[0] {
+					b.Fatalf("first: imported %d, want %d", res.Imported, n)
+				}
+			}
+			b.StopTimer()
+			s.Close()
+			b.StartTimer()
+		}
+		ratio := again.Seconds() / first.Seconds()
+		b.ReportMetric(first.Seconds()/float64(b.N), "first-s")
+		b.ReportMetric(again.Seconds()/float64(b.N), "again-s")
+		b.ReportMetric(ratio, "again/first")
+		if ratio > 1.5 && !postgres {
+			b.Errorf("re-import of %d unchanged rows took %.2f× the first import (%s vs %s), want at most 1.5×",
+				n, ratio, again/time.Duration(b.N), first/time.Duration(b.N))
+		}
+	})
+}

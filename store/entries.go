@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -323,30 +324,31 @@ type SyncResult struct {
 // rounding or non-billable rule changed, its entries are counted again. Usage
 // changes in closed periods become late adjustments. With nothing changed it
 // reads one small table and writes nothing.
+//
+// Every command opens the store with a Sync: the check is a read, so that
+// with the contracts unchanged it neither waits for nor blocks a writer.
 func (s *DB) Sync(ctx context.Context, rules *Rules, now time.Time) (SyncResult, error) {
+	want := map[string]string{"": rules.matchFingerprint()}
+	for _, c := range rules.list {
+		want[c.ID] = countFingerprint(c)
+	}
+	var current bool
+	if err := s.read(ctx, func(tx *sql.Tx) error {
+		stored, err := storedRules(ctx, tx)
+		current = maps.Equal(stored, want)
+		return err
+	}); err != nil {
+		return SyncResult{}, fmt.Errorf("sync contracts: %w", err)
+	}
+	if current {
+		return SyncResult{}, nil
+	}
 	var res SyncResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res = SyncResult{}
-		stored := map[string]string{}
-		rows, err := tx.QueryContext(ctx, `SELECT contract_id, fingerprint FROM rules`)
+		stored, err := storedRules(ctx, tx)
 		if err != nil {
 			return err
-		}
-		for rows.Next() {
-			var id, fp string
-			if err := rows.Scan(&id, &fp); err != nil {
-				rows.Close()
-				return err
-			}
-			stored[id] = fp
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		want := map[string]string{"": rules.matchFingerprint()}
-		for _, c := range rules.list {
-			want[c.ID] = countFingerprint(c)
 		}
 		var recount []string
 		if stored[""] != want[""] {
@@ -381,6 +383,25 @@ func (s *DB) Sync(ctx context.Context, rules *Rules, now time.Time) (SyncResult,
 		return SyncResult{}, fmt.Errorf("sync contracts: %w", err)
 	}
 	return res, nil
+}
+
+// storedRules reads the rule fingerprints the entries were matched and
+// counted with.
+func storedRules(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	stored := map[string]string{}
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, fingerprint FROM rules`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, fp string
+		if err := rows.Scan(&id, &fp); err != nil {
+			return nil, err
+		}
+		stored[id] = fp
+	}
+	return stored, rows.Err()
 }
 
 // rematch resolves entries again (all of them, or those of the given

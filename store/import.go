@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,28 +40,41 @@ type UnmatchedClient struct {
 // Add, and Commit reconciles them with what the source imported before.
 // Nothing is visible until Commit; Rollback (or any error) leaves the
 // database as it was.
+//
+// Add stages the rows in temporary tables of the import's own connection,
+// which takes no lock on the database: however long the file takes to
+// read, other processes write meanwhile. Commit alone is the write
+// transaction, holding the write lock for the reconciliation and the write.
 type Import struct {
 	s      *DB
 	ctx    context.Context
-	tx     *sql.Tx
+	conn   *sql.Conn // the staging tables are this connection's
+	tx     *sql.Tx   // Commit's write transaction
 	rules  *Rules
 	source string
 	now    time.Time
-	batch  int64
+	batch  int64 // the imports row, written by Commit
 	done   bool
 	res    ImportResult
 
-	// Rows without an external id go straight into entries, tagged with the
-	// batch, in multi-row INSERTs of up to insertChunk rows.
+	// Rows without an external id are staged in import_new, in multi-row
+	// INSERTs of up to insertChunk rows; Commit writes those the
+	// reconciliation keeps into entries.
 	pending []Entry
-	insert  *sql.Stmt
-	added   deltas
-	combos  map[rawCombo]struct{} // the (client, project, user) of the rows, as written
+	insert  *sql.Stmt // stages insertChunk rows without an id
+	seqNew  int64
+	usage   deltas // the usage of every row without an id
 	first   billing.Date
 	last    billing.Date
 	idless  int
+	// The file's (client, project, user) combinations, numbered by their
+	// normalized names (combos) and cached by their spelling (spellings);
+	// a spelling that is not the file's is cached as -1.
+	combos    map[string]int32
+	spellings map[rawCombo]int32
+	seed      maphash.Seed // of the content keys (contentKey)
 
-	// Rows with an external id are staged, then upserted.
+	// Rows with an external id are staged in import_rows, then upserted.
 	stage  *sql.Stmt   // inserts insertChunk staged rows
 	staged []stagedRow // rows with an external id not yet in import_rows
 	seq    int64
@@ -111,21 +124,41 @@ func (s *DB) Cursor(ctx context.Context, source string) (string, error) {
 	return c, err
 }
 
-const insertChunk = 200
-
-// sqlString quotes s as an SQL string literal.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+const insertChunk = 500
 
 // BeginImport starts importing rows of one source ("harvest", "toggl", …).
+// It takes a connection of its own for the staging tables, and no lock.
 func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now time.Time) (*Import, error) {
-	tx, err := s.begin(ctx)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, err
-	}
-	im := &Import{s: s, ctx: ctx, tx: tx, rules: rules, source: source, now: now, added: deltas{}, combos: map[rawCombo]struct{}{}}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`, source, now.Unix()).Scan(&im.batch); err != nil {
-		tx.Rollback()
 		return nil, fmt.Errorf("import: %w", err)
+	}
+	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usage: deltas{},
+		combos: map[string]int32{}, spellings: map[rawCombo]int32{}, seed: maphash.MakeSeed()}
+	for _, q := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS import_rows (
+			seq ` + s.d.rowKey + `, external_id TEXT NOT NULL, day INTEGER NOT NULL,
+			seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
+			project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
+			user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL,
+			keep INTEGER NOT NULL DEFAULT 0)`,
+		// For the last-row-wins pass over duplicate ids: without it that
+		// pass is quadratic in the file's rows.
+		`CREATE INDEX IF NOT EXISTS import_rows_external_id ON import_rows (external_id, seq)`,
+		`CREATE TEMP TABLE IF NOT EXISTS import_new (
+			seq ` + s.d.rowKey + `, combo INTEGER NOT NULL, content_key BIGINT NOT NULL, day INTEGER NOT NULL,
+			seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
+			project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
+			user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL)`,
+		// What an earlier import on this connection left, if its end could
+		// not clear it.
+		`DELETE FROM import_rows`,
+		`DELETE FROM import_new`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("import staging: %w", err)
+		}
 	}
 	return im, nil
 }
@@ -135,13 +168,28 @@ func (im *Import) Rollback() {
 	if im.done {
 		return
 	}
+	if im.tx != nil {
+		im.tx.Rollback()
+	}
+	im.finish()
+}
+
+// finish ends the import: its statements closed, its staged rows dropped
+// and its connection back in the pool.
+func (im *Import) finish() {
 	im.done = true
 	for _, st := range []*sql.Stmt{im.insert, im.stage} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	im.tx.Rollback()
+	// The staged rows take memory (temp_store is MEMORY) for as long as the
+	// connection lives; clear them even when the import was cancelled.
+	ctx := context.WithoutCancel(im.ctx)
+	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_new`} {
+		im.conn.ExecContext(ctx, q)
+	}
+	im.conn.Close()
 }
 
 // Add takes one row.
@@ -165,13 +213,57 @@ func (im *Import) Add(e Entry) error {
 		im.last = e.Date
 	}
 	im.idless++
-	im.combos[rawCombo{e.Client, e.Project, e.User}] = struct{}{}
-	im.added.add(&e, 1)
+	im.addCombo(rawCombo{e.Client, e.Project, e.User})
+	im.usage.add(&e, 1)
 	im.pending = append(im.pending, e)
 	if len(im.pending) == insertChunk {
 		return im.flush()
 	}
 	return nil
+}
+
+// addCombo numbers the combination of a row without an id.
+func (im *Import) addCombo(c rawCombo) {
+	if id, ok := im.spellings[c]; ok && id >= 0 {
+		return
+	}
+	k := c.normalized()
+	id, ok := im.combos[k]
+	if !ok {
+		id = int32(len(im.combos))
+		im.combos[k] = id
+	}
+	im.spellings[c] = id
+}
+
+// comboOf returns the number of a combination of the file, -1 for one that
+// is not the file's.
+func (im *Import) comboOf(c rawCombo) int32 {
+	if id, ok := im.spellings[c]; ok {
+		return id
+	}
+	id, ok := im.combos[c.normalized()]
+	if !ok {
+		id = -1
+	}
+	im.spellings[c] = id
+	return id
+}
+
+// contentKey is a row's content but for its day and names: rows with the
+// same combination and key are the same work written another way.
+func (im *Import) contentKey(seconds int64, billable bool, code, task, notes string) int64 {
+	var h maphash.Hash // its seed is this import's: keys are compared within it only
+	h.SetSeed(im.seed)
+	var num [9]byte
+	binary.LittleEndian.PutUint64(num[:], uint64(seconds))
+	num[8] = byte(boolInt(billable))
+	h.Write(num[:])
+	for _, s := range []string{code, task, notes} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	return int64(h.Sum64())
 }
 
 // addUnmatched counts an unmatched row for its client's line in the
@@ -224,26 +316,27 @@ func MergeUnmatched(lists ...[]UnmatchedClient) []UnmatchedClient {
 	return out
 }
 
-const entryCols = `source, external_id, day, seconds, billable, client, project, project_code, task, notes,
-	user_name, pinned_contract, contract_id, counted, fingerprint, import_batch, created_at, updated_at`
+// newCols are the columns of a staged row without an id, in import_new and
+// in entries.
+const newCols = `day, seconds, billable, client, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
 
-// entryParams are one row's values; source, batch and timestamps are the
-// import's own and are written into the statement once (see flush).
-const entryParams = `(@src, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, @batch, @ts, @ts)`
+// newInsert is the insert of n staged rows without an id: seq, combo, key,
+// then newCols.
+func newInsert(n int) string {
+	return `INSERT INTO import_new (seq, combo, content_key, ` + newCols + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",")
+}
 
+// flush stages the pending rows without an id.
 func (im *Import) flush() error {
 	if len(im.pending) == 0 {
 		return nil
 	}
 	st := im.insert
 	if len(im.pending) != insertChunk || st == nil {
-		values := strings.TrimSuffix(strings.Repeat(entryParams+",", len(im.pending)), ",")
-		values = strings.NewReplacer("@src", sqlString(im.source), "@batch", strconv.FormatInt(im.batch, 10),
-			"@ts", strconv.FormatInt(im.now.Unix(), 10)).Replace(values)
-		q := im.s.d.insertAbort + ` INTO entries (` + entryCols + `) VALUES ` + values
 		var err error
-		if st, err = im.tx.PrepareContext(im.ctx, q); err != nil {
-			return err
+		if st, err = im.conn.PrepareContext(im.ctx, newInsert(len(im.pending))); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
 		}
 		if len(im.pending) == insertChunk {
 			im.insert = st
@@ -251,14 +344,17 @@ func (im *Import) flush() error {
 			defer st.Close()
 		}
 	}
-	args := make([]any, 0, len(im.pending)*12)
+	args := make([]any, 0, len(im.pending)*15)
 	for i := range im.pending {
 		e := &im.pending[i]
-		args = append(args, int64(e.Date), e.Seconds, boolInt(e.Billable), e.Client,
+		im.seqNew++
+		args = append(args, im.seqNew, im.comboOf(rawCombo{e.Client, e.Project, e.User}),
+			im.contentKey(e.Seconds, e.Billable, e.ProjectCode, e.Task, e.Notes),
+			int64(e.Date), e.Seconds, boolInt(e.Billable), e.Client,
 			e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
 	}
 	if _, err := st.ExecContext(im.ctx, args...); err != nil {
-		return fmt.Errorf("insert entries: %w", err)
+		return fmt.Errorf("stage rows: %w", err)
 	}
 	im.pending = im.pending[:0]
 	return nil
@@ -285,16 +381,17 @@ func (im *Import) flushStage() error {
 	if len(im.staged) == 0 {
 		return nil
 	}
-	if err := im.ensureStage(); err != nil {
-		return err
-	}
 	st := im.stage
-	if len(im.staged) != insertChunk {
+	if len(im.staged) != insertChunk || st == nil {
 		var err error
-		if st, err = im.tx.PrepareContext(im.ctx, stageInsert(len(im.staged))); err != nil {
-			return err
+		if st, err = im.conn.PrepareContext(im.ctx, stageInsert(len(im.staged))); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
 		}
-		defer st.Close()
+		if len(im.staged) == insertChunk {
+			im.stage = st
+		} else {
+			defer st.Close()
+		}
 	}
 	args := make([]any, 0, len(im.staged)*14)
 	for i := range im.staged {
@@ -316,34 +413,6 @@ func stageInsert(n int) string {
 		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",")
 }
 
-// ensureStage creates the staging table for rows with an external id.
-func (im *Import) ensureStage() error {
-	if im.stage == nil {
-		for _, q := range []string{
-			`CREATE TEMP TABLE IF NOT EXISTS import_rows (
-				seq BIGINT PRIMARY KEY, external_id TEXT NOT NULL, day INTEGER NOT NULL,
-				seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
-				project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
-				user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL,
-				keep INTEGER NOT NULL DEFAULT 0)`,
-			// For the last-row-wins pass over duplicate ids: without it that
-			// pass is quadratic in the file's rows.
-			`CREATE INDEX IF NOT EXISTS import_rows_external_id ON import_rows (external_id, seq)`,
-			`DELETE FROM import_rows`,
-		} {
-			if _, err := im.tx.ExecContext(im.ctx, q); err != nil {
-				return fmt.Errorf("import staging: %w", err)
-			}
-		}
-		var err error
-		im.stage, err = im.tx.PrepareContext(im.ctx, stageInsert(insertChunk))
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Commit reconciles and commits:
 //   - rows with an external id are upserted by (source, external id);
 //   - rows without one replace, for each (client, project, user) in the
@@ -356,28 +425,38 @@ func (im *Import) ensureStage() error {
 //
 // Usage aggregates change once per touched (contract, period); changes in
 // closed periods become late adjustments.
+//
+// This is the import's one write transaction: it waits for the write lock
+// (up to the store's busy timeout) and holds it only for the work above,
+// the rows being staged already.
 func (im *Import) Commit() (ImportResult, error) {
 	if im.done {
 		return ImportResult{}, fmt.Errorf("import already finished")
 	}
 	defer im.Rollback()
-	ctx, tx := im.ctx, im.tx
 	if err := im.flush(); err != nil {
 		return ImportResult{}, err
 	}
 	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
 	}
-	d := im.added
+	ctx := im.ctx
+	tx, err := im.s.begin(ctx, im.conn)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("import: %w", err)
+	}
+	im.tx = tx
+	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`,
+		im.source, im.now.Unix()).Scan(&im.batch); err != nil {
+		return ImportResult{}, fmt.Errorf("import: %w", err)
+	}
+	d := deltas{}
 	if im.idless > 0 {
 		if err := im.reconcileWithoutIDs(d); err != nil {
 			return ImportResult{}, err
 		}
 	}
 	if im.ided > 0 || im.keepSet {
-		if err := im.ensureStage(); err != nil {
-			return ImportResult{}, err
-		}
 		if im.keepSet {
 			n, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id IS NOT NULL AND e.day >= ? AND e.day <= ?
 				AND NOT EXISTS (SELECT 1 FROM import_rows s WHERE s.external_id = e.external_id)`,
@@ -414,31 +493,31 @@ func (im *Import) Commit() (ImportResult, error) {
 	if err := im.s.hook("import:commit"); err != nil {
 		return ImportResult{}, err
 	}
-	for _, st := range []*sql.Stmt{im.insert, im.stage} {
-		if st != nil {
-			st.Close()
-		}
-	}
 	if err := tx.Commit(); err != nil {
 		return ImportResult{}, err
 	}
-	im.done = true
+	im.finish()
 	im.res.UnmatchedClients = im.unmatchedClients()
 	return im.res, nil
 }
 
-// reconcileWithoutIDs pairs the batch's rows with the source's earlier
-// rows of the same (client, project, user) combinations and dates, by their
+// reconcileWithoutIDs pairs the staged rows with the source's stored rows
+// of the same (client, project, user) combinations and dates, by their
 // content with names normalized, and by occurrence (the k-th copy of a row
-// in the file matches the k-th copy already stored). A new row that matches
-// a stored one written the same way is dropped and the stored one kept
-// (unchanged); one that matches a stored row written another way (`acme
-// corp` for `Acme Corp`) replaces it (updated); an unmatched stored row is
-// deleted.
+// in the file matches the k-th copy already stored), then writes the
+// outcome. A staged row that matches a stored one written the same way is
+// not written and the stored one kept (unchanged); one that matches a stored
+// row written another way (`acme corp` for `Acme Corp`) replaces it
+// (updated); an unmatched stored row is deleted, an unmatched staged row
+// inserted.
 //
-// The pairing is done here rather than in SQL: one pass over the scope's
-// rows and a sort, where SQL's pairing by occurrence (ROW_NUMBER on both
-// sides and a FULL OUTER JOIN) was quadratic on SQLite.
+// The pairing is done here rather than in SQL, in two passes that are each
+// linear in the rows but for a sort by day, where SQL's pairing by
+// occurrence (ROW_NUMBER on both sides and a FULL OUTER JOIN) was quadratic
+// on SQLite. It comes before any write, so that a re-import of unchanged
+// rows writes nothing (inserting them and deleting the copies cost 2.4
+// times a first import), and it reads the names and notes of only the
+// stored rows that are not written the same way as a row of the file.
 func (im *Import) reconcileWithoutIDs(d deltas) error {
 	ctx, tx := im.ctx, im.tx
 	// Is there anything earlier to reconcile with? Not when the source was
@@ -452,82 +531,45 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 	const inRange = `source = ? AND external_id IS NULL AND day >= ? AND day <= ?`
 	args := []any{im.source, int64(im.first), int64(im.last)}
 	if earlier > 0 {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE `+inRange+`
-			AND COALESCE(import_batch, 0) <> ? LIMIT 1) AS x`, append(args, im.batch)...).Scan(&earlier)
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE `+inRange+` LIMIT 1) AS x`,
+			args...).Scan(&earlier)
 		if err != nil {
 			return err
 		}
 	}
 	if earlier == 0 { // a first import of these dates
 		im.res.Imported += im.idless
-		return nil
+		return im.insertNew(d, nil, true)
 	}
 
-	// The file's combinations, normalized, numbered; cache has the number
-	// of each spelling met, -1 for one that is not the file's.
-	combos := map[string]int32{}
-	cache := map[rawCombo]int32{}
-	for c := range im.combos {
-		k := c.normalized()
-		id, ok := combos[k]
-		if !ok {
-			id = int32(len(combos))
-			combos[k] = id
-		}
-		cache[c] = id
-	}
-	comboOf := func(c rawCombo) int32 {
-		if id, ok := cache[c]; ok {
-			return id
-		}
-		id, ok := combos[c.normalized()]
-		if !ok {
-			id = -1
-		}
-		cache[c] = id
-		return id
-	}
-
-	// The rows come by day, and rows of different days never pair: only
-	// one day's rows are held at a time.
-	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(import_batch, 0), day, seconds, billable, client, project,
-		project_code, task, notes, user_name, fingerprint FROM entries WHERE `+inRange+` ORDER BY day`, args...)
+	// First pass: rows written the same way (the same fingerprint, which
+	// covers the day, the content and the names as written) pair. The
+	// stored rows and the staged ones come in one stream by day (two
+	// cursors cannot interleave on one PostgreSQL connection); rows of
+	// different days never pair, so one day's rows are held at a time.
+	rows, err := tx.QueryContext(ctx, `SELECT 0 AS staged, id, day, fingerprint, 0 AS combo, 0 AS content_key
+			FROM entries WHERE `+inRange+`
+		UNION ALL
+		SELECT 1, seq, day, fingerprint, combo, content_key FROM import_new
+		ORDER BY day`, args...)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	p := pairing{added: make([]int, len(combos)), removed: make([]int, len(combos))}
-	var h maphash.Hash // its seed is this import's: keys are compared within it only
+	var p pairing
 	var group []scopeRow
-	groupDay := int64(-1)
+	groupDay := billing.Date(-1)
 	for rows.Next() {
 		var r scopeRow
-		var batch, day, seconds int64
-		var billable int
-		var c rawCombo
-		var code, task, notes string
-		if err := rows.Scan(&r.id, &batch, &day, &seconds, &billable, &c.client, &c.project, &code, &task, &notes,
-			&c.user, &r.fp); err != nil {
+		var staged int
+		var day int64
+		if err := rows.Scan(&staged, &r.id, &day, &r.fp, &r.combo, &r.key); err != nil {
 			rows.Close()
 			return fmt.Errorf("reconcile: %w", err)
 		}
-		if r.combo = comboOf(c); r.combo < 0 {
-			continue // another person's or project's hours
-		}
-		r.new = batch == im.batch
-		// The rest of the content; the names are the combination's.
-		h.Reset()
-		var num [9]byte
-		binary.LittleEndian.PutUint64(num[:], uint64(seconds))
-		num[8] = byte(billable)
-		h.Write(num[:])
-		for _, s := range []string{code, task, notes} {
-			h.WriteString(s)
-			h.WriteByte(0)
-		}
-		r.key = h.Sum64()
-		if day != groupDay {
-			p.pair(group)
-			group, groupDay = group[:0], day
+		r.new, r.day = staged == 1, billing.Date(day)
+		if r.day != groupDay {
+			p.sameSpelling(group)
+			group, groupDay = group[:0], r.day
 		}
 		group = append(group, r)
 	}
@@ -535,7 +577,16 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	p.pair(group)
+	p.sameSpelling(group)
+
+	// Second pass: the stored rows left, read whole, those of the file's
+	// combinations deleted, and paired with the staged rows left by
+	// combination and content to count the edits.
+	restOld, err := im.storedRows(p.restOld)
+	if err != nil {
+		return err
+	}
+	counts := p.otherSpelling(restOld, len(im.combos))
 	if len(p.drop) > 0 {
 		n, err := im.removeByID(d, p.drop)
 		if err != nil {
@@ -545,111 +596,232 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 			return fmt.Errorf("reconcile: %d of %d entries removed", n, len(p.drop))
 		}
 	}
+	if err := im.insertNew(d, p.keep, len(p.keep) == im.idless); err != nil {
+		return err
+	}
 	// An edit upstream shows as one row gone and one new in the same
 	// combination: count those pairs as updates.
 	im.res.Unchanged += p.unchanged
-	im.res.Updated += p.respelled
-	for c := range p.added {
-		edits := min(p.added[c], p.removed[c])
+	im.res.Updated += counts.respelled
+	for c := range counts.added {
+		edits := min(counts.added[c], counts.removed[c])
 		im.res.Updated += edits
-		im.res.Imported += p.added[c] - edits
-		im.res.Removed += p.removed[c] - edits
+		im.res.Imported += counts.added[c] - edits
+		im.res.Removed += counts.removed[c] - edits
 	}
 	return nil
 }
 
-// scopeRow is an entry in a reconciliation's scope.
+// storedRows reads the stored entries with the given ids, in day order,
+// with their combination (-1 when not the file's) and content key.
+func (im *Import) storedRows(ids []int64) ([]scopeRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ctx, tx := im.ctx, im.tx
+	if err := im.fillIDs("import_left", ids); err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, day, seconds, billable, client, project, project_code, task, notes, user_name
+		FROM entries WHERE id IN (SELECT id FROM import_left) ORDER BY day, id`)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	defer rows.Close()
+	out := make([]scopeRow, 0, len(ids))
+	for rows.Next() {
+		var r scopeRow
+		var day, seconds int64
+		var billable int
+		var c rawCombo
+		var code, task, notes string
+		if err := rows.Scan(&r.id, &day, &seconds, &billable, &c.client, &c.project, &code, &task, &notes, &c.user); err != nil {
+			return nil, fmt.Errorf("reconcile: %w", err)
+		}
+		r.day, r.combo, r.key = billing.Date(day), im.comboOf(c), im.contentKey(seconds, billable != 0, code, task, notes)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	return out, nil
+}
+
+// insertNew writes staged rows without an id into entries, in the file's
+// order, and adds their usage to d: all of them, or those whose seq is in
+// keep.
+func (im *Import) insertNew(d deltas, keep []int64, all bool) error {
+	ctx, tx := im.ctx, im.tx
+	if !all && len(keep) == 0 {
+		return nil
+	}
+	where := ""
+	if all {
+		for k, u := range im.usage {
+			d.addCounts(k, u.counted, u.seconds, u.entries)
+		}
+	} else {
+		if err := im.fillIDs("import_keep", keep); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		where = ` WHERE seq IN (SELECT id FROM import_keep)`
+		if _, err := addUsage(ctx, tx, d, 1, `import_new`+where); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO entries (source, external_id, `+newCols+`, import_batch, created_at, updated_at)
+		SELECT ?, NULL, `+newCols+`, ?, ?, ? FROM import_new`+where+` ORDER BY seq`,
+		im.source, im.batch, im.now.Unix(), im.now.Unix())
+	if err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	return nil
+}
+
+// scopeRow is a row in a reconciliation's scope: a stored entry, or a
+// staged row of the file (new).
 type scopeRow struct {
-	id    int64
-	fp    int64  // the content as written
-	key   uint64 // the content but for the day and the names
-	combo int32  // the names, normalized
-	new   bool   // from this import
+	id    int64 // the entry's id, or the staged row's seq
+	day   billing.Date
+	fp    int64 // the content as written
+	key   int64 // the content but for the day and the names (contentKey)
+	combo int32 // the names, normalized (-1: not the file's)
+	new   bool  // a staged row of this import
+
 }
 
 // pairing is what reconcileWithoutIDs found so far.
 type pairing struct {
-	drop      []int64 // entries to delete
-	unchanged int     // new rows dropped for a stored row written the same way
-	respelled int     // stored rows replaced by a new row written another way
-	added     []int   // new rows that matched nothing, per combination
-	removed   []int   // stored rows that matched nothing, per combination
+	drop      []int64    // stored entries to delete
+	keep      []int64    // staged rows to insert (their seq), in day order
+	unchanged int        // staged rows skipped for a stored row written the same way
+	restOld   []int64    // stored rows that no staged row is written as
+	restNew   []scopeRow // staged rows written as no stored row, in day order
 }
 
-// pair pairs one day's rows.
-func (p *pairing) pair(day []scopeRow) {
-	// Rows with the same content, the stored ones first, each side by its
-	// spelling (fingerprint) and then by id.
+// sameSpelling pairs one day's rows written the same way: the k-th stored
+// copy of a fingerprint (by id) with its k-th staged copy (by seq).
+func (p *pairing) sameSpelling(day []scopeRow) {
 	slices.SortFunc(day, func(a, b scopeRow) int {
-		return cmp.Or(cmp.Compare(a.combo, b.combo), cmp.Compare(a.key, b.key), cmp.Compare(boolInt(a.new), boolInt(b.new)),
-			cmp.Compare(a.fp, b.fp), cmp.Compare(a.id, b.id))
+		return cmp.Or(cmp.Compare(a.fp, b.fp), cmp.Compare(boolInt(a.new), boolInt(b.new)), cmp.Compare(a.id, b.id))
 	})
-	var restOld, restNew []scopeRow
 	for i := 0; i < len(day); {
 		j, n := i, i
-		for j < len(day) && day[j].combo == day[i].combo && day[j].key == day[i].key {
+		for j < len(day) && day[j].fp == day[i].fp {
 			if !day[j].new {
 				n = j + 1
 			}
 			j++
 		}
 		olds, news := day[i:n], day[n:j]
-		// Rows written the same way pair first, the others then in order.
-		restOld, restNew = restOld[:0], restNew[:0]
-		a, b := 0, 0
-		for a < len(olds) && b < len(news) {
-			switch {
-			case olds[a].fp == news[b].fp:
-				p.drop = append(p.drop, news[b].id)
-				p.unchanged++
-				a, b = a+1, b+1
-			case olds[a].fp < news[b].fp:
-				restOld = append(restOld, olds[a])
-				a++
-			default:
-				restNew = append(restNew, news[b])
-				b++
-			}
+		k := min(len(olds), len(news))
+		p.unchanged += k
+		for _, r := range olds[k:] {
+			p.restOld = append(p.restOld, r.id)
 		}
-		restOld, restNew = append(restOld, olds[a:]...), append(restNew, news[b:]...)
-		for _, r := range restOld {
-			p.drop = append(p.drop, r.id)
-		}
-		k := min(len(restOld), len(restNew))
-		p.respelled += k
-		c := day[i].combo
-		p.removed[c] += len(restOld) - k
-		p.added[c] += len(restNew) - k
+		p.restNew = append(p.restNew, news[k:]...)
 		i = j
 	}
 }
 
-// dropChunk is how many ids one insert into import_drop carries.
-const dropChunk = 500
+// spellingCounts counts, per combination of the file, what the second
+// pass found.
+type spellingCounts struct {
+	respelled int   // stored rows replaced by a staged row written another way
+	added     []int // staged rows that matched nothing
+	removed   []int // stored rows that matched nothing
+}
 
-// removeByID deletes the entries with the given ids through a temporary
-// table, subtracting their usage, and returns how many there were.
-func (im *Import) removeByID(d deltas, ids []int64) (int, error) {
+// otherSpelling takes the stored rows left by sameSpelling (restOld, in day
+// order, read whole): those of the file's combinations are deleted, and
+// each pairs with a staged row left of the same day, combination and
+// content, written another way.
+func (p *pairing) otherSpelling(restOld []scopeRow, combos int) spellingCounts {
+	out := spellingCounts{added: make([]int, combos), removed: make([]int, combos)}
+	type group struct {
+		combo int32
+		key   int64
+	}
+	type sides struct{ old, new int }
+	groups := map[group]*sides{}
+	count := func() {
+		for g, n := range groups {
+			k := min(n.old, n.new)
+			out.respelled += k
+			out.removed[g.combo] += n.old - k
+			out.added[g.combo] += n.new - k
+		}
+		clear(groups)
+	}
+	at := func(r scopeRow) *sides {
+		g := group{r.combo, r.key}
+		n := groups[g]
+		if n == nil {
+			n = &sides{}
+			groups[g] = n
+		}
+		return n
+	}
+	// Both lists are in day order: walk them a day at a time.
+	a, b := 0, 0
+	for a < len(restOld) || b < len(p.restNew) {
+		day := billing.Date(math.MaxInt32)
+		if a < len(restOld) {
+			day = restOld[a].day
+		}
+		if b < len(p.restNew) && p.restNew[b].day < day {
+			day = p.restNew[b].day
+		}
+		for ; a < len(restOld) && restOld[a].day == day; a++ {
+			if r := restOld[a]; r.combo >= 0 { // else another person's or project's hours
+				p.drop = append(p.drop, r.id)
+				at(r).old++
+			}
+		}
+		for ; b < len(p.restNew) && p.restNew[b].day == day; b++ {
+			r := p.restNew[b]
+			p.keep = append(p.keep, r.id)
+			at(r).new++
+		}
+		count()
+	}
+	return out
+}
+
+// idChunk is how many ids one insert into an id table carries.
+const idChunk = 500
+
+// fillIDs makes the temporary table name (id) hold exactly ids.
+func (im *Import) fillIDs(name string, ids []int64) error {
 	ctx, tx := im.ctx, im.tx
-	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS import_drop (id BIGINT PRIMARY KEY)`, `DELETE FROM import_drop`} {
+	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS ` + name + ` (id ` + im.s.d.rowKey + `)`, `DELETE FROM ` + name} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("reconcile: %w", err)
+			return err
 		}
 	}
-	args := make([]any, 0, dropChunk)
+	args := make([]any, 0, idChunk)
 	for len(ids) > 0 {
-		chunk := ids[:min(dropChunk, len(ids))]
+		chunk := ids[:min(idChunk, len(ids))]
 		ids = ids[len(chunk):]
 		args = args[:0]
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		q := `INSERT INTO import_drop (id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",")
+		q := `INSERT INTO ` + name + ` (id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return 0, fmt.Errorf("reconcile: %w", err)
+			return err
 		}
 	}
-	return removeEntries(ctx, tx, d, `e.id IN (SELECT id FROM import_drop)`)
+	return nil
+}
+
+// removeByID deletes the entries with the given ids through a temporary
+// table, subtracting their usage, and returns how many there were.
+func (im *Import) removeByID(d deltas, ids []int64) (int, error) {
+	if err := im.fillIDs("import_drop", ids); err != nil {
+		return 0, fmt.Errorf("reconcile: %w", err)
+	}
+	return removeEntries(im.ctx, im.tx, d, `e.id IN (SELECT id FROM import_drop)`)
 }
 
 const stagedCols = `day, seconds, billable, client, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
@@ -676,24 +848,8 @@ func (im *Import) upsertWithIDs(d deltas) error {
 		SELECT 1 FROM entries e WHERE e.source = ? AND e.external_id = import_rows.external_id)`, im.source); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, day, SUM(counted), SUM(seconds), COUNT(*) FROM import_rows WHERE keep = 1 GROUP BY contract_id, day`)
+	kept, err := addUsage(ctx, tx, d, 1, `import_rows WHERE keep = 1`)
 	if err != nil {
-		return err
-	}
-	kept := 0
-	for rows.Next() {
-		var k usageKey
-		var p, counted, secs, cnt int64
-		if err := rows.Scan(&k.contract, &p, &counted, &secs, &cnt); err != nil {
-			rows.Close()
-			return err
-		}
-		k.day = billing.Date(p)
-		d.addCounts(k, counted, secs, cnt)
-		kept += int(cnt)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO entries (source, external_id, `+stagedCols+`, import_batch, created_at, updated_at)
@@ -711,30 +867,34 @@ func (im *Import) upsertWithIDs(d deltas) error {
 // removeEntries deletes the entries matching where, subtracting their usage,
 // and returns how many there were.
 func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args ...any) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, day, SUM(counted), SUM(seconds), COUNT(*) FROM entries e WHERE `+where+
+	n, err := addUsage(ctx, tx, d, -1, `entries e WHERE `+where, args...)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM entries WHERE id IN (SELECT e.id FROM entries e WHERE `+where+`)`, args...)
+	return n, err
+}
+
+// addUsage adds the usage of the rows of from (a table of entries or staged
+// rows, and its WHERE clause) to d, times sign, and returns how many rows
+// there are.
+func addUsage(ctx context.Context, tx *sql.Tx, d deltas, sign int64, from string, args ...any) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT contract_id, day, SUM(counted), SUM(seconds), COUNT(*) FROM `+from+
 		` GROUP BY contract_id, day`, args...)
 	if err != nil {
 		return 0, err
 	}
+	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		var k usageKey
 		var p, counted, secs, cnt int64
 		if err := rows.Scan(&k.contract, &p, &counted, &secs, &cnt); err != nil {
-			rows.Close()
 			return 0, err
 		}
 		k.day = billing.Date(p)
-		d.addCounts(k, -counted, -secs, -cnt)
+		d.addCounts(k, sign*counted, sign*secs, sign*cnt)
 		n += int(cnt)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM entries WHERE id IN (SELECT e.id FROM entries e WHERE `+where+`)`, args...)
-	return n, err
+	return n, rows.Err()
 }

@@ -1,21 +1,37 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 )
 
 // Outbox statuses.
 const (
 	OutboxPending = "pending"
-	OutboxSending = "sending" // claimed by a dispatcher; "unknown" if it never reports back
+	OutboxSending = "sending" // claimed by a dispatcher (see Claim)
 	OutboxSent    = "sent"
 	OutboxFailed  = "failed"
 	OutboxUnknown = "unknown"
 )
+
+// DefaultLease is how long a claim lasts unless its owner renews it.
+const DefaultLease = time.Minute
 
 // OutboxMessage is one queued message.
 type OutboxMessage struct {
@@ -30,6 +46,11 @@ type OutboxMessage struct {
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
 	SentAt        *time.Time
+	// ClaimedBy is the owner (Owner.String) of its last claim, "" when none.
+	ClaimedBy string
+	// HandedOverAt is when its last claim began the irrevocable step of
+	// delivery; nil when it did not.
+	HandedOverAt *time.Time
 }
 
 func enqueue(ctx context.Context, tx *sql.Tx, key, channel string, to []string, now time.Time) error {
@@ -57,7 +78,7 @@ func (s *DB) Enqueue(ctx context.Context, msgs []OutboxMessage, now time.Time) e
 	})
 }
 
-const outboxCols = `id, key, channel, recipients, status, transport, attempts, last_error, next_attempt_at, created_at, sent_at`
+const outboxCols = `id, key, channel, recipients, status, transport, attempts, last_error, next_attempt_at, created_at, sent_at, claimed_by, handed_over_at`
 
 func scanOutbox(rows *sql.Rows) ([]OutboxMessage, error) {
 	defer rows.Close()
@@ -66,8 +87,9 @@ func scanOutbox(rows *sql.Rows) ([]OutboxMessage, error) {
 		var m OutboxMessage
 		var rcpt string
 		var next, created int64
-		var sent sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.Key, &m.Channel, &rcpt, &m.Status, &m.Transport, &m.Attempts, &m.LastError, &next, &created, &sent); err != nil {
+		var sent, handed sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.Key, &m.Channel, &rcpt, &m.Status, &m.Transport, &m.Attempts, &m.LastError, &next, &created, &sent,
+			&m.ClaimedBy, &handed); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(rcpt), &m.To); err != nil {
@@ -77,6 +99,10 @@ func scanOutbox(rows *sql.Rows) ([]OutboxMessage, error) {
 		if sent.Valid {
 			t := time.Unix(sent.Int64, 0).UTC()
 			m.SentAt = &t
+		}
+		if handed.Valid {
+			t := time.Unix(handed.Int64, 0).UTC()
+			m.HandedOverAt = &t
 		}
 		out = append(out, m)
 	}
@@ -97,58 +123,157 @@ func (s *DB) Outbox(ctx context.Context) ([]OutboxMessage, error) {
 	return out, err
 }
 
-// ClaimDue marks up to limit pending messages due at now (every pending one
-// when force) as being sent, counts the attempt, and returns them. A claimed
-// message is never claimed again: it ends sent, pending (a retry), failed or
+// Claims.
+//
+// A dispatcher claims a few messages at a time, each claim naming its owner
+// (Owner) and expiring at a lease that the owner renews while it works. Just
+// before a message starts its irrevocable step — its turn on an SMTP
+// connection, its Slack POST — the owner records the hand-over, in the same
+// transaction as the outcome of the message before it on that connection; so
+// at any time at most one message per connection is handed over without an
+// outcome. When an owner dies (RecoverClaims), its claims that were not
+// handed over go back to pending as if never claimed, and only a handed-over
+// one becomes unknown (SPEC §8). A transport whose redelivery replaces the
+// earlier one (file) never records a hand-over: its messages are never
 // unknown.
-func (s *DB) ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]OutboxMessage, error) {
-	var out []OutboxMessage
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT ` + outboxCols + ` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?` + s.d.skipLocked
-		due := now.Unix()
-		if force {
-			due = 1 << 62
-		}
-		rows, err := tx.QueryContext(ctx, q, due, limit)
-		if err != nil {
-			return err
-		}
-		if out, err = scanOutbox(rows); err != nil {
-			return err
-		}
-		for i := range out {
-			out[i].Attempts++
-			out[i].Status = OutboxSending
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?`, out[i].ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
+
+// Claim is a dispatcher's request for messages to deliver.
+type Claim struct {
+	Owner      Owner
+	Now        time.Time // messages due at Now; every pending one when Force
+	Force      bool
+	After      int64 // only ids above After: a Force pass goes by id, each message once
+	Limit      int
+	LeaseUntil time.Time // wall clock: the claims expire then unless renewed
 }
 
-// Delivered records the outcome of a claimed message: sent, pending again
-// at next (a temporary failure), failed or unknown.
-func (s *DB) Delivered(ctx context.Context, id int64, status, transport, lastError string, next, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var sent any
-		if status == OutboxSent {
-			sent = now.Unix()
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, transport = ?, last_error = ?, next_attempt_at = ?,
-			sent_at = COALESCE(?, sent_at) WHERE id = ? AND status = 'sending'`, status, transport, lastError, next.Unix(), sent, id)
+// Claim marks up to c.Limit pending messages as being sent by c.Owner,
+// counts the attempt, and returns them: the earliest due first, or by id
+// when c.Force. A claimed message is claimed by no one else until it ends
+// sent, pending again (a retry, or released unsent), failed or unknown, or
+// until RecoverClaims finds its owner gone.
+func (s *DB) Claim(ctx context.Context, c Claim) ([]OutboxMessage, error) {
+	due, order := c.Now.Unix(), `next_attempt_at, id`
+	if c.Force {
+		due, order = 1<<62, `id`
+	}
+	// Most dispatches (the daemon's, every 2 s) find nothing due: they ask
+	// without the write lock.
+	var found int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ? LIMIT 1) AS due`,
+			due, c.After).Scan(&found)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox messages: %w", err)
+	}
+	if found == 0 {
+		return nil, nil
+	}
+	var out []OutboxMessage
+	err = s.patientTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?
+			ORDER BY `+order+` LIMIT ?`+s.d.skipLocked, due, c.After, c.Limit)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("outbox %d: not being sent", id)
+		if out, err = scanOutbox(rows); err != nil || len(out) == 0 {
+			return err
 		}
-		if status == OutboxSent {
-			return markStatementSent(ctx, tx, id, now)
+		owner := c.Owner.String()
+		args := []any{owner, leaseEnd(c.LeaseUntil)}
+		for i := range out {
+			out[i].Attempts++
+			out[i].Status, out[i].ClaimedBy, out[i].HandedOverAt = OutboxSending, owner, nil
+			args = append(args, out[i].ID)
 		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ?, claim_expires_at = ?,
+			handed_over_at = NULL WHERE id IN (`+placeholders(len(out))+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox messages: %w", err)
+	}
+	return out, nil
+}
+
+// Outcome is how the delivery of a claimed message went.
+type Outcome struct {
+	ID        int64
+	Status    string // OutboxSent, OutboxPending (a retry at Next), OutboxFailed or OutboxUnknown
+	Transport string
+	LastError string
+	Next      time.Time
+}
+
+// Progress is what a dispatcher records as it goes, in one transaction.
+type Progress struct {
+	Owner    Owner
+	Now      time.Time // when what was sent was sent, and the hand-over's time
+	Outcomes []Outcome
+	// HandOver (0: none) is a message of Owner's about to start its
+	// irrevocable step over Transport; its claim is renewed to LeaseUntil.
+	HandOver   int64
+	Transport  string
+	LeaseUntil time.Time
+}
+
+// Record writes p: the outcomes, each for a message p.Owner claims (or one
+// RecoverClaims made unknown while p.Owner was sending it: the owner knows
+// better), then the hand-over. An outcome for a message p.Owner no longer
+// claims is not written: its claim expired before it was handed over, and
+// its new claimant decides. A sent statement email sets its invoice to
+// sent in the same transaction. handed reports whether p.HandOver is still
+// p.Owner's: if not, it must not be sent. Record waits out a busy database
+// until ctx ends.
+func (s *DB) Record(ctx context.Context, p Progress) (handed bool, err error) {
+	_, handed, err = s.record(ctx, p)
+	return handed, err
+}
+
+func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool, err error) {
+	owner := p.Owner.String()
+	err = s.patientTx(ctx, func(tx *sql.Tx) error {
+		recorded, handed = 0, false
+		for _, o := range p.Outcomes {
+			var sent any
+			if o.Status == OutboxSent {
+				sent = p.Now.Unix()
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, transport = ?, last_error = ?, next_attempt_at = ?,
+				sent_at = COALESCE(?, sent_at), claim_expires_at = 0 WHERE id = ? AND claimed_by = ? AND status IN ('sending', 'unknown')`,
+				o.Status, o.Transport, o.LastError, o.Next.Unix(), sent, o.ID, owner)
+			if err != nil {
+				return fmt.Errorf("outbox %d: %w", o.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				continue
+			}
+			recorded++
+			if o.Status == OutboxSent {
+				if err := markStatementSent(ctx, tx, o.ID, p.Now); err != nil {
+					return fmt.Errorf("outbox %d: %w", o.ID, err)
+				}
+			}
+		}
+		if p.HandOver == 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET handed_over_at = ?, transport = ?, claim_expires_at = ?
+			WHERE id = ? AND claimed_by = ? AND status = 'sending' AND handed_over_at IS NULL`,
+			p.Now.Unix(), p.Transport, leaseEnd(p.LeaseUntil), p.HandOver, owner)
+		if err != nil {
+			return fmt.Errorf("outbox %d: %w", p.HandOver, err)
+		}
+		n, _ := res.RowsAffected()
+		handed = n == 1
 		return nil
 	})
+	if err != nil {
+		return 0, false, fmt.Errorf("record deliveries: %w", err)
+	}
+	return recorded, handed, nil
 }
 
 // markStatementSent sets a statement's invoice to sent when its email went.
@@ -166,11 +291,152 @@ func markStatementSent(ctx context.Context, tx *sql.Tx, id int64, now time.Time)
 	return err
 }
 
+// ExtendClaims renews owner's claims on ids (those not yet done) until
+// until: the heartbeat of a dispatcher at work.
+func (s *DB) ExtendClaims(ctx context.Context, owner Owner, ids []int64, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{leaseEnd(until), owner.String()}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return s.patientTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET claim_expires_at = ? WHERE claimed_by = ? AND status = 'sending'
+			AND id IN (`+placeholders(len(ids))+`)`, args...)
+		return err
+	})
+}
+
+// leaseEnd is t in Unix seconds, rounded up: a lease never ends early.
+func leaseEnd(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}
+
+// Release puts owner's claims on ids that were never handed over back to
+// pending, as if they had not been claimed.
+func (s *DB) Release(ctx context.Context, owner Owner, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{owner.String()}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	err := s.patientTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_by = '', claim_expires_at = 0
+			WHERE claimed_by = ? AND status = 'sending' AND handed_over_at IS NULL AND id IN (`+placeholders(len(ids))+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release outbox claims: %w", err)
+	}
+	return nil
+}
+
+// Recovered counts what RecoverClaims did with the claims of gone owners.
+type Recovered struct {
+	Pending int // not handed over: back to pending, to be delivered normally
+	Unknown int // handed over: they may have gone out
+}
+
+// RecoverClaims settles the claims whose owner is gone: their lease expired
+// at wall (the wall clock), or their owner was a process on this machine
+// that has ended (self is the caller's own identity). A claim not handed
+// over goes back to pending as if never claimed; a handed-over one becomes
+// unknown, not resent without `retainer outbox retry`. Claims of a live
+// owner are never touched, so any process may call it at any time: a
+// daemon's start, every dispatch, `outbox send`.
+func (s *DB) RecoverClaims(ctx context.Context, self Owner, wall time.Time) (Recovered, error) {
+	type claimant struct {
+		owner   string
+		gone    bool // the process has ended: every claim of it, whatever its lease
+		expires int64
+	}
+	var stale []claimant
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT claimed_by, MIN(claim_expires_at) FROM outbox WHERE status = 'sending' GROUP BY claimed_by`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c claimant
+			if err := rows.Scan(&c.owner, &c.expires); err != nil {
+				return err
+			}
+			o, ok := ParseOwner(c.owner)
+			c.gone = !ok || o.gone(self)
+			if c.gone || c.expires <= wall.Unix() {
+				stale = append(stale, c)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil || len(stale) == 0 {
+		return Recovered{}, err
+	}
+	var rec Recovered
+	err = s.patientTx(ctx, func(tx *sql.Tx) error {
+		rec = Recovered{}
+		for _, c := range stale {
+			cond, args := `status = 'sending' AND claimed_by = ?`, []any{c.owner}
+			if !c.gone {
+				// Alive elsewhere, or unknowable: only what it let expire.
+				cond, args = cond+` AND claim_expires_at <= ?`, append(args, wall.Unix())
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_by = '', claim_expires_at = 0
+				WHERE `+cond+` AND handed_over_at IS NULL`, args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			rec.Pending += int(n)
+			// claimed_by stays: a late outcome from an owner that was only
+			// slow still lands (see Record).
+			res, err = tx.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', claim_expires_at = 0,
+				last_error = 'the process stopped while delivering it: it may have gone out' WHERE `+cond+` AND handed_over_at IS NOT NULL`, args...)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			rec.Unknown += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return Recovered{}, fmt.Errorf("recover outbox claims: %w", err)
+	}
+	return rec, nil
+}
+
+// ClaimDue claims for this process (ThisProcess, for DefaultLease) up to
+// limit messages due at now, every pending one when force: Claim for tools
+// and tests.
+func (s *DB) ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]OutboxMessage, error) {
+	return s.Claim(ctx, Claim{Owner: ThisProcess(), Now: now, Force: force, Limit: limit, LeaseUntil: time.Now().Add(DefaultLease)})
+}
+
+// Delivered records the outcome of a message this process claimed with
+// ClaimDue: sent, pending again at next (a temporary failure), failed or
+// unknown.
+func (s *DB) Delivered(ctx context.Context, id int64, status, transport, lastError string, next, now time.Time) error {
+	n, _, err := s.record(ctx, Progress{Owner: ThisProcess(), Now: now,
+		Outcomes: []Outcome{{ID: id, Status: status, Transport: transport, LastError: lastError, Next: next}}})
+	if err == nil && n != 1 {
+		err = fmt.Errorf("outbox %d: not being sent by this process", id)
+	}
+	return err
+}
+
 // Retry puts a failed or unknown message back to pending, due now.
 func (s *DB) Retry(ctx context.Context, id int64, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status IN ('failed', 'unknown')`,
-			now.Unix(), id)
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = ?, claimed_by = '', claim_expires_at = 0
+			WHERE id = ? AND status IN ('failed', 'unknown')`, now.Unix(), id)
 		if err != nil {
 			return err
 		}
@@ -181,33 +447,157 @@ func (s *DB) Retry(ctx context.Context, id int64, now time.Time) error {
 	})
 }
 
-// Release puts claimed messages that were never tried back to pending, as
-// if they had not been claimed.
-func (s *DB) Release(ctx context.Context, ids []int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE id = ? AND status = 'sending'`, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// RecoverClaims turns messages left "sending" by a process that stopped
-// before it could say how the delivery went into "unknown": they may have
-// gone out, so they are not resent without an operator.
-func (s *DB) RecoverClaims(ctx context.Context) (int, error) {
-	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', last_error = 'the process stopped during delivery' WHERE status = 'sending'`)
-		if err != nil {
+// patientTx runs fn in one write transaction like tx, and again while the
+// database is busy — another process holding the write lock for longer than
+// busy_timeout, an import say — backing off from 50 ms to 2 s, until ctx
+// ends: what a dispatcher claims and records is delayed, not lost.
+func (s *DB) patientTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := s.tx(ctx, fn)
+		if err == nil || !busy(err) {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return int(n), err
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// busy reports whether err says the database is busy for now: SQLite's
+// lock held past busy_timeout, or on PostgreSQL a serialization failure,
+// deadlock, lock timeout, too many connections or a lost connection.
+func busy(err error) bool {
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch se.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pe.Code {
+		case "40001", "40P01", "55P03", "53300":
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08")
+	}
+	return errors.Is(err, driver.ErrBadConn)
+}
+
+// Owner names the process that holds a claim on outbox messages: the
+// machine (its boot), the PID namespace (a container), the process id and
+// start time, and a random part. A process on the same machine and
+// namespace can tell at once that an owner has ended; elsewhere (a
+// PostgreSQL replica on another machine) an owner's claims are recovered
+// when their lease runs out.
+type Owner struct {
+	Host  string // the hostname, for people reading the outbox
+	Boot  string // the kernel's boot id
+	PIDNS string // the PID namespace, as /proc/self/ns/pid names it
+	PID   int
+	Start uint64 // the process's start, in clock ticks after boot
+	Run   string // random, so that no two processes share a name
+}
+
+// String is the owner as the outbox stores it, e.g.
+// "host=web-1 pid=4242 start=1234567 boot=917a… pidns=pid:[4026531836] run=9f3ac1e2b0d4".
+func (o Owner) String() string {
+	return fmt.Sprintf("host=%s pid=%d start=%d boot=%s pidns=%s run=%s", o.Host, o.PID, o.Start, o.Boot, o.PIDNS, o.Run)
+}
+
+// ParseOwner reads an Owner.String; ok is false for anything else.
+func ParseOwner(s string) (o Owner, ok bool) {
+	f := strings.Fields(s)
+	if len(f) != 6 {
+		return Owner{}, false
+	}
+	v := map[string]string{}
+	for _, kv := range f {
+		k, val, found := strings.Cut(kv, "=")
+		if !found {
+			return Owner{}, false
+		}
+		v[k] = val
+	}
+	pid, err1 := strconv.Atoi(v["pid"])
+	start, err2 := strconv.ParseUint(v["start"], 10, 64)
+	if err1 != nil || err2 != nil || v["run"] == "" {
+		return Owner{}, false
+	}
+	return Owner{Host: v["host"], Boot: v["boot"], PIDNS: v["pidns"], PID: pid, Start: start, Run: v["run"]}, true
+}
+
+// ThisProcess is the running process as an Owner; the same value for the
+// life of the process.
+func ThisProcess() Owner { return thisProcess() }
+
+var thisProcess = sync.OnceValue(func() Owner {
+	o := Owner{PID: os.Getpid()}
+	o.Host, _ = os.Hostname()
+	o.Host = strings.Join(strings.Fields(o.Host), "_")
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		o.Boot = strings.TrimSpace(string(b))
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		o.PIDNS = ns
+	}
+	if _, start, err := procStat(o.PID); err == nil {
+		o.Start = start
+	} else {
+		o.Boot = "" // a process cannot be told from another with its pid
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	o.Run = hex.EncodeToString(b)
+	return o
+})
+
+// gone reports whether o is a process that has ended, as self — the caller,
+// on the same machine and in the same PID namespace — can tell. It is false
+// whenever it cannot tell: then only the lease says.
+func (o Owner) gone(self Owner) bool {
+	if o.Boot == "" || o.PIDNS == "" || o.Boot != self.Boot || o.PIDNS != self.PIDNS || o.PID <= 0 {
+		return false
+	}
+	if o.PID == self.PID {
+		return o.Start != self.Start // an earlier process had our pid
+	}
+	if err := syscall.Kill(o.PID, 0); errors.Is(err, syscall.ESRCH) {
+		return true // no such process
+	}
+	state, start, err := procStat(o.PID)
+	if err != nil {
+		return false // hidden from us (hidepid): alive as far as we know
+	}
+	return start != o.Start || state == 'Z' || state == 'X' // its pid reused, or dead and not yet reaped
+}
+
+// procStat reads a process's state and start time (in clock ticks after
+// boot) from /proc/PID/stat.
+func procStat(pid int) (state byte, start uint64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// "pid (comm) state ppid …": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unreadable", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unreadable", pid)
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64) // field 22: starttime
+	if err != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return f[0][0], start, nil
 }
 
 // Queued returns which of keys are in the outbox already, on any channel.

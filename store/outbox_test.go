@@ -87,15 +87,17 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err := db.Retry(ctx, due[0].ID, later); err != nil {
 		t.Fatal(err)
 	}
-	// A claim left behind by a crash becomes unknown, never resent by itself.
-	if c, _ := db.ClaimDue(ctx, later, false, 10); len(c) != 1 {
-		t.Fatal("retried message not due")
+	// A claim left behind by a process that is gone: not handed over, it
+	// is pending again, as if never claimed (see claims_test.go).
+	c, _ := db.ClaimDue(ctx, later, false, 10)
+	if len(c) != 1 || c[0].Attempts != 3 {
+		t.Fatalf("retried message not due: %+v", c)
 	}
-	if n, err := db.RecoverClaims(ctx); err != nil || n != 1 {
-		t.Fatalf("recovered %d, %v", n, err)
+	if rec, err := db.RecoverClaims(ctx, store.ThisProcess(), time.Now().Add(2*store.DefaultLease)); err != nil || rec != (store.Recovered{Pending: 1}) {
+		t.Fatalf("recovered %+v, %v", rec, err)
 	}
 	msgs, _ := db.Outbox(ctx)
-	if msgs[0].Status != store.OutboxUnknown || msgs[1].Status != store.OutboxSent || msgs[1].SentAt == nil {
+	if msgs[0].Status != store.OutboxPending || msgs[0].Attempts != 2 || msgs[1].Status != store.OutboxSent || msgs[1].SentAt == nil {
 		t.Errorf("statuses %+v", msgs)
 	}
 	if err := db.Retry(ctx, msgs[1].ID, later); err == nil {

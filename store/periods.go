@@ -284,7 +284,12 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 				}
 			}
 		} else {
-			for _, c := range rules.list {
+			for i, c := range rules.list {
+				// A long computation (thousands of contracts, a century of
+				// periods) stops when its caller goes away.
+				if err := ctxDone(ctx, i); err != nil {
+					return err
+				}
 				if f := st.final(c, p, asOf); f.Listed(c) {
 					v.Rows = append(v.Rows, Row{Contract: c, Figures: f})
 				}
@@ -511,7 +516,10 @@ func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts
 			return err
 		}
 		defer w.release()
-		for _, c := range rules.list {
+		for i, c := range rules.list {
+			if err := ctxDone(ctx, i); err != nil {
+				return err
+			}
 			var figs []billing.Figures
 			st.run(c, p, today, func(f billing.Figures) {
 				if f.Period >= lo && f.Listed(c) {
@@ -571,6 +579,15 @@ func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts
 		return CloseResult{}, fmt.Errorf("close %s: %w", p, err)
 	}
 	return res, nil
+}
+
+// ctxDone returns ctx's error every 16th contract i of a computation loop:
+// often enough to stop within milliseconds, rarely enough to cost nothing.
+func ctxDone(ctx context.Context, i int) error {
+	if i%16 != 0 {
+		return nil
+	}
+	return ctx.Err()
 }
 
 // StatementMessageKey is the outbox key of a statement email.

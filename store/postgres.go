@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -20,20 +21,19 @@ import (
 // dialect holds the SQL that differs between the backends.
 type dialect struct {
 	postgres bool
-	// insertAbort is the multi-row insert of an import: SQLite's OR ROLLBACK
-	// aborts the transaction on a conflict without a statement journal;
-	// PostgreSQL aborts it anyway.
-	insertAbort string
 	// now is the current Unix time in SQL (for bookkeeping rows only).
 	now string
 	// skipLocked ends a SELECT that claims rows other replicas may claim.
 	skipLocked string
+	// rowKey is the key column of the import's temporary tables: SQLite's
+	// rowid itself (a BIGINT PRIMARY KEY would be an index beside it).
+	rowKey string
 }
 
 var (
-	sqliteDialect   = dialect{insertAbort: "INSERT OR ROLLBACK", now: "CAST(strftime('%s', 'now') AS INTEGER)"}
-	postgresDialect = dialect{postgres: true, insertAbort: "INSERT", now: "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
-		skipLocked: " FOR UPDATE SKIP LOCKED"}
+	sqliteDialect   = dialect{now: "CAST(strftime('%s', 'now') AS INTEGER)", rowKey: "INTEGER PRIMARY KEY"}
+	postgresDialect = dialect{postgres: true, now: "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+		skipLocked: " FOR UPDATE SKIP LOCKED", rowKey: "BIGINT PRIMARY KEY"}
 )
 
 // writeLock is the advisory lock every PostgreSQL write transaction takes
@@ -43,11 +43,16 @@ var (
 const writeLock = 0x7265_7461_696e // "retain"
 
 // openPostgres opens a postgres:// URL through pgx, with queries rebound
-// from ? to $n.
-func openPostgres(ctx context.Context, url string) (*sql.DB, error) {
+// from ? to $n. Every connection waits at most busy for a lock (the
+// replicas' write lock above all), as SQLite's busy_timeout bounds the wait
+// for its write lock, unless the URL sets its own lock_timeout.
+func openPostgres(ctx context.Context, url string, busy time.Duration) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", RedactDSN(url), err)
+	}
+	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
+		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
 	}
 	db := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {

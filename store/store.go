@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -40,11 +41,41 @@ type DB struct {
 	failHook func(point string) error
 }
 
-// Open opens (creating if needed) the SQLite database at path and applies
-// every pending migration.
+// DefaultBusyTimeout is how long a write waits for another process's write
+// transaction before it fails with "database is locked". Readers never wait
+// for a writer (SQLite in WAL mode, PostgreSQL's MVCC), and an import holds
+// the write lock only while it writes (see Import), so this bounds the
+// rare long write: a close of thousands of contracts, a re-match of every
+// entry after a change of the matching rules, the write of a very large
+// import. A command or a request ends its wait sooner when its context is
+// cancelled (Ctrl-C, a client gone, the daemon stopping).
+const DefaultBusyTimeout = 2 * time.Minute
+
+// Options tune how the store waits.
+type Options struct {
+	// BusyTimeout bounds the wait of a write for another writer's
+	// transaction: SQLite's busy_timeout, PostgreSQL's lock_timeout (unless
+	// the URL sets one). Zero means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
+// Open opens (creating if needed) the SQLite database at path, or the
+// PostgreSQL database of a postgres:// URL, with the default Options, and
+// applies the migrations it lacks.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options. Opening takes no write lock unless a
+// migration is pending: a store opens, and reads, while another process
+// writes.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
 	if IsPostgres(path) {
-		db, err := openPostgres(ctx, path)
+		db, err := openPostgres(ctx, path, busy)
 		if err != nil {
 			return nil, err
 		}
@@ -55,12 +86,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return s, nil
 	}
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(MEMORY)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqliteDSN(path, busy))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -70,6 +96,27 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// sqliteDSN is the data source name of a SQLite file: the pragmas of every
+// pooled connection, and immediate write transactions.
+//
+// WAL lets readers read a snapshot while a writer writes: a read-only
+// transaction (see read) begins deferred and never asks for the write lock.
+// A write transaction begins IMMEDIATE, taking the write lock before it
+// reads, because a deferred one that reads then writes fails with
+// SQLITE_BUSY whatever the busy_timeout when another writer got in between.
+// Temporary tables (an import's staged rows) live in a small cache that
+// spills to a temporary file, so memory does not grow with an import's file
+// (in memory, a 1,000,000-row file took 385 MiB instead of 165).
+func sqliteDSN(path string, busy time.Duration) string {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")", "journal_mode(WAL)",
+		"foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(FILE)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
 }
 
 // IsPostgres reports whether a database setting is a PostgreSQL URL.
@@ -99,11 +146,53 @@ func RedactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// migrate applies the embedded migrations in order, each with its version
-// bump in one transaction.
+// migration is one embedded migration file.
+type migration struct {
+	version int
+	name    string
+	body    string
+}
+
+// embeddedMigrations returns the embedded migrations in version order.
+func embeddedMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad name", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version, base, string(body)})
+	}
+	return out, nil
+}
+
+// migrate applies the embedded migrations the database lacks, each with its
+// version bump in one write transaction. Which ones it lacks is read first
+// in a read-only transaction: with none pending (every open but the first
+// after an upgrade) opening takes no write lock, so it neither waits for
+// nor fails behind another process's long write.
 func (s *DB) migrate(ctx context.Context) error {
-	// In a write transaction: replicas starting together on PostgreSQL
-	// take turns.
+	all, err := embeddedMigrations()
+	if err != nil {
+		return err
+	}
+	pending, err := s.pendingMigrations(ctx, all)
+	if err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
 	if err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
@@ -111,45 +200,73 @@ func (s *DB) migrate(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: bad name", base)
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
+	for _, m := range pending {
+		// In a write transaction, checked again inside it: another process
+		// (a replica on PostgreSQL) may have applied it since the read.
+		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			for _, stmt := range splitSQL(string(body)) {
+			for _, stmt := range splitSQL(m.body) {
 				if s.d.postgres {
 					stmt = postgresSchema(stmt)
 				}
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", base, err)
+					return fmt.Errorf("%s: %w", m.name, err)
 				}
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, `+s.d.now+`)`, version)
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, `+s.d.now+`)`, m.version)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// pendingMigrations returns the migrations of all that the database has not
+// applied, reading in a read-only transaction.
+func (s *DB) pendingMigrations(ctx context.Context, all []migration) ([]migration, error) {
+	applied := map[int]bool{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		// The table itself is missing from a new database.
+		exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+		if s.d.postgres {
+			exists = `SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) AS x WHERE t IS NOT NULL`
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, exists).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			applied[v] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, m := range all {
+		if !applied[m.version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // splitSQL splits a migration file into statements at semicolons that end a
@@ -177,7 +294,7 @@ func splitSQL(body string) []string {
 
 // tx runs fn in one write transaction.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.begin(ctx)
+	tx, err := s.begin(ctx, s.db)
 	if err != nil {
 		return err
 	}
@@ -188,10 +305,17 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// begin starts a write transaction: on SQLite an immediate one (see the
-// DSN), on PostgreSQL one holding the replicas' write lock.
-func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+// txStarter is a pool (*sql.DB) or one connection of it (*sql.Conn).
+type txStarter interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// begin starts a write transaction on db: on SQLite an immediate one (see
+// the DSN), which waits up to the busy timeout for the write lock; on
+// PostgreSQL one holding the replicas' write lock (waiting up to
+// lock_timeout).
+func (s *DB) begin(ctx context.Context, db txStarter) (*sql.Tx, error) {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +328,10 @@ func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
-// read runs fn in one read-only transaction, so it sees one snapshot.
+// read runs fn in one read-only transaction, so it sees one snapshot. It
+// never waits for a writer: on SQLite it begins deferred (not immediate,
+// whatever the DSN's _txlock) and reads the last committed snapshot of the
+// WAL; on PostgreSQL reads take no lock a writer holds.
 func (s *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"retainer/billing"
 )
 
 // Source names: the Entry.Format (and store source) of entries read from a
@@ -262,4 +264,26 @@ func (e *redactedError) Unwrap() error { return e.err }
 // pagination link can never send the credentials elsewhere.
 func sameOrigin(base, next *url.URL) bool {
 	return strings.EqualFold(base.Scheme, next.Scheme) && strings.EqualFold(base.Host, next.Host)
+}
+
+// apiText refuses a tracker entry whose text holds a NUL byte (which
+// PostgreSQL refuses) and cleans the rest as an export's rows are: names
+// on one line without format characters (billing.CleanName), notes
+// without control characters but their line breaks (billing.CleanNotes).
+// JSON has already made any invalid UTF-8 into U+FFFD.
+func apiText(e *Entry) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"client", &e.Client}, {"project", &e.Project}, {"project code", &e.ProjectCode}, {"task", &e.Task}, {"user", &e.User}, {"notes", &e.Notes}} {
+		if strings.IndexByte(*f.v, 0) >= 0 {
+			return fmt.Errorf("%s %w", f.name, billing.ErrNUL)
+		}
+		if f.name == "notes" {
+			*f.v = billing.CleanNotes(*f.v)
+		} else {
+			*f.v = billing.CleanName(*f.v)
+		}
+	}
+	return nil
 }

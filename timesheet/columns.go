@@ -134,3 +134,28 @@ func detect(forced Format, names, raw []string) (Format, columns, error) {
 	}
 	return "", columns{}, fmt.Errorf("%w (header %q)", ErrUnknownFormat, shown)
 }
+
+// duplicateColumn says which column a file names twice among those sp
+// reads ("Hours" twice: which one holds the duration?), or "".
+func duplicateColumn(sp *spec, names, raw []string) string {
+	mapped := map[string]field{}
+	for f, aliases := range sp.aliases {
+		for _, a := range aliases {
+			mapped[a] = f
+		}
+	}
+	first := map[string]int{}
+	for i, n := range names {
+		if _, ok := mapped[n]; !ok {
+			continue
+		}
+		j, seen := first[n]
+		if !seen {
+			first[n] = i
+			continue
+		}
+		return fmt.Sprintf("columns %d (%s) and %d (%s) are the same column: remove one (which of them to read cannot be guessed)",
+			j+1, quote(strings.TrimSpace(strings.TrimPrefix(raw[j], "\ufeff"))), i+1, quote(strings.TrimSpace(raw[i])))
+	}
+	return ""
+}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"retainer/billing"
 )
 
 func seed(f *testing.F, files ...string) {
@@ -55,6 +57,20 @@ func fuzzParse(t *testing.T, data []byte, order string, format Format) {
 			prev = e.Line
 			if e.Date < sum.First || e.Date > sum.Last {
 				t.Fatalf("date %s outside %s..%s", e.Date, sum.First, sum.Last)
+			}
+			// The bounds every entrance keeps (issue 15): dates within
+			// 2000–2100, at most a month in one entry, names on one line
+			// without NUL or format characters.
+			if !e.Date.Valid() || e.Seconds > billing.MaxEntrySeconds {
+				t.Fatalf("out of bounds %+v", e)
+			}
+			for _, s := range []string{e.Client, e.Project, e.ProjectCode, e.Task, e.User, e.ExternalID} {
+				if err := billing.CheckText(s, false); err != nil {
+					t.Fatalf("name %q: %v", s, err)
+				}
+			}
+			if err := billing.CheckText(e.Notes, true); err != nil {
+				t.Fatalf("notes %q: %v", e.Notes, err)
 			}
 		}
 	}

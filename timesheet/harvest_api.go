@@ -232,6 +232,9 @@ func (te *harvestTimeEntry) entry() (Entry, error) {
 	if err != nil {
 		return Entry{}, bad("hours: %v", err)
 	}
+	if err := billing.CheckHours(secs); err != nil {
+		return Entry{}, bad("hours %s: %v", h, err)
+	}
 	e := Entry{
 		Format:     Format(SourceHarvestAPI),
 		Date:       d,
@@ -256,6 +259,9 @@ func (te *harvestTimeEntry) entry() (Entry, error) {
 	}
 	if te.User != nil {
 		e.User = te.User.Name
+	}
+	if err := apiText(&e); err != nil {
+		return Entry{}, bad("%v", err)
 	}
 	return e, nil
 }

@@ -44,7 +44,9 @@ type Importer struct {
 }
 
 // ImportFile parses one export and imports it in one transaction: a file
-// with any bad row imports nothing.
+// with any bad row imports nothing. The rows are staged while the file is
+// read, which takes no lock; the write transaction is the import's Commit,
+// after the last row, so a long file keeps no other writer waiting.
 func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	res := FileResult{Path: path}
 	f, err := os.Open(path)
@@ -54,10 +56,10 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	}
 	defer f.Close()
 	// Parse runs on its own goroutine and hands over prepared batches
-	// (matched, counted, fingerprinted) while this one writes them: parsing
-	// and SQLite each keep a core busy. Everything goes into one
-	// transaction, rolled back if the file turns out to have a bad row, and
-	// restarted if Parse must read the file a second time.
+	// (matched, counted, fingerprinted) while this one stages them: parsing
+	// and SQLite each keep a core busy. Everything goes into one import,
+	// abandoned if the file turns out to have a bad row, and restarted if
+	// Parse must read the file a second time.
 	type batch struct {
 		format Format
 		rows   []store.Entry

@@ -3,6 +3,7 @@ package timesheet
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"retainer/billing"
 )
@@ -59,6 +60,9 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	if !ok {
 		return Entry{}, rowBad, "bad date " + quote(ds)
 	}
+	if !date.Valid() {
+		return Entry{}, rowBad, "date " + quote(ds) + " is " + billing.ErrOutOfRange.Error()
+	}
 	if c.has(fStartTime) {
 		if ts := strings.TrimSpace(c.get(rec, fStartTime)); ts != "" {
 			secs, ok := parseClock(ts)
@@ -68,6 +72,9 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 			t := date.Time()
 			start := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, secs, 0, s.loc)
 			date = billing.DateAt(start, s.agency)
+			if !date.Valid() { // 2000-01-01 00:30 in a zone ahead of the agency's
+				return Entry{}, rowBad, "date " + quote(ds+" "+ts) + " is, in the agency timezone, " + billing.ErrOutOfRange.Error()
+			}
 		}
 	}
 
@@ -77,6 +84,18 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	secs, reason := parseDuration(dur)
 	if reason != "" {
 		return Entry{}, rowBad, reason
+	}
+	if err := billing.CheckHours(secs); err != nil {
+		// One entry longer than a month is a typing mistake, and keeps
+		// every sum far from overflowing.
+		return Entry{}, rowBad, "duration " + quote(dur) + ": " + err.Error()
+	}
+	for _, f := range textFields {
+		if v := c.get(rec, f); v != "" {
+			if reason := textProblem(v); reason != "" {
+				return Entry{}, rowBad, "column " + quote(c.name[f]) + " " + reason
+			}
+		}
 	}
 
 	billable := true
@@ -88,25 +107,44 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 		billable = b
 	}
 
+	// Names are made safe to show on one line (billing.CleanName): a line
+	// break or a bidirectional override in an export would otherwise reach
+	// Subjects and pages.
 	e := Entry{
 		Format:      s.format,
 		Line:        line,
 		Date:        date,
 		Seconds:     secs,
-		Client:      strings.TrimSpace(c.get(rec, fClient)),
-		Project:     strings.TrimSpace(c.get(rec, fProject)),
-		ProjectCode: strings.TrimSpace(c.get(rec, fProjectCode)),
-		Task:        strings.TrimSpace(c.get(rec, fTask)),
-		Notes:       c.get(rec, fNotes),
-		User:        strings.TrimSpace(c.get(rec, fUser)),
+		Client:      billing.CleanName(c.get(rec, fClient)),
+		Project:     billing.CleanName(c.get(rec, fProject)),
+		ProjectCode: billing.CleanName(c.get(rec, fProjectCode)),
+		Task:        billing.CleanName(c.get(rec, fTask)),
+		Notes:       billing.CleanNotes(c.get(rec, fNotes)),
+		User:        billing.CleanName(c.get(rec, fUser)),
 		Billable:    billable,
-		ExternalID:  strings.TrimSpace(c.get(rec, fID)),
+		ExternalID:  billing.CleanName(c.get(rec, fID)),
 	}
 	if c.has(fFirstName) || c.has(fLastName) {
-		e.User = strings.TrimSpace(strings.TrimSpace(c.get(rec, fFirstName)) + " " + strings.TrimSpace(c.get(rec, fLastName)))
+		e.User = strings.TrimSpace(billing.CleanName(c.get(rec, fFirstName)) + " " + billing.CleanName(c.get(rec, fLastName)))
 	}
 	if e.User == "" {
-		e.User = strings.TrimSpace(c.get(rec, fEmail))
+		e.User = billing.CleanName(c.get(rec, fEmail))
 	}
 	return e, rowOK, ""
+}
+
+// textFields are the columns whose text is stored.
+var textFields = []field{fClient, fProject, fProjectCode, fTask, fNotes, fUser, fEmail, fFirstName, fLastName, fID}
+
+// textProblem says why a column's text cannot be stored, or "": a NUL byte
+// (which PostgreSQL refuses) or bytes that are not UTF-8. Everything else
+// is cleaned, not refused.
+func textProblem(v string) string {
+	if strings.IndexByte(v, 0) >= 0 {
+		return billing.ErrNUL.Error()
+	}
+	if !utf8.ValidString(v) {
+		return billing.ErrNotUTF8.Error() + " (export or save the file as UTF-8)"
+	}
+	return ""
 }

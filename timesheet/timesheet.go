@@ -194,10 +194,16 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return sum, err
 	}
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+	var src io.Reader = br
+	if i := bytes.IndexAny(head, "\r\n"); i >= 0 {
+		if head[i] == '\r' && (i+1 >= len(head) || head[i+1] != '\n') {
+			// Lines end in a bare CR (classic Mac OS, Excel's "CSV
+			// (Macintosh)"): encoding/csv reads those as one line.
+			src = crLines{br}
+		}
 		head = head[:i]
 	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(src)
 	cr.Comma = detectDelimiter(head)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -221,6 +227,13 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 	sum.Format = f
 	s.format = f
 	s.cols = cols
+	if reason := duplicateColumn(specFor(f), names, header); reason != "" {
+		// Which of the two to read cannot be guessed: the file is refused
+		// at its header line.
+		line, _ := cr.FieldPos(0)
+		sum.Errors = append(sum.Errors, RowError{Line: line, Reason: reason})
+		return sum, nil
+	}
 
 	for {
 		rec, err := cr.Read()
@@ -306,4 +319,28 @@ func normaliseHeader(h []string) []string {
 		out[i] = strings.ToLower(strings.Join(strings.Fields(n), " "))
 	}
 	return out
+}
+
+// crLines reads a file whose lines end in a bare CR as if they ended in
+// LF; a CR followed by LF is left alone.
+type crLines struct{ r *bufio.Reader }
+
+func (c crLines) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] != '\r' {
+			continue
+		}
+		if i+1 < n {
+			if p[i+1] != '\n' {
+				p[i] = '\n'
+			}
+			continue
+		}
+		if next, perr := c.r.Peek(1); perr == nil && next[0] == '\n' {
+			continue
+		}
+		p[i] = '\n'
+	}
+	return n, err
 }

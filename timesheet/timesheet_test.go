@@ -55,7 +55,7 @@ func TestFixtures(t *testing.T) {
 				{Line: 3, Date: d("2026-03-02"), Seconds: 1800, Client: "Acme Corp", Project: "Website Retainer", ProjectCode: "ACME-01", Task: "Meetings", Notes: "Call with client\nagreed scope", User: "Grace Hopper", Billable: true},
 				{Line: 5, Date: d("2026-03-03"), Seconds: 900, Client: "Acme Corp", Project: "Internal", Task: "Admin", User: "Ada Lovelace", Billable: false},
 				{Line: 6, Date: d("2026-03-04"), Seconds: 8400, Client: "Smith & Sons, Ltd.", Project: `Brand "Refresh"`, ProjectCode: "SS-2", Task: "Design", Notes: `He said "ship it"`, User: "Linus", Billable: true},
-				{Line: 7, Date: d("2026-03-31"), Seconds: 4444200, Client: "Acme Corp", Project: "Website Retainer", ProjectCode: "ACME-01", Task: "Development", User: "Ada Lovelace", Billable: true},
+				{Line: 7, Date: d("2026-03-31"), Seconds: 444600, Client: "Acme Corp", Project: "Website Retainer", ProjectCode: "ACME-01", Task: "Development", User: "Ada Lovelace", Billable: true},
 			},
 		},
 		{
@@ -63,7 +63,7 @@ func TestFixtures(t *testing.T) {
 			want: []Entry{
 				{Line: 2, Date: d("2026-03-25"), Seconds: 5400, Client: "Müller GmbH", Project: "Relaunch", ProjectCode: "MG-7", Task: "Design", Notes: "Entwurf; Variante 2", User: "Jürgen Weiß", Billable: true},
 				{Line: 3, Date: d("2026-04-02"), Seconds: 2700, Client: "Müller GmbH", Project: "Relaunch", ProjectCode: "MG-7", Task: "Design", User: "Jürgen Weiß", Billable: false},
-				{Line: 4, Date: d("2026-04-03"), Seconds: 3600900, Client: "Müller GmbH", Project: "Relaunch", ProjectCode: "MG-7", Task: "Support", Notes: "Monatspauschale", User: "Jürgen Weiß", Billable: true},
+				{Line: 4, Date: d("2026-04-03"), Seconds: 360900, Client: "Müller GmbH", Project: "Relaunch", ProjectCode: "MG-7", Task: "Support", Notes: "Monatspauschale", User: "Jürgen Weiß", Billable: true},
 			},
 		},
 		{

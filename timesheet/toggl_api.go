@@ -258,9 +258,19 @@ func (te *togglTimeEntry) entry(n *togglNames, agency *time.Location) (Entry, er
 	if err != nil {
 		return Entry{}, fmt.Errorf("%s: time entry %d: start %q: %w", SourceTogglAPI, te.ID, te.Start, err)
 	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: time entry %d: %s", SourceTogglAPI, te.ID, fmt.Sprintf(format, args...))
+	}
+	date := billing.DateAt(start, agency)
+	if err := billing.CheckDate(date); err != nil {
+		return Entry{}, bad("start %q: %v", te.Start, err)
+	}
+	if err := billing.CheckHours(te.Duration); err != nil {
+		return Entry{}, bad("duration %ds: %v", te.Duration, err)
+	}
 	e := Entry{
 		Format:     Format(SourceTogglAPI),
-		Date:       billing.DateAt(start, agency),
+		Date:       date,
 		Seconds:    te.Duration,
 		Billable:   te.Billable,
 		ExternalID: strconv.FormatInt(te.ID, 10),
@@ -286,6 +296,9 @@ func (te *togglTimeEntry) entry(n *togglNames, agency *time.Location) (Entry, er
 	}
 	if e.Client == "" && te.ClientName != nil {
 		e.Client = *te.ClientName
+	}
+	if err := apiText(&e); err != nil {
+		return Entry{}, bad("%v", err)
 	}
 	return e, nil
 }

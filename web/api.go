@@ -323,6 +323,24 @@ func apiValidate(e apiEntry) (store.Entry, []string) {
 		bad("id: required (it makes a retried request safe)")
 	case len(e.ID) > maxAPIIDLen:
 		bad("id: longer than %d bytes", maxAPIIDLen)
+	case billing.CheckText(e.ID, false) != nil:
+		bad("id: %v", billing.CheckText(e.ID, false))
+	}
+	// A NUL byte is refused in every text (PostgreSQL stores none); the
+	// rest is cleaned as an import's rows are: names on one line without
+	// bidirectional or zero-width format characters, notes without
+	// control characters but their line breaks.
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"client", &e.Client}, {"project", &e.Project}, {"project_code", &e.ProjectCode}, {"task", &e.Task}, {"user", &e.User}, {"notes", &e.Notes}} {
+		if strings.IndexByte(*f.v, 0) >= 0 {
+			bad("%s: %v", f.name, billing.ErrNUL)
+		} else if f.name == "notes" {
+			*f.v = billing.CleanNotes(*f.v)
+		} else {
+			*f.v = billing.CleanName(*f.v)
+		}
 	}
 	var date billing.Date
 	if e.Date == "" {

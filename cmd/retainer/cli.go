@@ -341,6 +341,17 @@ func (a *app) openMonth(ctx context.Context, c *cmdline, required bool) (billing
 	return asOf, p, err
 }
 
+// textArg refuses text given on the command line that no database column
+// stores (a NUL byte, bytes that are not UTF-8) or that must not reach a
+// Subject or a page (a control character, a bidirectional override; a
+// note may hold line breaks and tabs): bad usage, naming the flag.
+func textArg(name, s string, multiline bool) error {
+	if err := billing.CheckText(s, multiline); err != nil {
+		return usagef("%s %v", name, err)
+	}
+	return nil
+}
+
 func (a *app) month(c *cmdline, asOf billing.Date, required bool) (billing.Period, error) {
 	if c.month == "" {
 		if required {

@@ -53,6 +53,22 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 2 {
 		return usagef("want CONTRACT_ID AMOUNT")
 	}
+	// Flags are checked before the database is opened: a refused log
+	// writes nothing.
+	var date billing.Date
+	if c.date != "" {
+		d, err := billing.ParseDate(c.date)
+		if err != nil {
+			return usagef("--date: %v", err)
+		}
+		date = d
+	}
+	if err := textArg("--note", c.note, true); err != nil {
+		return err
+	}
+	if err := textArg("--user", c.user, false); err != nil {
+		return err
+	}
 	if err := a.openStore(ctx, c); err != nil {
 		return err
 	}
@@ -60,13 +76,8 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 	if k == nil {
 		return usagef("no contract %q in %s", c.args[0], c.config)
 	}
-	date := a.today(c)
-	if c.date != "" {
-		d, err := billing.ParseDate(c.date)
-		if err != nil {
-			return usagef("--date: %v", err)
-		}
-		date = d
+	if c.date == "" {
+		date = a.today(c)
 	}
 	base := store.Entry{Source: "log", Date: date, Billable: true, Client: k.Client, Notes: c.note, User: c.user, Pinned: k.ID}
 	var entries []store.Entry
@@ -332,6 +343,9 @@ func (a *app) note(ctx context.Context, c *cmdline) error {
 	}
 	p, err := a.month(c, 0, true)
 	if err != nil {
+		return err
+	}
+	if err := textArg("TEXT", c.args[1], true); err != nil {
 		return err
 	}
 	if err := a.openStore(ctx, c); err != nil {

@@ -88,6 +88,9 @@ func (a *app) entry(ctx context.Context, c *cmdline) error {
 			return err
 		}
 	}
+	if err := textArg("--note", c.note, true); err != nil {
+		return err
+	}
 	var date billing.Date
 	if c.set["date"] {
 		if date, err = billing.ParseDate(c.date); err != nil {

@@ -61,6 +61,11 @@ func (a *app) outbox(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return usagef("retry ID: %q is not a message id", c.args[1])
 		}
+		// A message a stopped process left claimed is settled first: it
+		// may be unknown (retried here) or simply pending again.
+		if _, err := c.db.RecoverClaims(ctx, store.ThisProcess(), time.Now()); err != nil {
+			return err
+		}
 		if err := c.db.Retry(ctx, id, a.now()); err != nil {
 			return err
 		}

@@ -39,6 +39,9 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return usagef("--now %q: want RFC3339, like 2026-03-01T07:00:00Z", c.nowFlag)
 		}
+		if _, err := billing.ParseDate(t.UTC().Format("2006-01-02")); err != nil {
+			return usagef("--now: %v", err)
+		}
 		if c.once {
 			a.now = func() time.Time { return t }
 		} else {
@@ -61,8 +64,13 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	} else if n > 0 {
 		log.Warn("runs interrupted by the last stop", "runs", n)
 	}
-	if _, err := c.db.RecoverClaims(ctx); err != nil {
+	// Claims of processes that are gone (a crash); a live one's, an
+	// `outbox send` running beside us, are left alone. Every dispatch does
+	// the same; here it is logged.
+	if rec, err := c.db.RecoverClaims(ctx, store.ThisProcess(), time.Now()); err != nil {
 		return err
+	} else if rec.Pending+rec.Unknown > 0 {
+		log.Warn("outbox messages left claimed by a stopped process", "pending_again", rec.Pending, "unknown", rec.Unknown)
 	}
 	if !c.once {
 		c.env.FileClock = wall
