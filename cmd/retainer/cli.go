@@ -391,8 +391,8 @@ func (a *app) check(ctx context.Context, c *cmdline) error {
 		}
 		return usagef("invalid config %s: templates_dir: %s:\n%s", c.config, what, indent(strings.Join(lines, "\n")))
 	}
-	fmt.Fprintf(a.stdout, "%s: ok — %d contracts, timezone %s, currency %s, database %s\n\n",
-		c.config, len(cfg.Contracts), cfg.Timezone, cfg.Currency, displayDatabase(cfg.Database))
+	fmt.Fprintf(a.stdout, "%s: ok — %s, timezone %s, currency %s, database %s\n\n",
+		c.config, plural(len(cfg.Contracts), "contract", "contracts"), cfg.Timezone, cfg.Currency, displayDatabase(cfg.Database))
 	tw := newTable(a.stdout)
 	tw.row("CONTRACT", "CLIENT", "UNIT", "MONTHLY", "FEE", "OVERAGE RATE", "ROLLOVER", "PERIODS")
 	for _, k := range cfg.Contracts {

@@ -252,12 +252,7 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 }
 
 // plural is "1 statement", "2 statements".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+func plural(n int, one, many string) string { return notify.Count(n, one, many) }
 
 func (a *app) statement(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 && c.args[0] == "approve" {

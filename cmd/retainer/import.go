@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"retainer/billing"
@@ -103,7 +102,7 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 		}
 	} else {
 		if len(c.args) == 0 {
-			fmt.Fprintf(a.stdout, "inbox %s: %s", cfg.Import.Inbox, nounCount(len(results), "file", "files"))
+			fmt.Fprintf(a.stdout, "inbox %s: %s", cfg.Import.Inbox, plural(len(results), "file", "files"))
 			if len(waiting) > 0 {
 				fmt.Fprintf(a.stdout, " (%d still being written, left for later)", len(waiting))
 			}
@@ -115,12 +114,12 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 				continue
 			}
 			fmt.Fprintf(a.stdout, "%s: %s, %s: %d imported, %d updated, %d unchanged, %d removed", r.Path, r.Format,
-				nounCount(r.Rows, "row", "rows"), r.Imported, r.Updated, r.Unchanged, r.Removed)
+				plural(r.Rows, "row", "rows"), r.Imported, r.Updated, r.Unchanged, r.Removed)
 			if r.Unmatched > 0 {
 				fmt.Fprintf(a.stdout, ", %d unmatched", r.Unmatched)
 			}
 			if r.Running > 0 {
-				fmt.Fprintf(a.stdout, ", %s skipped", nounCount(r.Running, "running timer", "running timers"))
+				fmt.Fprintf(a.stdout, ", %s skipped", plural(r.Running, "running timer", "running timers"))
 			}
 			if r.Reimported {
 				fmt.Fprint(a.stdout, " (imported again: it changed after it was imported)")
@@ -156,7 +155,7 @@ func writeUnmatched(w io.Writer, entries int, clients []store.UnmatchedClient) {
 		secs += c.Seconds
 	}
 	fmt.Fprintf(w, "%s (%s h) matched no contract; add the client or project to a contract's match list (see `retainer status`):\n",
-		nounCount(entries, "unmatched entry", "unmatched entries"), billing.FormatQuantity(secs, billing.UnitHours))
+		plural(entries, "unmatched entry", "unmatched entries"), billing.FormatQuantity(secs, billing.UnitHours))
 	for i, c := range clients {
 		if i == unmatchedShown {
 			fmt.Fprintf(w, "  and %d more\n", len(clients)-unmatchedShown)
@@ -166,14 +165,6 @@ func writeUnmatched(w io.Writer, entries int, clients []store.UnmatchedClient) {
 		if strings.TrimSpace(name) == "" {
 			name = "(no client)"
 		}
-		fmt.Fprintf(w, "  %s: %s h, %s\n", name, billing.FormatQuantity(c.Seconds, billing.UnitHours), nounCount(c.Entries, "entry", "entries"))
+		fmt.Fprintf(w, "  %s: %s h, %s\n", name, billing.FormatQuantity(c.Seconds, billing.UnitHours), plural(c.Entries, "entry", "entries"))
 	}
-}
-
-// nounCount is n with its noun: "1 entry", "2 entries".
-func nounCount(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
