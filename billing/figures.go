@@ -182,21 +182,6 @@ func Elapsed(p Period, asOf Date) int64 {
 	return BusinessDays(p.FirstDay(), min(asOf, p.LastDay()))
 }
 
-// Run computes the figures of every period from..to in order, starting from
-// the lots banked into from, and returns them. usage gives each period's usage.
-func Run(c *Contract, from, to Period, bank []Lot, usage func(Period) Usage, asOf Date) []Figures {
-	if to < from {
-		return nil
-	}
-	out := make([]Figures, 0, int(to-from)+1)
-	for p := from; p <= to; p++ {
-		f := Compute(c, p, bank, usage(p), asOf)
-		out = append(out, f)
-		bank = f.LotsOut
-	}
-	return out
-}
-
 // Listed reports whether a contract appears in period p: within its
 // start..end, or with banked or used hours.
 func (f *Figures) Listed(c *Contract) bool {

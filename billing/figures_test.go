@@ -21,14 +21,13 @@ func acme() *Contract {
 	}
 }
 
-func usageOf(m map[string]int64) func(Period) Usage {
-	return func(p Period) Usage { return Usage{Used: m[p.String()]} }
-}
-
 func TestWorkedExample(t *testing.T) {
 	c := acme()
-	rows := Run(c, per("2026-01"), per("2026-03"), nil,
-		usageOf(map[string]int64{"2026-01": h(28), "2026-02": h(47), "2026-03": h(45)}), DateOf(2026, 12, 1))
+	c.Start = ptr(per("2026-01"))
+	used := map[string]int64{"2026-01": h(28), "2026-02": h(47), "2026-03": h(45)}
+	l := Ledger{Used: func(p Period) int64 { return used[p.String()] }}
+	var rows []Figures
+	l.Run(c, per("2026-03"), DateOf(2026, 12, 1), func(f Figures) { rows = append(rows, f) })
 	type want struct {
 		banked, avail, used, remaining, overage, forfeited, out int64
 		fee, total                                              Money

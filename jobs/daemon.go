@@ -154,10 +154,10 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 		if d.Offset != 0 {
 			sched = shifted{sched, d.Offset}
 		}
-		job := job
+		job, p := job, policies[job]
 		c.Schedule(sched, cron.FuncJob(func() {
 			// Replicas on PostgreSQL fire together: one of them runs it.
-			if job != Dispatch && env.DB.Postgres() {
+			if p.claimsFiring && env.DB.Postgres() {
 				mine, err := env.DB.ClaimTick(jobCtx, job, d.Runner.Now())
 				if err != nil || !mine {
 					d.Log.Debug("firing run by another replica", "job", job, "err", err)
@@ -165,13 +165,13 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 				}
 			}
 			counts, err := d.Runner.Run(jobCtx, job)
-			if err == nil && job != Dispatch && (counts["queued"] > 0 || counts["statements"] > 0) {
+			if err == nil && p.dispatchAfter && (counts["queued"] > 0 || counts["statements"] > 0) {
 				_, _ = d.Runner.Run(jobCtx, Dispatch)
 			}
 			if job == Import {
 				d.retryWaiting(jobCtx, counts)
 			}
-			if job != Dispatch {
+			if p.releasesMemory {
 				d.idle()
 			}
 		}))
@@ -203,7 +203,9 @@ func (d *Daemon) retryWaiting(jobCtx context.Context, imported Counts) {
 }
 
 // idle gives memory a big job used back to the system: the daemon spends
-// most of its life waiting for the next firing.
+// most of its life waiting for the next firing. (The runtime's scavenger
+// alone is slow: BenchmarkIdleRSS, 10,000 contracts, 5 s after the
+// catch-up, measured 44 MiB with FreeOSMemory and 59–63 MiB without.)
 func (d *Daemon) idle() {
 	d.Runner.Env().DB.ReleaseMemory()
 	debug.FreeOSMemory()

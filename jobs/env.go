@@ -92,6 +92,6 @@ func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 		})}
 	}
 	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
-		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location}
+		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds}
 	return &notify.Dispatcher{Outbox: e.DB, Routes: routes, Render: r.Render, Now: now}
 }

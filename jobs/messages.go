@@ -106,7 +106,7 @@ func CheckinCandidates(env *Env, p billing.Period) []Candidate {
 func RenewalCandidates(env *Env, today billing.Date) []Candidate {
 	var out []Candidate
 	for _, k := range env.Config.Contracts {
-		if notify.RenewalDue(k, today) && env.Config.Invoiced(*k.End) {
+		if billing.RenewalDue(k, today) && env.Config.Invoiced(*k.End) {
 			key := notify.RenewalKey(k)
 			out = append(out, Candidate{key, fmt.Sprintf("%s ends %s (last day %s)", k.ID, k.End, k.End.LastDay()),
 				AgencyMessages(env.Config, key)})
@@ -123,7 +123,7 @@ func OverdueCandidates(ctx context.Context, env *Env, today billing.Date) ([]Can
 	}
 	var out []Candidate
 	for _, st := range sts {
-		if st.StatusAt(today) == "overdue" {
+		if st.StatusAt(today) == billing.InvoiceOverdue {
 			key := notify.OverdueKey(st.InvoiceNumber)
 			out = append(out, Candidate{key, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn,
 				st.Total.Format(st.Currency)), AgencyMessages(env.Config, key)})

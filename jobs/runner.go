@@ -67,16 +67,58 @@ type Counts map[string]int
 
 type jobFunc func(ctx context.Context, env *Env, now time.Time) (Counts, error)
 
-var bodies = map[string]jobFunc{
-	Import: runImport, Alerts: runAlerts, Close: runClose, Digest: runDigest,
-	Checkins: runCheckins, Renewals: runRenewals, Overdue: runOverdue, Dispatch: runDispatch,
+// catchUp is when a job is due (Runner.Due): what a start, or `run --once`,
+// runs.
+type catchUp int
+
+const (
+	// dueFired: its schedule fired since its last run, or it never ran.
+	dueFired catchUp = iota
+	// dueWithinDay: its schedule fired since its last run and within
+	// missedAfter; a firing missed by more is skipped, not sent late.
+	dueWithinDay
+	// dueClose: a period whose close time has passed is still open.
+	dueClose
+	// dueAlways: every time (delivery).
+	dueAlways
+)
+
+// policy is how the runner and the daemon treat a job, beside what it does.
+type policy struct {
+	run     jobFunc
+	catchUp catchUp
+	// recordsEvery: every run is recorded in the store and logged;
+	// otherwise (dispatch, every few seconds) only a run that delivered,
+	// or failed, something.
+	recordsEvery bool
+	// claimsFiring: on PostgreSQL each firing is claimed (ClaimTick), so
+	// that of replicas firing together one runs it.
+	claimsFiring bool
+	// dispatchAfter: a run that queued messages or issued statements is
+	// followed by a dispatch, so they go out at once.
+	dispatchAfter bool
+	// releasesMemory: after a firing, the daemon gives back what the run
+	// used (Daemon.idle); a job that runs every few seconds does not.
+	releasesMemory bool
+}
+
+// policies is every job's policy, by name.
+var policies = map[string]policy{
+	Import:   {run: runImport, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Close:    {run: runClose, catchUp: dueClose, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Alerts:   {run: runAlerts, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Digest:   {run: runDigest, catchUp: dueWithinDay, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Checkins: {run: runCheckins, catchUp: dueWithinDay, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Renewals: {run: runRenewals, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Overdue:  {run: runOverdue, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	Dispatch: {run: runDispatch, catchUp: dueAlways},
 }
 
 // Run runs job once now, whether or not it is due, waiting for a running
 // job to finish first. The run is recorded (a dispatch only when it
 // delivered or failed something), logged in one line, and observed.
 func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
-	body, ok := bodies[job]
+	p, ok := policies[job]
 	if !ok {
 		return nil, fmt.Errorf("unknown job %q", job)
 	}
@@ -88,16 +130,14 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 	env := r.Env()
 	now := r.Now()
 	var id int64
-	if job != Dispatch {
+	if p.recordsEvery {
 		var err error
 		if id, err = env.DB.StartJob(ctx, job, now); err != nil {
 			return nil, err
 		}
-	}
-	if job != Dispatch {
 		r.Log.Debug("job start", "job", job)
 	}
-	counts, err, panicked := protect(ctx, body, env, now)
+	counts, err, panicked := protect(ctx, p.run, env, now)
 	end := r.Now()
 	outcome := store.JobOK
 	switch {
@@ -106,7 +146,7 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 	case err != nil:
 		outcome = store.JobFailed
 	}
-	if job == Dispatch && (err != nil || counts.total() > 0) {
+	if !p.recordsEvery && (err != nil || counts.total() > 0) {
 		var serr error
 		if id, serr = env.DB.StartJob(ctx, job, now); serr != nil {
 			r.Log.Error("job run not recorded", "job", job, "err", serr)
@@ -129,7 +169,7 @@ func (r *Runner) Run(ctx context.Context, job string) (Counts, error) {
 			r.Observer.EntriesImported(counts["imported"] + counts["updated"])
 		}
 	}
-	if job != Dispatch || id != 0 {
+	if id != 0 {
 		attrs := []any{"job", job, "outcome", outcome, "duration", d.Round(time.Millisecond)}
 		for _, k := range counts.keys() {
 			attrs = append(attrs, k, counts[k])
@@ -165,23 +205,22 @@ func (r *Runner) Due(ctx context.Context, job string) (bool, error) {
 		return false, nil
 	}
 	now := r.Now()
-	switch job {
-	case Close:
+	switch policies[job].catchUp {
+	case dueClose:
 		target, ok := closeTarget(env, now)
 		if !ok {
 			return false, nil
 		}
 		last, closed, err := env.DB.LastClosed(ctx)
 		return err == nil && (!closed || last < target), err
-	case Dispatch:
+	case dueAlways:
 		return true, nil
 	}
 	last, err := env.DB.LastJobStart(ctx, job)
 	if err != nil {
 		return false, err
 	}
-	switch job {
-	case Digest, Checkins:
+	if policies[job].catchUp == dueWithinDay {
 		if from := now.Add(-missedAfter); last.Before(from) {
 			last = from
 		}

@@ -123,9 +123,11 @@ func TestPanicIsContained(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	now := time.Date(2026, 3, 15, 10, 0, 0, 0, ny)
 	r, logs := testRunner(t, &now)
-	saved := bodies[Import]
-	bodies[Import] = func(context.Context, *Env, time.Time) (Counts, error) { panic("boom") }
-	defer func() { bodies[Import] = saved }()
+	saved := policies[Import]
+	boom := saved
+	boom.run = func(context.Context, *Env, time.Time) (Counts, error) { panic("boom") }
+	policies[Import] = boom
+	defer func() { policies[Import] = saved }()
 
 	ran, counts, err := r.RunDue(ctx)
 	if err == nil || !strings.Contains(err.Error(), "panic: boom") {
@@ -209,3 +211,24 @@ func TestStartClosesBeforeAlerting(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// Every job has a policy, and only delivery is exempt from recording,
+// claiming a firing and being followed by a dispatch.
+func TestPolicies(t *testing.T) {
+	if len(policies) != len(Names) {
+		t.Errorf("%d policies for %d jobs", len(policies), len(Names))
+	}
+	for _, job := range Names {
+		p, ok := policies[job]
+		switch {
+		case !ok || p.run == nil:
+			t.Errorf("%s: no policy", job)
+		case job == Dispatch:
+			if p.recordsEvery || p.claimsFiring || p.dispatchAfter || p.releasesMemory || p.catchUp != dueAlways {
+				t.Errorf("dispatch: %+v", p)
+			}
+		case !p.recordsEvery || !p.claimsFiring || !p.dispatchAfter || p.catchUp == dueAlways:
+			t.Errorf("%s: %+v", job, p)
+		}
+	}
+}

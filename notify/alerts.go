@@ -3,17 +3,16 @@ package notify
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"retainer/billing"
 	"retainer/store"
 )
 
-// Alert kinds besides the numeric thresholds.
+// Alert kinds besides the numeric thresholds (billing owns the rule).
 const (
-	KindOverage          = "overage"
-	KindProjectedOverage = "projected_overage"
+	KindOverage          = billing.KindOverage
+	KindProjectedOverage = billing.KindProjectedOverage
 )
 
 // Alert is one threshold crossing of one contract in one period.
@@ -33,43 +32,14 @@ func (a Alert) Key() string {
 	return "alert/" + a.ContractID + "/" + a.Period.String() + "/" + a.Kind
 }
 
-// Crossed reports whether utilization, from exact seconds, is at or above
-// threshold percent (exactly 90.0% crosses 90).
-func Crossed(used, available int64, threshold int) bool {
-	if available <= 0 {
-		return false
-	}
-	return used*100 >= int64(threshold)*available
-}
-
-// Alerts returns what fires for the rows of one open period as of asOf:
-// each threshold crossed, overage when used exceeds available, projected
-// overage from the 6th business day on, and the client's own alert. A
-// closed period fires nothing. Whether an alert was already sent is the
-// outbox's business (one row per key).
+// Alerts returns what fires for the rows of one period as of asOf, by
+// billing.Alerts: a closed period fires nothing. Whether an alert was
+// already sent is the outbox's business (one row per key).
 func Alerts(rows []store.Row, thresholds []int, asOf billing.Date) []Alert {
 	var out []Alert
 	for _, r := range rows {
-		if r.Closed {
-			continue
-		}
-		f := r.Figures
-		add := func(kind string) {
-			out = append(out, Alert{ContractID: r.Contract.ID, Period: f.Period, Kind: kind, Figures: f})
-		}
-		for _, t := range thresholds {
-			if Crossed(f.Used, f.Available, t) {
-				add(strconv.Itoa(t))
-			}
-		}
-		if f.Used > f.Available {
-			add(KindOverage)
-		}
-		if billing.Elapsed(f.Period, asOf) >= 6 && f.Projected > f.Available {
-			add(KindProjectedOverage)
-		}
-		if at := r.Contract.AlertClientAt; at > 0 && len(r.Contract.Contacts) > 0 && Crossed(f.Used, f.Available, at) {
-			out = append(out, Alert{ContractID: r.Contract.ID, Period: f.Period, Kind: strconv.Itoa(at), Figures: f, Client: true})
+		for _, a := range billing.Alerts(r.Contract, r.Figures, r.Closed, thresholds, asOf) {
+			out = append(out, Alert{ContractID: r.Contract.ID, Period: r.Figures.Period, Kind: a.Name(), Figures: r.Figures, Client: a.Client})
 		}
 	}
 	return out

@@ -14,18 +14,13 @@ import (
 // DigestKey is the outbox key of a period's mid-month digest.
 func DigestKey(p billing.Period) string { return "digest/" + p.String() }
 
-// flagged reports whether a row needs the agency's eye: 90% used or more,
-// or projected to go over.
-func flagged(f billing.Figures) bool {
-	return Crossed(f.Used, f.Available, 90) || f.Used > f.Available || f.Projected > f.Available
-}
-
-// digestLine is one contract in the digest.
-func digestLine(r store.Row) string {
+// digestLine is one contract in the digest, marked ⚠ when it needs the
+// agency's eye.
+func digestLine(r store.Row, flagged bool) string {
 	f, u := r.Figures, r.Contract.Unit
 	q := func(s int64) string { return billing.FormatQuantity(s, u) }
 	mark := "•"
-	if flagged(f) {
+	if flagged {
 		mark = "⚠"
 	}
 	return fmt.Sprintf("%s %s (%s): %s of %s %s used, %s remaining, %s, projected %s", mark, r.Contract.Client, r.Contract.ID,
@@ -33,16 +28,22 @@ func digestLine(r store.Row) string {
 }
 
 // DigestMessage renders the mid-month burndown digest of one period: flagged
-// contracts first, then the rest by id, and the summary row. It returns the
-// plain text and Slack blocks kept within Slack's limits (50 blocks, 3,000
-// characters a section).
+// contracts (billing.Flagged, with the alert thresholds) first, then the rest
+// by id, and the summary row. It returns the plain text and Slack blocks kept
+// within Slack's limits (50 blocks, 3,000 characters a section).
 // The text comes from digest.txt.tmpl, overridable in templatesDir.
-func DigestMessage(v *store.View, currency string, asOf billing.Date, templatesDir string) (subject, text string, blocks []byte, err error) {
-	rows := append([]store.Row(nil), v.Rows...)
+func DigestMessage(v *store.View, currency string, thresholds []int, asOf billing.Date, templatesDir string) (subject, text string, blocks []byte, err error) {
+	type digestRow struct {
+		store.Row
+		flagged bool
+	}
+	rows := make([]digestRow, len(v.Rows))
+	for i, r := range v.Rows {
+		rows[i] = digestRow{r, billing.Flagged(r.Figures, thresholds, asOf) != billing.NotFlagged}
+	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		fi, fj := flagged(rows[i].Figures), flagged(rows[j].Figures)
-		if fi != fj {
-			return fi
+		if rows[i].flagged != rows[j].flagged {
+			return rows[i].flagged
 		}
 		return rows[i].Contract.ID < rows[j].Contract.ID
 	})
@@ -51,10 +52,10 @@ func DigestMessage(v *store.View, currency string, asOf billing.Date, templatesD
 	var lines []string
 	for i, r := range rows {
 		figs[i] = r.Figures
-		if flagged(r.Figures) {
+		if r.flagged {
 			nflag++
 		}
-		lines = append(lines, digestLine(r))
+		lines = append(lines, digestLine(r.Row, r.flagged))
 	}
 	s := billing.Summarize(figs)
 	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
@@ -113,7 +114,7 @@ func (r *Renderer) digest(ctx context.Context, m store.OutboxMessage, p billing.
 	if err != nil {
 		return nil, err
 	}
-	subject, text, blocks, err := DigestMessage(v, r.Currency, asOf, r.TemplatesDir)
+	subject, text, blocks, err := DigestMessage(v, r.Currency, r.Thresholds, asOf, r.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func TestDigestWithinSlackLimits(t *testing.T) {
 		v.Rows = append(v.Rows, store.Row{Contract: c, Figures: billing.Figures{Period: p, Used: used, Available: 40 * 3600,
 			Remaining: max(40*3600-used, 0), Projected: used, Utilization: billing.Percent(used, 40*3600)}})
 	}
-	_, text, blocks, err := DigestMessage(v, "USD", billing.DateOf(2026, 3, 15), "")
+	_, text, blocks, err := DigestMessage(v, "USD", []int{90, 100}, billing.DateOf(2026, 3, 15), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,6 +102,86 @@ func Backoff(attempts int, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (0.5 + jitter/2))
 }
 
+// Class is how a Send error is treated (see Sender).
+type Class int
+
+const (
+	Temporary Class = iota // retried with backoff, or after the wait asked for
+	Permanent              // a retry cannot fix it: failed
+	Ambiguous              // it may have arrived: unknown until `retainer outbox retry`
+)
+
+func (c Class) String() string {
+	switch c {
+	case Permanent:
+		return "permanent"
+	case Ambiguous:
+		return "ambiguous"
+	}
+	return "temporary"
+}
+
+// Classify names how a Send error is treated, and the wait a
+// *RetryAfterError asked for. An error of no known type is temporary: a
+// network error, a timeout, a cancelled context.
+func Classify(err error) (Class, time.Duration) {
+	var p *PermanentError
+	var a *AmbiguousError
+	var r *RetryAfterError
+	switch {
+	case errors.As(err, &p):
+		return Permanent, 0
+	case errors.As(err, &a):
+		return Ambiguous, 0
+	case errors.As(err, &r):
+		return Temporary, r.After
+	}
+	return Temporary, 0
+}
+
+// RetryPolicy is how many times a temporary failure is retried, and the
+// jitter of this attempt's backoff.
+type RetryPolicy struct {
+	MaxAttempts int     // a temporary failure on this attempt is failed; 0 = 10
+	Jitter      float64 // in [0,1): scales the backoff by 0.5–1.0
+}
+
+// Outcome is what becomes of a message after one attempt.
+type Outcome struct {
+	Status string    // store.OutboxSent, OutboxPending (retried at Next), OutboxFailed or OutboxUnknown
+	Next   time.Time // the next attempt when pending; now otherwise
+	Reason string    // why it is not sent, as last_error keeps it; "" when sent
+}
+
+// Decide is the outcome of attempt number attempts (1 = the first) of a
+// message whose send returned err (nil: sent), at now (SPEC §8): a
+// permanent failure is failed, an ambiguous one unknown; a temporary one is
+// retried after Backoff, or the wait the server asked for when longer,
+// until MaxAttempts attempts failed.
+func (p RetryPolicy) Decide(err error, attempts int, now time.Time) Outcome {
+	if err == nil {
+		return Outcome{Status: store.OutboxSent, Next: now}
+	}
+	limit := p.MaxAttempts
+	if limit <= 0 {
+		limit = 10
+	}
+	o := Outcome{Next: now, Reason: err.Error()}
+	class, after := Classify(err)
+	switch {
+	case class == Permanent:
+		o.Status = store.OutboxFailed
+	case class == Ambiguous:
+		o.Status = store.OutboxUnknown
+	case attempts >= limit:
+		o.Status, o.Reason = store.OutboxFailed, fmt.Sprintf("gave up after %d attempts: %s", attempts, o.Reason)
+	default:
+		o.Status = store.OutboxPending
+		o.Next = now.Add(max(Backoff(attempts, p.Jitter), after))
+	}
+	return o
+}
+
 func (d *Dispatcher) owner() store.Owner {
 	if d.Owner == (store.Owner{}) {
 		return store.ThisProcess()
@@ -361,38 +441,19 @@ type book struct {
 	err     error // a record failed: nothing more is handed over
 }
 
-// outcome classifies a message's send error (nil: sent) and keeps it for
-// the next record.
+// outcome decides what becomes of a message after its send error (nil:
+// sent) and keeps it for the next record.
 func (b *book) outcome(m store.OutboxMessage, transport string, sendErr error) {
-	max := b.d.MaxAttempts
-	if max <= 0 {
-		max = 10
+	jitter := b.d.Jitter
+	if jitter == nil {
+		jitter = rand.Float64
 	}
-	o := store.Outcome{ID: m.ID, Status: store.OutboxSent, Transport: transport, Next: b.now}
+	p := RetryPolicy{MaxAttempts: b.d.MaxAttempts}
 	if sendErr != nil {
-		o.LastError = sendErr.Error()
-		class, after := Classify(sendErr)
-		switch {
-		case class == "permanent":
-			o.Status = store.OutboxFailed
-		case class == "unknown":
-			o.Status = store.OutboxUnknown
-		case m.Attempts >= max:
-			o.Status, o.LastError = store.OutboxFailed, fmt.Sprintf("gave up after %d attempts: %s", m.Attempts, o.LastError)
-		default:
-			o.Status = store.OutboxPending
-			jitter := b.d.Jitter
-			if jitter == nil {
-				jitter = rand.Float64
-			}
-			wait := Backoff(m.Attempts, jitter())
-			if after > wait {
-				wait = after
-			}
-			o.Next = b.now.Add(wait)
-		}
+		p.Jitter = jitter()
 	}
-	b.pending = append(b.pending, o)
+	o := p.Decide(sendErr, m.Attempts, b.now)
+	b.pending = append(b.pending, store.Outcome{ID: m.ID, Status: o.Status, Transport: transport, LastError: o.Reason, Next: o.Next})
 }
 
 // handOver writes the outcomes kept so far and that message id is about to

@@ -27,34 +27,31 @@ type Renderer struct {
 	From         string
 	TemplatesDir string
 	Location     *time.Location
+	Thresholds   []int // alerts.thresholds: the digest flags contracts at or over the lowest
 }
 
 // Render builds the message for m.
 func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message, error) {
-	if id, p, ok := store.StatementKey(m.Key); ok {
-		return r.statement(ctx, m, id, p)
+	k, err := store.ParseKey(m.Key)
+	if err != nil {
+		return nil, fmt.Errorf("no message is rendered for key %q: %w", m.Key, err)
 	}
-	parts := strings.Split(m.Key, "/")
-	switch {
-	case len(parts) == 4 && parts[0] == "alert":
-		if p, err := billing.ParsePeriod(parts[2]); err == nil {
-			return r.alert(ctx, m, parts[1], p, parts[3], false)
-		}
-	case len(parts) == 3 && parts[0] == "checkin":
-		if p, err := billing.ParsePeriod(parts[2]); err == nil {
-			return r.checkin(ctx, m, parts[1], p)
-		}
-	case len(parts) == 3 && parts[0] == "renewal":
-		return r.renewal(ctx, m, parts[1])
-	case len(parts) == 2 && parts[0] == "overdue":
-		return r.overdue(ctx, m, parts[1])
-	case len(parts) == 2 && parts[0] == "digest":
-		if p, err := billing.ParsePeriod(parts[1]); err == nil {
-			return r.digest(ctx, m, p)
-		}
-	case len(parts) == 3 && parts[0] == "client-alert":
-		if p, err := billing.ParsePeriod(parts[2]); err == nil {
-			return r.alert(ctx, m, parts[1], p, "", true)
+	switch k.Kind {
+	case store.KindStatement:
+		return r.statement(ctx, m, k.Contract, k.Period)
+	case store.KindAlert:
+		return r.alert(ctx, m, k.Contract, k.Period, k.Part, false)
+	case store.KindClientAlert:
+		return r.alert(ctx, m, k.Contract, k.Period, "", true)
+	case store.KindCheckin:
+		return r.checkin(ctx, m, k.Contract, k.Period)
+	case store.KindRenewal:
+		return r.renewal(ctx, m, k.Contract)
+	case store.KindOverdue:
+		return r.overdue(ctx, m, k.Invoice())
+	case store.KindDigest:
+		if k.Part == "" {
+			return r.digest(ctx, m, k.Period)
 		}
 	}
 	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)

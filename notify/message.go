@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -80,20 +79,3 @@ type AmbiguousError struct{ Err error }
 
 func (e *AmbiguousError) Error() string { return "delivery unknown: " + e.Err.Error() }
 func (e *AmbiguousError) Unwrap() error { return e.Err }
-
-// Classify names how a Send error is treated: "permanent", "unknown" or
-// "temporary", and the wait a *RetryAfterError asked for.
-func Classify(err error) (class string, after time.Duration) {
-	var p *PermanentError
-	var a *AmbiguousError
-	var r *RetryAfterError
-	switch {
-	case errors.As(err, &p):
-		return "permanent", 0
-	case errors.As(err, &a):
-		return "unknown", 0
-	case errors.As(err, &r):
-		return "temporary", r.After
-	}
-	return "temporary", 0
-}

@@ -9,41 +9,11 @@ import (
 	"retainer/store"
 )
 
-// RenewalNoticeDays is how long before a contract's last day the agency is
-// reminded to renew it.
-const RenewalNoticeDays = 30
-
 // RenewalKey is the outbox key of a contract's renewal reminder.
 func RenewalKey(c *billing.Contract) string { return "renewal/" + c.ID + "/" + c.End.String() }
 
 // OverdueKey is the outbox key of an overdue invoice's reminder.
 func OverdueKey(invoice string) string { return "overdue/" + invoice }
-
-// RenewalDue reports whether contract c's renewal reminder is due on today:
-// within RenewalNoticeDays before the last day of its end period, not after.
-func RenewalDue(c *billing.Contract, today billing.Date) bool {
-	if c.End == nil {
-		return false
-	}
-	last := c.End.LastDay()
-	return today <= last && today >= last-RenewalNoticeDays
-}
-
-// Recommend reads the burn rate of a contract's last months: under 70%
-// over-sold, 95–110% priced right, over 110% under-priced.
-func Recommend(burn billing.Pct) string {
-	switch {
-	case !burn.Valid:
-		return "no hours contracted in the last months: review the terms before renewing"
-	case burn.Tenths < 700:
-		return "over-sold: the client uses under 70% of the hours; offer a smaller retainer"
-	case burn.Tenths < 950:
-		return "a little under-used (70–95%): renew as it is, or trim the hours slightly"
-	case burn.Tenths <= 1100:
-		return "priced right (95–110%): renew as it is"
-	}
-	return "under-priced: the client uses over 110% of the hours; propose an increase"
-}
 
 func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string) (*Message, error) {
 	c := r.Rules.Contract(id)
@@ -68,11 +38,11 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 		}
 	}
 	s := billing.Summarize(figs)
-	rec := Recommend(s.AvgBurnRate)
+	rec := billing.Recommend(s.AvgBurnRate)
 	msg := r.base(m)
 	if err := r.fromTemplate("renewal.txt.tmpl", map[string]any{
-		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": strings.SplitN(rec, ":", 2)[0],
-		"History": hist, "AvgBurn": pctText(s.AvgBurnRate), "Recommendation": rec,
+		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": rec.Verdict.String(),
+		"History": hist, "AvgBurn": pctText(s.AvgBurnRate), "Recommendation": rec.String(),
 	}, msg); err != nil {
 		return nil, err
 	}

@@ -226,7 +226,8 @@ func TestStatusGolden(t *testing.T) {
 
 func TestMessageGolden(t *testing.T) {
 	db, rules := fixture(t)
-	r := &notify.Renderer{DB: db, Rules: rules, Currency: "USD", Agency: "Northwind Studio", From: "billing@northwind.example", Location: time.UTC}
+	r := &notify.Renderer{DB: db, Rules: rules, Currency: "USD", Agency: "Northwind Studio", From: "billing@northwind.example", Location: time.UTC,
+		Thresholds: []int{90, 100}}
 	created := time.Date(2026, 3, 18, 9, 0, 0, 0, time.UTC)
 	tests := []struct{ name, key, channel string }{
 		{"alert-90.slack", "alert/acme-001/2026-03/90", "slack"},

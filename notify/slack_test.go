@@ -141,7 +141,7 @@ func checkNoSecrets(t *testing.T, err error, secrets ...string) {
 	}
 }
 
-func classOf(err error) (string, time.Duration) { return notify.Classify(err) }
+func classOf(err error) (notify.Class, time.Duration) { return notify.Classify(err) }
 
 func TestSlackBotRoundTrip(t *testing.T) {
 	rec := &slackRecorder{respond: `{"ok":true,"channel":"C123","ts":"1700000000.000100"}`}
@@ -216,26 +216,26 @@ func TestSlackErrors(t *testing.T) {
 		name      string
 		webhook   bool
 		rec       *slackRecorder
-		wantClass string
+		wantClass notify.Class
 		wantAfter time.Duration
 	}{
-		{"bot 429 Retry-After", false, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "3"}}, "temporary", 3 * time.Second},
-		{"bot 429 no Retry-After", false, &slackRecorder{status: 429}, "temporary", 30 * time.Second},
-		{"bot 500", false, &slackRecorder{status: 500, respond: "<html>oops</html>"}, "temporary", 0},
-		{"bot 503", false, &slackRecorder{status: 503}, "temporary", 0},
-		{"bot channel_not_found", false, &slackRecorder{respond: `{"ok":false,"error":"channel_not_found"}`}, "permanent", 0},
-		{"bot not_in_channel", false, &slackRecorder{respond: `{"ok":false,"error":"not_in_channel"}`}, "permanent", 0},
-		{"bot invalid_auth", false, &slackRecorder{respond: `{"ok":false,"error":"invalid_auth"}`}, "permanent", 0},
-		{"bot is_archived", false, &slackRecorder{respond: `{"ok":false,"error":"is_archived"}`}, "permanent", 0},
-		{"bot invalid_blocks", false, &slackRecorder{respond: `{"ok":false,"error":"invalid_blocks"}`}, "permanent", 0},
-		{"bot internal_error", false, &slackRecorder{respond: `{"ok":false,"error":"internal_error"}`}, "temporary", 0},
-		{"webhook 429 Retry-After", true, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "3"}}, "temporary", 3 * time.Second},
-		{"webhook 429 no Retry-After", true, &slackRecorder{status: 429}, "temporary", 30 * time.Second},
-		{"webhook 429 date Retry-After", true, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}, "temporary", 30 * time.Second},
-		{"webhook 500", true, &slackRecorder{status: 500}, "temporary", 0},
-		{"webhook 404 no_service", true, &slackRecorder{status: 404, respond: "no_service"}, "permanent", 0},
-		{"webhook 403 invalid_token", true, &slackRecorder{status: 403, respond: "invalid_token"}, "permanent", 0},
-		{"webhook 400 invalid_payload", true, &slackRecorder{status: 400, respond: "invalid_payload"}, "permanent", 0},
+		{"bot 429 Retry-After", false, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "3"}}, notify.Temporary, 3 * time.Second},
+		{"bot 429 no Retry-After", false, &slackRecorder{status: 429}, notify.Temporary, 30 * time.Second},
+		{"bot 500", false, &slackRecorder{status: 500, respond: "<html>oops</html>"}, notify.Temporary, 0},
+		{"bot 503", false, &slackRecorder{status: 503}, notify.Temporary, 0},
+		{"bot channel_not_found", false, &slackRecorder{respond: `{"ok":false,"error":"channel_not_found"}`}, notify.Permanent, 0},
+		{"bot not_in_channel", false, &slackRecorder{respond: `{"ok":false,"error":"not_in_channel"}`}, notify.Permanent, 0},
+		{"bot invalid_auth", false, &slackRecorder{respond: `{"ok":false,"error":"invalid_auth"}`}, notify.Permanent, 0},
+		{"bot is_archived", false, &slackRecorder{respond: `{"ok":false,"error":"is_archived"}`}, notify.Permanent, 0},
+		{"bot invalid_blocks", false, &slackRecorder{respond: `{"ok":false,"error":"invalid_blocks"}`}, notify.Permanent, 0},
+		{"bot internal_error", false, &slackRecorder{respond: `{"ok":false,"error":"internal_error"}`}, notify.Temporary, 0},
+		{"webhook 429 Retry-After", true, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "3"}}, notify.Temporary, 3 * time.Second},
+		{"webhook 429 no Retry-After", true, &slackRecorder{status: 429}, notify.Temporary, 30 * time.Second},
+		{"webhook 429 date Retry-After", true, &slackRecorder{status: 429, header: map[string]string{"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}, notify.Temporary, 30 * time.Second},
+		{"webhook 500", true, &slackRecorder{status: 500}, notify.Temporary, 0},
+		{"webhook 404 no_service", true, &slackRecorder{status: 404, respond: "no_service"}, notify.Permanent, 0},
+		{"webhook 403 invalid_token", true, &slackRecorder{status: 403, respond: "invalid_token"}, notify.Permanent, 0},
+		{"webhook 400 invalid_payload", true, &slackRecorder{status: 400, respond: "invalid_payload"}, notify.Permanent, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,7 +282,7 @@ func TestSlackNetworkErrorsHideSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send to a closed server succeeded")
 	}
-	if class, _ := classOf(err); class != "temporary" {
+	if class, _ := classOf(err); class != notify.Temporary {
 		t.Errorf("class = %s, want temporary (%v)", class, err)
 	}
 	t.Logf("err: %v", err)
@@ -294,7 +294,7 @@ func TestSlackNetworkErrorsHideSecrets(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send to a closed server succeeded")
 	}
-	if class, _ := classOf(err); class != "temporary" {
+	if class, _ := classOf(err); class != notify.Temporary {
 		t.Errorf("class = %s, want temporary (%v)", class, err)
 	}
 	checkNoSecrets(t, err)
@@ -319,7 +319,7 @@ func TestSlackTimeoutIsTemporary(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send succeeded")
 	}
-	if class, _ := classOf(err); class != "temporary" {
+	if class, _ := classOf(err); class != notify.Temporary {
 		t.Errorf("class = %s, want temporary (%v)", class, err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -341,7 +341,7 @@ func TestSlackConfigErrorsArePermanent(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := notify.NewSlack(tc.cfg).Send(context.Background(), tc.m)
-			if class, _ := classOf(err); err == nil || class != "permanent" {
+			if class, _ := classOf(err); err == nil || class != notify.Permanent {
 				t.Errorf("err = %v (%s), want permanent", err, class)
 			}
 			checkNoSecrets(t, err)
@@ -400,7 +400,7 @@ func TestSlackSendRejectsOversizeBlocksWithoutPosting(t *testing.T) {
 	m := slackMsg("#ops")
 	m.Blocks = []byte("[" + strings.Join(parts, ",") + "]")
 	err := s.Send(context.Background(), m)
-	if class, _ := classOf(err); class != "permanent" {
+	if class, _ := classOf(err); class != notify.Permanent {
 		t.Errorf("err = %v (%s), want permanent", err, class)
 	}
 	if calls, _, _ := rec.snapshot(); calls != 0 {

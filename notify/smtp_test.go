@@ -286,7 +286,7 @@ func TestSMTPTemporary421ThenAccept(t *testing.T) {
 	if errors.As(err, &p) || errors.As(err, &a) {
 		t.Fatalf("first Send: %v (%T), want temporary", err, err)
 	}
-	if class, _ := Classify(err); class != "temporary" {
+	if class, _ := Classify(err); class != Temporary {
 		t.Fatalf("Classify = %s", class)
 	}
 	t.Logf("first Send: %v", err)
@@ -381,13 +381,13 @@ func TestSMTPAmbiguousAfterData(t *testing.T) {
 		t.Fatalf("Send: %v (%T), want *AmbiguousError", errs[0], errs[0])
 	}
 	t.Logf("after DATA: %v; next: %v", errs[0], errs[1])
-	if class, _ := Classify(errs[0]); class != "unknown" {
+	if class, _ := Classify(errs[0]); class != Ambiguous {
 		t.Errorf("Classify = %s, want unknown", class)
 	}
 	// The next message never reached DATA: temporary, not ambiguous.
 	if errs[1] == nil || errors.As(errs[1], &a) {
 		t.Errorf("second message: %v, want temporary", errs[1])
-	} else if class, _ := Classify(errs[1]); class != "temporary" {
+	} else if class, _ := Classify(errs[1]); class != Temporary {
 		t.Errorf("second message: Classify = %s, want temporary", class)
 	}
 	if _, msgs := b.Snapshot(); len(msgs) != 1 {
@@ -409,7 +409,7 @@ func TestSMTPDialClosedPort(t *testing.T) {
 			t.Fatalf("message %d: nil error", i)
 		}
 		t.Logf("message %d: %v", i, err)
-		if class, _ := Classify(err); class != "temporary" {
+		if class, _ := Classify(err); class != Temporary {
 			t.Errorf("message %d: %v classified %s, want temporary", i, err, class)
 		}
 	}
@@ -439,7 +439,7 @@ func TestSMTPContextCancelled(t *testing.T) {
 		t.Fatal("Send with a cancelled context succeeded")
 	}
 	t.Logf("cancelled: %v", err)
-	if class, _ := Classify(err); class != "temporary" {
+	if class, _ := Classify(err); class != Temporary {
 		t.Errorf("Classify = %s, want temporary", class)
 	}
 }

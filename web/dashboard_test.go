@@ -490,6 +490,27 @@ func TestDashboardFlagOrder(t *testing.T) {
 	}
 }
 
+// The dashboard flags by the digest's rule (billing.Flagged): a projection
+// counts from the 6th business day of the period, as projected_overage does.
+func TestDashboardFlagProjectionFromSixthBusinessDay(t *testing.T) {
+	mar := billing.NewPeriod(2026, time.March) // 1 March is a Sunday: the 6th business day is the 9th
+	c := &billing.Contract{ID: "c-projected", Client: "c", Unit: billing.UnitHours, Start: &mar}
+	f := billing.Figures{Period: mar, Contracted: 40 * 3600, Available: 40 * 3600, Used: 8 * 3600, Projected: 44 * 3600, Remaining: 32 * 3600}
+	v := &store.View{Period: mar, Rows: []store.Row{{Contract: c, Figures: f}}}
+	for _, tt := range []struct {
+		asOf billing.Date
+		flag string
+	}{
+		{billing.DateOf(2026, time.March, 6), ""},
+		{billing.DateOf(2026, time.March, 9), "projected to go over"},
+	} {
+		view := dashBurnTracker(v, "USD", []int{90, 100}, tt.asOf)
+		if r := view.Rows[0]; r.Flag != tt.flag || r.ProjectedOver != (tt.flag != "") {
+			t.Errorf("%s: flag %q, projected over %t; want %q", tt.asOf, r.Flag, r.ProjectedOver, tt.flag)
+		}
+	}
+}
+
 func TestDashboardStatements(t *testing.T) {
 	f := newFixture(t)
 	c, _ := dashLoggedIn(t, f)

@@ -100,7 +100,9 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 	if err := c.db.AddEntries(ctx, c.rules, entries, a.now()); err != nil {
 		return err
 	}
-	v, err := c.db.Status(ctx, c.rules, date.Period(), a.today(c))
+	// The line below is this contract's status: computed for it alone, not
+	// for every contract (141–300 ms at 10,000 contracts, under 1 ms alone).
+	v, err := c.db.Status(ctx, store.NewRules([]*billing.Contract{k}), date.Period(), a.today(c))
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return err
 		}
-		_, text, _, err := notify.DigestMessage(v, c.cfg.Currency, asOf, c.cfg.TemplatesDir)
+		_, text, _, err := notify.DigestMessage(v, c.cfg.Currency, c.cfg.Alerts.Thresholds, asOf, c.cfg.TemplatesDir)
 		if err != nil {
 			return err
 		}
