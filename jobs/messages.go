@@ -124,7 +124,7 @@ func OverdueCandidates(ctx context.Context, env *Env, today billing.Date) ([]Can
 	var out []Candidate
 	for _, st := range sts {
 		if st.StatusAt(today) == billing.InvoiceOverdue {
-			key := notify.OverdueKey(st.InvoiceNumber)
+			key := notify.OverdueKey(st.ContractID, st.Period)
 			out = append(out, Candidate{key, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn,
 				st.Total.Format(st.Currency)), AgencyMessages(env.Config, key)})
 		}

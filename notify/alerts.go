@@ -27,9 +27,9 @@ type Alert struct {
 // Key is the alert's outbox key (SPEC §8).
 func (a Alert) Key() string {
 	if a.Client {
-		return "client-alert/" + a.ContractID + "/" + a.Period.String()
+		return store.Key{Kind: store.KindClientAlert, Contract: a.ContractID, Period: a.Period}.String()
 	}
-	return "alert/" + a.ContractID + "/" + a.Period.String() + "/" + a.Kind
+	return store.Key{Kind: store.KindAlert, Contract: a.ContractID, Period: a.Period, Part: a.Kind}.String()
 }
 
 // Alerts returns what fires for the rows of one period as of asOf, by

@@ -12,7 +12,7 @@ import (
 )
 
 // DigestKey is the outbox key of a period's mid-month digest.
-func DigestKey(p billing.Period) string { return "digest/" + p.String() }
+func DigestKey(p billing.Period) string { return store.Key{Kind: store.KindDigest, Period: p}.String() }
 
 // digestLine is one contract in the digest, marked ⚠ when it needs the
 // agency's eye.

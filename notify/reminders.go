@@ -10,10 +10,14 @@ import (
 )
 
 // RenewalKey is the outbox key of a contract's renewal reminder.
-func RenewalKey(c *billing.Contract) string { return "renewal/" + c.ID + "/" + c.End.String() }
+func RenewalKey(c *billing.Contract) string {
+	return store.Key{Kind: store.KindRenewal, Contract: c.ID, Period: *c.End}.String()
+}
 
 // OverdueKey is the outbox key of an overdue invoice's reminder.
-func OverdueKey(invoice string) string { return "overdue/" + invoice }
+func OverdueKey(contract string, p billing.Period) string {
+	return store.Key{Kind: store.KindOverdue, Contract: contract, Period: p}.String()
+}
 
 func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string) (*Message, error) {
 	c := r.Rules.Contract(id)
@@ -75,7 +79,9 @@ func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice s
 }
 
 // CheckinKey is the outbox key of a contract's mid-month check-in.
-func CheckinKey(id string, p billing.Period) string { return "checkin/" + id + "/" + p.String() }
+func CheckinKey(id string, p billing.Period) string {
+	return store.Key{Kind: store.KindCheckin, Contract: id, Period: p}.String()
+}
 
 func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string, p billing.Period) (*Message, error) {
 	d, asOf, err := r.figures(ctx, m, id, p)

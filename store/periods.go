@@ -61,12 +61,13 @@ type Statement struct {
 	PaidOn        *billing.Date
 }
 
-// Statement statuses as stored; overdue is derived (StatusAt).
+// Statement statuses as stored (billing's names); overdue is derived
+// (StatusAt).
 const (
-	StatusDraft   = "draft" // under review (statements.review): nothing sent
-	StatusPending = "pending"
-	StatusSent    = "sent"
-	StatusPaid    = "paid"
+	StatusDraft   = billing.InvoiceDraft // under review (statements.review): nothing sent
+	StatusPending = billing.InvoicePending
+	StatusSent    = billing.InvoiceSent
+	StatusPaid    = billing.InvoicePaid
 )
 
 // StatusAt returns the invoice status on asOf: a sent invoice past its due
