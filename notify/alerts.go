@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"retainer/billing"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -52,13 +53,13 @@ func (a Alert) Describe(unit billing.Unit) string {
 	what := ""
 	switch a.Kind {
 	case KindOverage:
-		what = fmt.Sprintf("is over: %s of %s %s used, %s overage", q(f.Used), q(f.Available), unitName(unit), q(f.Overage))
+		what = fmt.Sprintf("is over: %s of %s %s used, %s overage", q(f.Used), q(f.Available), report.UnitName(unit), q(f.Overage))
 	case KindProjectedOverage:
-		what = fmt.Sprintf("is projected to go over: %s of %s %s projected", q(f.Projected), q(f.Available), unitName(unit))
+		what = fmt.Sprintf("is projected to go over: %s of %s %s projected", q(f.Projected), q(f.Available), report.UnitName(unit))
 	default:
-		what = fmt.Sprintf("crossed %s%%: %s of %s %s used", a.Kind, q(f.Used), q(f.Available), unitName(unit))
+		what = fmt.Sprintf("crossed %s%%: %s of %s %s used", a.Kind, q(f.Used), q(f.Available), report.UnitName(unit))
 	}
-	return fmt.Sprintf("%s %s %s (utilization %s)", a.ContractID, a.Period, what, pctText(f.Utilization))
+	return fmt.Sprintf("%s %s %s (utilization %s)", a.ContractID, a.Period, what, report.Percent(f.Utilization))
 }
 
 // alert renders an alert for the agency (or the client) from the period's
@@ -76,8 +77,8 @@ func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, 
 		f := d.Figures
 		q := func(s int64) string { return billing.FormatQuantity(s, c.Unit) }
 		return msg, r.fromTemplate("client-alert.txt.tmpl", map[string]string{
-			"Client": c.Client, "Agency": r.Agency, "Used": q(f.Used), "Available": q(f.Available), "Unit": unitName(c.Unit),
-			"Period": p.String(), "Utilization": pctText(f.Utilization), "Remaining": q(f.Remaining),
+			"Client": c.Client, "Agency": r.Agency, "Used": q(f.Used), "Available": q(f.Available), "Unit": report.UnitName(c.Unit),
+			"Period": p.String(), "Utilization": report.Percent(f.Utilization), "Remaining": q(f.Remaining),
 		}, msg)
 	}
 	if err := r.fromTemplate("alert.txt.tmpl", map[string]string{

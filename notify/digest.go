@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"retainer/billing"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -24,7 +25,7 @@ func digestLine(r store.Row, flagged bool) string {
 		mark = "⚠"
 	}
 	return fmt.Sprintf("%s %s (%s): %s of %s %s used, %s remaining, %s, projected %s", mark, r.Contract.Client, r.Contract.ID,
-		q(f.Used), q(f.Available), unitName(u), q(f.Remaining), pctText(f.Utilization), q(f.Projected))
+		q(f.Used), q(f.Available), report.UnitName(u), q(f.Remaining), report.Percent(f.Utilization), q(f.Projected))
 }
 
 // DigestMessage renders the mid-month burndown digest of one period: flagged
@@ -61,7 +62,7 @@ func DigestMessage(v *store.View, currency string, thresholds []int, asOf billin
 	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
 	title := fmt.Sprintf("Retainer burndown %s — as of %s", v.Period, asOf)
 	summary := fmt.Sprintf("%s, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
-		contractCount(len(rows)), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), pctText(s.AvgBurnRate))
+		report.Count(len(rows), "contract", "contracts"), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), report.Percent(s.AvgBurnRate))
 	subject, text, err = renderMessage("digest.txt.tmpl", templatesDir, map[string]any{
 		"Period": v.Period.String(), "Title": title, "Summary": summary, "Lines": lines,
 	})

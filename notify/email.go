@@ -1,20 +1,14 @@
 package notify
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"retainer/billing"
+	"retainer/report"
 	"retainer/store"
-	"retainer/templates"
 )
 
 // Renderer turns an outbox row into the message to send, from the frozen
@@ -75,91 +69,24 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 	if err != nil {
 		return nil, err
 	}
-	in := StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf, ChartCID: chartCID}
-	text, err := RenderStatement(in, FormatText, r.TemplatesDir)
+	in := report.StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf, ChartCID: report.ChartCID}
+	text, err := report.RenderStatement(in, report.FormatText, r.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
-	html, err := RenderStatementHTML(in, r.TemplatesDir)
+	html, err := report.RenderStatementHTML(in, r.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
-	png, err := statementChart(d)
+	png, err := report.StatementChart(d)
 	if err != nil {
 		return nil, err
 	}
-	v := newStatementView(in)
 	msg := r.base(m)
-	msg.Subject = fmt.Sprintf("Statement %s — %s, %s", v.InvoiceNumber, d.Contract.Client, v.PeriodName)
+	msg.Subject = fmt.Sprintf("Statement %s — %s, %s", store.InvoiceNumber(d.Contract.ID, d.Figures.Period), d.Contract.Client, d.Figures.Period.Name())
 	msg.Text, msg.HTML = text, html
-	msg.Inline = []Inline{{CID: chartCID, Name: "burndown.png", ContentType: "image/png", Data: png}}
+	msg.Inline = []Inline{{CID: report.ChartCID, Name: "burndown.png", ContentType: "image/png", Data: png}}
 	return msg, nil
-}
-
-// chartCID is the Content-ID of a statement email's burndown chart.
-const chartCID = "burndown@retainer"
-
-// statementChart draws a statement's weekly burndown.
-func statementChart(d *store.StatementData) ([]byte, error) {
-	png, err := BurndownPNG("Weekly burndown, "+d.Figures.Period.Name(), d.Weeks, d.Figures.Available, d.Contract.Unit)
-	if err != nil {
-		return nil, fmt.Errorf("chart: %w", err)
-	}
-	return png, nil
-}
-
-// StatementPage renders a statement for a browser: the email's HTML with
-// its chart inline as a data: PNG instead of a cid: part. (The HTML is
-// styled by style attributes: a page's Content-Security-Policy must allow
-// them, and data: images.)
-func StatementPage(in StatementInput, overrideDir string) (string, error) {
-	in.ChartCID = chartCID
-	html, err := RenderStatementHTML(in, overrideDir)
-	if err != nil {
-		return "", err
-	}
-	png, err := statementChart(in.Data)
-	if err != nil {
-		return "", err
-	}
-	return strings.ReplaceAll(html, `src="cid:`+chartCID+`"`, `src="data:image/png;base64,`+base64.StdEncoding.EncodeToString(png)+`"`), nil
-}
-
-// RenderStatementHTML renders the statement email's HTML part: tables and
-// inline styles, every value escaped.
-func RenderStatementHTML(in StatementInput, overrideDir string) (string, error) {
-	const name = "statement.html.tmpl"
-	body, err := templateBody(name, overrideDir)
-	if err != nil {
-		return "", err
-	}
-	t, err := parseHTML(name, body)
-	if err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, newStatementView(in)); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
-	}
-	return buf.String(), nil
-}
-
-// templateBody reads name from dir when it is there, else the embedded one.
-func templateBody(name, dir string) ([]byte, error) {
-	if dir != "" {
-		body, err := os.ReadFile(filepath.Join(dir, name))
-		if err == nil {
-			return body, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("template %s: %w", name, err)
-		}
-	}
-	body, err := templates.FS.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return body, nil
 }
 
 // keyFileName is a message key as a file name: / becomes _.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"retainer/billing"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -37,8 +38,8 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 			f := row.Figures
 			figs = append(figs, f)
 			hist = append(hist, fmt.Sprintf("%s: %s of %s %s used, burn %s, invoiced %s", p,
-				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), unitName(c.Unit),
-				pctText(f.BurnRate), f.TotalInvoiced.Format(r.Currency)))
+				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), report.UnitName(c.Unit),
+				report.Percent(f.BurnRate), f.TotalInvoiced.Format(r.Currency)))
 		}
 	}
 	s := billing.Summarize(figs)
@@ -46,7 +47,7 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 	msg := r.base(m)
 	if err := r.fromTemplate("renewal.txt.tmpl", map[string]any{
 		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": rec.Verdict.String(),
-		"History": hist, "AvgBurn": pctText(s.AvgBurnRate), "Recommendation": rec.String(),
+		"History": hist, "AvgBurn": report.Percent(s.AvgBurnRate), "Recommendation": rec.String(),
 	}, msg); err != nil {
 		return nil, err
 	}
@@ -102,11 +103,11 @@ func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string
 		if name == "" {
 			name = "(no project)"
 		}
-		lines = append(lines, workLine{oneLine(name), q(w.Counted)})
+		lines = append(lines, workLine{report.OneLine(name), q(w.Counted)})
 	}
 	msg := r.base(m)
 	return msg, r.fromTemplate("checkin.txt.tmpl", map[string]any{
-		"Client": c.Client, "Remaining": q(f.Remaining), "Available": q(f.Available), "Unit": unitName(u),
+		"Client": c.Client, "Remaining": q(f.Remaining), "Available": q(f.Available), "Unit": report.UnitName(u),
 		"Period": p.String(), "AsOf": asOf.String(), "Work": lines, "Over": f.Projected > f.Available,
 		"Projected": q(f.Projected), "Agency": r.Agency,
 	}, msg)

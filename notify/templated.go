@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"retainer/report"
 )
 
 // fromTemplate fills msg's Subject and Text from a message template: its
@@ -20,13 +22,9 @@ func (r *Renderer) fromTemplate(name string, data any, msg *Message) error {
 
 // renderMessage executes a message template into its subject and body.
 func renderMessage(name, dir string, data any) (subject, text string, err error) {
-	body, err := templateBody(name, dir)
+	t, err := report.LoadTemplate(name, dir)
 	if err != nil {
 		return "", "", err
-	}
-	t, err := parseText(name, body)
-	if err != nil {
-		return "", "", fmt.Errorf("template %s: %w", name, err)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {

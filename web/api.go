@@ -16,7 +16,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -172,7 +172,7 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, env *jobs.Env
 		return s.apiInternal(w, r, err)
 	}
 	var buf bytes.Buffer
-	if err := notify.StatusJSON(v, cfg.Currency, asOf).WriteJSON(&buf); err != nil {
+	if err := report.StatusJSON(v, cfg.Currency, asOf).WriteJSON(&buf); err != nil {
 		return s.apiInternal(w, r, err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -190,8 +190,8 @@ func (s *Server) apiStatements(w http.ResponseWriter, r *http.Request, env *jobs
 	}
 	today := billing.DateAt(s.Now(), env.Config.Location)
 	out := struct {
-		Statements []notify.StatementRecord `json:"statements"`
-	}{Statements: notify.StatementRecords(sts, today)}
+		Statements []report.StatementRecord `json:"statements"`
+	}{Statements: report.StatementRecords(sts, today)}
 	apiJSON(w, http.StatusOK, out)
 	return "ok"
 }

@@ -18,7 +18,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -66,7 +66,7 @@ func apiWantStatus(t *testing.T, f *fixture, rules *store.Rules, p billing.Perio
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := notify.StatusJSON(v, f.env.Config.Currency, asOf).WriteJSON(&buf); err != nil {
+	if err := report.StatusJSON(v, f.env.Config.Currency, asOf).WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -363,7 +363,7 @@ func TestAPIEntries(t *testing.T) {
 	usedInMarch := func() map[string]string {
 		t.Helper()
 		_, body := apiCall(t, f, "GET", "/api/v1/status?month=2026-03", apiBearer, "", "")
-		var obj notify.StatusObject
+		var obj report.StatusObject
 		if err := json.Unmarshal(body, &obj); err != nil {
 			t.Fatal(err)
 		}

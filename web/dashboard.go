@@ -13,7 +13,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -53,7 +53,7 @@ func (s *Server) dashboardError(w http.ResponseWriter, what string, err error) {
 // dashBurnRow is one contract's burn tracker row, every figure formatted as
 // `retainer status` prints it.
 type dashBurnRow struct {
-	notify.StatusLine        // the figures as `retainer status` shows them
+	report.StatusLine        // the figures as `retainer status` shows them
 	ContractID, Client, Tier string
 	Flag                     string // why the row is flagged; "" when it is not
 	Over                     bool   // used more than available
@@ -72,7 +72,7 @@ type dashBurnView struct {
 	Threshold                      int // the lowest alert threshold; 0: none
 	Rows                           []dashBurnRow
 	Flagged                        int
-	Summary                        notify.StatusTotals
+	Summary                        report.StatusTotals
 	Late, Notes, AfterEnd          []dashLine
 	Unmatched                      string // hours of entries matching no contract; "" when none
 	UnmatchedEntries               int64
@@ -100,7 +100,7 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 	out := dashBurnView{Period: v.Period.String(), PeriodName: v.Period.Name(), Prev: (v.Period - 1).String(),
 		Next: (v.Period + 1).String(), Closed: v.Closed, AsOf: asOf.String(), Currency: currency}
 	out.Threshold = billing.LowestThreshold(thresholds)
-	lines, t := notify.StatusLines(v, currency, asOf)
+	lines, t := report.StatusLines(v, currency, asOf)
 	for _, l := range lines {
 		f := l.Row.Figures
 		row := dashBurnRow{StatusLine: l,
@@ -134,7 +134,7 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 	out.Summary = t
 	if v.UnmatchedEntries > 0 {
 		out.Unmatched, out.UnmatchedEntries = billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries
-		out.UnmatchedLines = notify.UnmatchedLines(v.Unmatched, 10)
+		out.UnmatchedLines = report.UnmatchedLines(v.Unmatched, 10)
 	}
 	return out
 }
@@ -304,7 +304,7 @@ func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminR
 	if currency == "" {
 		currency = cfg.Currency
 	}
-	if err := writeStatement(w, notify.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, AsOf: a.today},
+	if err := writeStatement(w, report.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, AsOf: a.today},
 		cfg.TemplatesDir); err != nil {
 		s.dashboardError(w, "statement", err)
 	}

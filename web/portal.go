@@ -7,7 +7,7 @@ import (
 
 	"retainer/billing"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -36,7 +36,7 @@ type portalData struct {
 	Currency   string
 	Figures    billing.Figures
 	Billable   bool          // overage is charged
-	Chart      template.HTML // the burndown as inline SVG, from notify.BurndownSVG
+	Chart      template.HTML // the burndown as inline SVG, from report.BurndownSVG
 	Weeks      []billing.Week
 	Note       string
 	ShowWork   bool // the contract says portal_entries: true
@@ -109,7 +109,7 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	periodName := p.Name()
-	svg, err := notify.BurndownSVG("Weekly burndown, "+periodName, d.Weeks, d.Figures.Available, c.Unit)
+	svg, err := report.BurndownSVG("Weekly burndown, "+periodName, d.Weeks, d.Figures.Available, c.Unit)
 	if err != nil {
 		s.portalError(w, "chart", err, "contract", c.ID, "period", p.String())
 		return
@@ -182,7 +182,7 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
-	if err := writeStatement(w, notify.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, AsOf: today},
+	if err := writeStatement(w, report.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, AsOf: today},
 		cfg.TemplatesDir); err != nil {
 		s.portalError(w, "render statement", err, "contract", c.ID, "period", p.String())
 		return

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"retainer/billing"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/templates"
 )
 
@@ -82,9 +82,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 const statementCSP = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // writeStatement serves a statement as a page of its own (see
-// notify.StatementPage), under its own policy.
-func writeStatement(w http.ResponseWriter, in notify.StatementInput, templatesDir string) error {
-	body, err := notify.StatementPage(in, templatesDir)
+// report.StatementPage), under its own policy.
+func writeStatement(w http.ResponseWriter, in report.StatementInput, templatesDir string) error {
+	body, err := report.StatementPage(in, templatesDir)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -376,7 +376,7 @@ func (a *app) check(ctx context.Context, c *cmdline) error {
 	cfg := c.cfg
 	// A broken override would otherwise surface only when a statement or
 	// alert is rendered, perhaps at 02:00 on the 1st.
-	broken, unused, err := notify.CheckOverrides(cfg.TemplatesDir)
+	broken, unused, err := report.CheckOverrides(cfg.TemplatesDir)
 	if err != nil {
 		return fmt.Errorf("templates_dir %s: %w", cfg.TemplatesDir, err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"retainer/billing"
 	"retainer/jobs"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -159,9 +159,9 @@ func (a *app) status(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	if c.json {
-		return notify.StatusJSON(v, c.cfg.Currency, asOf).WriteJSON(a.stdout)
+		return report.StatusJSON(v, c.cfg.Currency, asOf).WriteJSON(a.stdout)
 	}
-	notify.WriteStatusText(a.stdout, v, c.cfg.Currency, asOf)
+	report.WriteStatusText(a.stdout, v, c.cfg.Currency, asOf)
 	return nil
 }
 
@@ -254,7 +254,7 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 }
 
 // plural is "1 statement", "2 statements".
-func plural(n int, one, many string) string { return notify.Count(n, one, many) }
+func plural(n int, one, many string) string { return report.Count(n, one, many) }
 
 func (a *app) statement(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 && c.args[0] == "approve" {
@@ -263,7 +263,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 1 {
 		return usagef("want CONTRACT_ID, or approve")
 	}
-	format := notify.Format(c.format)
+	format := report.Format(c.format)
 	if !format.Valid() {
 		return usagef("--format %q: want text, markdown or html", c.format)
 	}
@@ -278,7 +278,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	body, err := notify.RenderStatement(notify.StatementInput{
+	body, err := report.RenderStatement(report.StatementInput{
 		Data: d, Currency: c.cfg.Currency, Agency: c.cfg.Agency.Name, AsOf: asOf,
 	}, format, c.cfg.TemplatesDir)
 	if err != nil {

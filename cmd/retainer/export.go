@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"retainer/billing"
-	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -74,7 +74,7 @@ func (a *app) exportTo(ctx context.Context, c *cmdline, out io.Writer, what stri
 		if err != nil {
 			return err
 		}
-		obj := notify.StatusJSON(v, c.cfg.Currency, asOf)
+		obj := report.StatusJSON(v, c.cfg.Currency, asOf)
 		if c.format == "json" {
 			return obj.WriteJSON(out)
 		}
@@ -84,7 +84,7 @@ func (a *app) exportTo(ctx context.Context, c *cmdline, out io.Writer, what stri
 		if err != nil {
 			return err
 		}
-		recs := notify.StatementRecords(sts, a.today(c))
+		recs := report.StatementRecords(sts, a.today(c))
 		if c.format == "json" {
 			return writeJSON(out, map[string]any{"statements": recs})
 		}

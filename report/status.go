@@ -1,4 +1,4 @@
-package notify
+package report
 
 import (
 	"bufio"
@@ -254,16 +254,16 @@ func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLin
 			Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected),
 			Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
 			OverageFee: f.OverageFee.Decimal(digits), RetainerFee: f.RetainerFee.Decimal(digits), Total: f.TotalInvoiced.Decimal(digits),
-			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Note: oneLine(r.Note)}
+			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Note: OneLine(r.Note)}
 		if r.Invoice != nil {
 			l.InvoiceStatus = r.Invoice.StatusAt(asOf)
 		}
 		if f.LateAdjustment != 0 {
-			l.Late = fmt.Sprintf("%s %s of late adjustments from closed periods counted here", signed(f.LateAdjustment, u), unitName(u))
+			l.Late = fmt.Sprintf("%s %s of late adjustments from closed periods counted here", signed(f.LateAdjustment, u), UnitName(u))
 		}
 		if r.Contract.AfterEnd(f.Period) && f.Used > 0 {
 			l.AfterEnd = fmt.Sprintf("%s %s logged after the contract ended (%s): the bank first, the rest billed at the overage rate",
-				billing.FormatQuantity(f.Used, u), unitName(u), r.Contract.End)
+				billing.FormatQuantity(f.Used, u), UnitName(u), r.Contract.End)
 		}
 		lines = append(lines, l)
 	}
@@ -281,7 +281,8 @@ func dash(s string) string {
 	return s
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// OneLine is s with its runs of white space, newlines included, as one space.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func signed(seconds int64, u billing.Unit) string {
 	s := billing.FormatQuantity(seconds, u)
@@ -291,7 +292,8 @@ func signed(seconds int64, u billing.Unit) string {
 	return s
 }
 
-func unitName(u billing.Unit) string {
+// UnitName is a unit as quantities are labelled: "h" or "sessions".
+func UnitName(u billing.Unit) string {
 	if u == billing.UnitSessions {
 		return "sessions"
 	}

@@ -1,4 +1,4 @@
-package notify
+package report
 
 import (
 	"bytes"
@@ -74,10 +74,10 @@ func newStatementView(in StatementInput) statementView {
 		Agency: in.Agency, InvoiceNumber: store.InvoiceNumber(c.ID, f.Period), Client: c.Client, Tier: c.Tier,
 		ContractID: c.ID, Period: f.Period.String(),
 		PeriodName: f.Period.Name(),
-		Draft:      !d.Closed, AsOf: in.AsOf.String(), PaymentTerms: c.PaymentTermsDays, UnitName: unitName(u),
+		Draft:      !d.Closed, AsOf: in.AsOf.String(), PaymentTerms: c.PaymentTermsDays, UnitName: UnitName(u),
 		Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
 		Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected), Zero: q(0),
-		Utilization: pctText(f.Utilization), BurnRate: pctText(f.BurnRate),
+		Utilization: Percent(f.Utilization), BurnRate: Percent(f.BurnRate),
 		Earned: q(f.Earned), ExpiredTotal: q(f.Expired + f.Forfeited), RolloverOut: q(f.RolloverOut),
 		RetainerFee: money(f.RetainerFee), OverageFee: money(f.OverageFee), TotalInvoiced: money(f.TotalInvoiced),
 		Note: d.Note, ChartCID: in.ChartCID,
@@ -108,14 +108,16 @@ func newStatementView(in StatementInput) statementView {
 	for _, w := range d.Weeks {
 		v.Weeks = append(v.Weeks, weekView{w.From.String(), w.To.String(), q(w.Hours), q(w.Cumulative), q(w.Remaining)})
 	}
-	v.OverageLine = fmt.Sprintf("%s %s × %s/%s", q(f.Overage), unitName(u), money(f.OverageRate), singular(u))
+	v.OverageLine = fmt.Sprintf("%s %s × %s/%s", q(f.Overage), UnitName(u), money(f.OverageRate), singular(u))
 	if !c.OverageBillable {
 		v.OverageLine += " (not billable)"
 	}
 	return v
 }
 
-func pctText(p billing.Pct) string {
+// Percent is a percentage as people read it, with its "%" sign, or "—"
+// when there is none (nothing available to use).
+func Percent(p billing.Pct) string {
 	if !p.Valid {
 		return "—"
 	}
@@ -132,20 +134,7 @@ func singular(u billing.Unit) string {
 var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "#", `\#`)
 
 var funcs = template.FuncMap{
-	"md": func(s string) string { return mdEscaper.Replace(oneLine(s)) },
-}
-
-// loadTemplate reads name from dir when it is there, else the embedded one.
-func loadTemplate(name, dir string) (*template.Template, error) {
-	body, err := templateBody(name, dir)
-	if err != nil {
-		return nil, err
-	}
-	t, err := parseText(name, body)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return t, nil
+	"md": func(s string) string { return mdEscaper.Replace(OneLine(s)) },
 }
 
 // RenderStatement renders one statement as text, markdown or HTML. A template file
@@ -154,7 +143,7 @@ func RenderStatement(in StatementInput, f Format, overrideDir string) (string, e
 	if f == FormatHTML {
 		return RenderStatementHTML(in, overrideDir)
 	}
-	t, err := loadTemplate(f.template(), overrideDir)
+	t, err := LoadTemplate(f.template(), overrideDir)
 	if err != nil {
 		return "", err
 	}
