@@ -12,6 +12,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
 // benchRunner sets up 10,000 contracts with a month of hours (10 entries
@@ -40,11 +41,7 @@ func benchRunner(b *testing.B, now *time.Time) *Runner {
 		Agency: config.Agency{Name: "Northwind", Email: "owner@northwind.example"},
 		Notify: config.Notify{File: config.FileTransport{Dir: filepath.Join(b.TempDir(), "outbox")}},
 	}
-	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "r.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := storetest.Open(b)
 	env, err := NewEnv(ctx, cfg, db, *now)
 	if err != nil {
 		b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"retainer/billing"
 	"retainer/config"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
 // testRunner builds a runner over a real database with contracts from
@@ -37,11 +38,7 @@ func testRunner(t *testing.T, now *time.Time) (*Runner, *bytes.Buffer) {
 			Terms: billing.Terms{MonthlyHours: 40 * 3600, MonthlyFee: 500000}}},
 		ShutdownTimeout: time.Second,
 	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	env, err := NewEnv(ctx, cfg, db, *now)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +162,7 @@ func TestStartClosesBeforeAlerting(t *testing.T) {
 		wantKey bool // March's 100% alert
 	}{
 		{"live", nil, true},
-		{"before go-live", ptrTo(billing.NewPeriod(2026, time.April)), false},
+		{"before go-live", storetest.Ptr(billing.NewPeriod(2026, time.April)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 3, 20, 10, 0, 0, 0, ny)
@@ -209,8 +206,6 @@ func TestStartClosesBeforeAlerting(t *testing.T) {
 		})
 	}
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // Every job has a policy, and only delivery is exempt from recording,
 // claiming a firing and being followed by a dispatch.

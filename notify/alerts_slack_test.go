@@ -3,13 +3,13 @@ package notify
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"retainer/billing"
 	"retainer/store"
+	"retainer/store/storetest"
 
 	"github.com/slack-go/slack/slacktest"
 )
@@ -33,11 +33,7 @@ func TestAlertsToSlackOnceIn100Runs(t *testing.T) {
 	defer srv.Stop()
 
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	start := billing.NewPeriod(2026, 3)
 	c := &billing.Contract{ID: "k", Client: "Kappa", Unit: billing.UnitHours, Start: &start, Terms: billing.Terms{MonthlyHours: 10 * 3600}}
 	rules := store.NewRules([]*billing.Contract{c})

@@ -14,6 +14,7 @@ import (
 
 	"retainer/billing"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
 // A crash, in process: a dispatcher whose store "dies" at its n-th write
@@ -121,11 +122,7 @@ func (f fileOf) Send(ctx context.Context, m *Message) error {
 func crashFixture(t *testing.T, n int, now time.Time) (*store.DB, *Renderer) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	start := billing.NewPeriod(2026, 1)
 	var cs []*billing.Contract
 	for i := 0; i < n; i++ {
@@ -332,11 +329,7 @@ func TestDispatchMemoryIsBounded(t *testing.T) {
 	}
 	const n, size = 10000, 32 << 10
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	now := time.Date(2026, 2, 1, 7, 0, 0, 0, time.UTC)
 	q := make([]store.OutboxMessage, n)
 	for i := range q {

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"mime"
 	"net/mail"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"retainer/billing"
 	"retainer/store"
+	"retainer/store/storetest"
 
 	gosmtp "github.com/emersion/go-smtp"
 )
@@ -39,11 +39,7 @@ func TestBackoff(t *testing.T) {
 func dispatchFixture(t *testing.T, b *testBackend, now *time.Time) (*Dispatcher, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	start := billing.NewPeriod(2026, 1)
 	var cs []*billing.Contract
 	for _, id := range []string{"a", "b", "c"} {

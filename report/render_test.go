@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,85 +14,11 @@ import (
 	"retainer/billing"
 	"retainer/report"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
-	}
-}
-
-func h(n int64) int64   { return n * 3600 }
-func ptr[T any](v T) *T { return &v }
-func date(s string) billing.Date {
-	d, err := billing.ParseDate(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
-// fixture is the SPEC §4 worked example with a second, awkward contract: a
-// client name holding markup, sessions, and a note.
-func fixture(t *testing.T) (*store.DB, *store.Rules) {
-	t.Helper()
-	start, end := billing.NewPeriod(2026, 1), billing.NewPeriod(2026, 4)
-	acme := &billing.Contract{
-		ID: "acme-001", Client: "Acme Corp", Tier: "Growth Retainer", Unit: billing.UnitHours, PaymentTermsDays: 15,
-		Terms:           billing.Terms{MonthlyHours: h(40), MonthlyFee: 500000, HourlyRate: 15000, OverageRate: 17500},
-		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: &start, End: &end,
-	}
-	pipe := &billing.Contract{
-		ID: "pipe-005", Client: "Pipe | <script>alert(1)</script>", Unit: billing.UnitSessions, PaymentTermsDays: 30,
-		Terms: billing.Terms{MonthlyHours: 4 * billing.SessionSeconds, MonthlyFee: 120000, OverageRate: 25000},
-		Start: &start,
-	}
-	rules := store.NewRules([]*billing.Contract{acme, pipe})
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := func(client, d string, secs int64) store.Entry {
-		return store.Entry{Source: "log", Client: client, Date: date(d), Seconds: secs, Billable: true}
-	}
-	now := time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC)
-	entries := []store.Entry{
-		e("Acme Corp", "2026-01-12", h(28)), e("Acme Corp", "2026-02-03", h(40)), e("Acme Corp", "2026-02-27", h(7)),
-		e("Acme Corp", "2026-03-02", h(20)), e("Acme Corp", "2026-03-17", h(25)),
-		e(pipe.Client, "2026-03-05", 600), e(pipe.Client, "2026-03-06", 600),
-	}
-	for i := 0; i < 4; i++ {
-		entries = append(entries, e(pipe.Client, "2026-03-20", 3600))
-	}
-	if err := db.AddEntries(context.Background(), rules, entries, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetNote(context.Background(), "acme-001", billing.NewPeriod(2026, 3), "Launch month: extra QA <b>requested</b>.", now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ClosePeriod(context.Background(), rules, billing.NewPeriod(2026, 2), "USD", time.UTC, now); err != nil {
-		t.Fatal(err)
-	}
-	return db, rules
-}
-
 func TestStatementGolden(t *testing.T) {
-	db, rules := fixture(t)
+	db, rules := storetest.WorkedExample(t)
 	ctx := context.Background()
 	tests := []struct {
 		name, contract, period string
@@ -110,26 +35,26 @@ func TestStatementGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := billing.ParsePeriod(tt.period)
-			d, err := db.StatementFor(ctx, rules, tt.contract, p, date("2026-03-18"))
+			d, err := db.StatementFor(ctx, rules, tt.contract, p, storetest.Date("2026-03-18"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", Agency: "Northwind Studio", AsOf: date("2026-03-18")}, tt.format, "")
+			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", Agency: "Northwind Studio", AsOf: storetest.Date("2026-03-18")}, tt.format, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, out)
+			storetest.Golden(t, tt.name, out)
 		})
 	}
 }
 
 func TestStatementFigures(t *testing.T) {
-	db, rules := fixture(t)
-	d, err := db.StatementFor(context.Background(), rules, "acme-001", billing.NewPeriod(2026, 3), date("2026-04-01"))
+	db, rules := storetest.WorkedExample(t)
+	d, err := db.StatementFor(context.Background(), rules, "acme-001", billing.NewPeriod(2026, 3), storetest.Date("2026-04-01"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-04-01")}, report.FormatText, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-04-01")}, report.FormatText, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +66,12 @@ func TestStatementFigures(t *testing.T) {
 }
 
 func TestMarkdownEscapesNames(t *testing.T) {
-	db, rules := fixture(t)
-	d, err := db.StatementFor(context.Background(), rules, "pipe-005", billing.NewPeriod(2026, 3), date("2026-03-18"))
+	db, rules := storetest.WorkedExample(t)
+	d, err := db.StatementFor(context.Background(), rules, "pipe-005", billing.NewPeriod(2026, 3), storetest.Date("2026-03-18"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-03-18")}, report.FormatMarkdown, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatMarkdown, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,13 +81,13 @@ func TestMarkdownEscapesNames(t *testing.T) {
 }
 
 func TestHTMLEscapesNames(t *testing.T) {
-	db, rules := fixture(t)
-	d, err := db.StatementFor(context.Background(), rules, "pipe-005", billing.NewPeriod(2026, 3), date("2026-03-18"))
+	db, rules := storetest.WorkedExample(t)
+	d, err := db.StatementFor(context.Background(), rules, "pipe-005", billing.NewPeriod(2026, 3), storetest.Date("2026-03-18"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Note = `<script>alert("note")</script>`
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-03-18")}, report.FormatHTML, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatHTML, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +97,12 @@ func TestHTMLEscapesNames(t *testing.T) {
 }
 
 func TestTemplateOverride(t *testing.T) {
-	db, rules := fixture(t)
+	db, rules := storetest.WorkedExample(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "statement.txt.tmpl"), []byte("custom {{.InvoiceNumber}} {{.TotalInvoiced}}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.StatementFor(context.Background(), rules, "acme-001", billing.NewPeriod(2026, 2), date("2026-03-18"))
+	d, err := db.StatementFor(context.Background(), rules, "acme-001", billing.NewPeriod(2026, 2), storetest.Date("2026-03-18"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,18 +120,18 @@ func TestTemplateOverride(t *testing.T) {
 }
 
 func TestStatusGolden(t *testing.T) {
-	db, rules := fixture(t)
+	db, rules := storetest.WorkedExample(t)
 	for _, p := range []string{"2026-02", "2026-03"} {
 		period, _ := billing.ParsePeriod(p)
-		v, err := db.Status(context.Background(), rules, period, date("2026-03-18"))
+		v, err := db.Status(context.Background(), rules, period, storetest.Date("2026-03-18"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var text bytes.Buffer
-		report.WriteStatusText(&text, v, "USD", date("2026-03-18"))
-		golden(t, "status-"+p+".txt", text.String())
+		report.WriteStatusText(&text, v, "USD", storetest.Date("2026-03-18"))
+		storetest.Golden(t, "status-"+p+".txt", text.String())
 		var js bytes.Buffer
-		obj := report.StatusJSON(v, "USD", date("2026-03-18"))
+		obj := report.StatusJSON(v, "USD", storetest.Date("2026-03-18"))
 		if err := obj.WriteJSON(&js); err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +145,7 @@ func TestStatusGolden(t *testing.T) {
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("WriteJSON differs from json.Marshal:\n%s\n%s", js.String(), plain)
 		}
-		golden(t, "status-"+p+".json", js.String())
+		storetest.Golden(t, "status-"+p+".json", js.String())
 	}
 }
 
@@ -231,19 +156,15 @@ func TestStatementBeforeGoLiveAndUnderReview(t *testing.T) {
 	start := billing.NewPeriod(2026, 1)
 	acme := &billing.Contract{
 		ID: "acme-001", Client: "Acme Corp", Unit: billing.UnitHours, PaymentTermsDays: 15, Contacts: []string{"ap@acme.example"},
-		Terms:           billing.Terms{MonthlyHours: h(40), MonthlyFee: 500000, OverageRate: 17500},
-		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: &start,
+		Terms:           billing.Terms{MonthlyHours: storetest.H(40), MonthlyFee: 500000, OverageRate: 17500},
+		OverageBillable: true, Rollover: true, MaxRollover: storetest.Ptr(storetest.H(10)), Start: &start,
 	}
 	rules := store.NewRules([]*billing.Contract{acme})
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	now := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
 	if err := db.AddEntries(ctx, rules, []store.Entry{
-		{Source: "log", Client: "Acme Corp", Date: date("2026-01-12"), Seconds: h(28), Billable: true},
-		{Source: "log", Client: "Acme Corp", Date: date("2026-02-03"), Seconds: h(47), Billable: true},
+		{Source: "log", Client: "Acme Corp", Date: storetest.Date("2026-01-12"), Seconds: storetest.H(28), Billable: true},
+		{Source: "log", Client: "Acme Corp", Date: storetest.Date("2026-02-03"), Seconds: storetest.H(47), Billable: true},
 	}, now); err != nil {
 		t.Fatal(err)
 	}
@@ -257,15 +178,15 @@ func TestStatementBeforeGoLiveAndUnderReview(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, _ := billing.ParsePeriod(tt.period)
-			d, err := db.StatementFor(ctx, rules, "acme-001", p, date("2026-03-02"))
+			d, err := db.StatementFor(ctx, rules, "acme-001", p, storetest.Date("2026-03-02"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: date("2026-03-02")}, report.FormatText, "")
+			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-02")}, report.FormatText, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, out)
+			storetest.Golden(t, tt.name, out)
 		})
 	}
 }

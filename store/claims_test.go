@@ -2,10 +2,15 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"retainer/billing"
 	"retainer/store"
@@ -269,5 +274,93 @@ func TestRecordWaitsOutAHeldWriteLock(t *testing.T) {
 	m := byKey(t, db)
 	if m[claimed[0].Key].Status != store.OutboxSent || m[claimed[1].Key].Status != store.OutboxSending {
 		t.Errorf("statuses %s %s", m[claimed[0].Key].Status, m[claimed[1].Key].Status)
+	}
+}
+
+// outboxUpdates counts, per SQLite database file, the statements prepared
+// that write outbox.status: SQLite asks the authorizer once per statement,
+// however many rows it then updates.
+var outboxUpdates = struct {
+	sync.Mutex
+	once sync.Once
+	n    map[string]*atomic.Int64 // by database path
+}{n: map[string]*atomic.Int64{}}
+
+// countOutboxUpdates makes every connection opened from now on to the
+// SQLite file path count its outbox status updates; it returns the count.
+func countOutboxUpdates(path string) *atomic.Int64 {
+	outboxUpdates.once.Do(func() {
+		sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
+			outboxUpdates.Lock()
+			var n *atomic.Int64
+			for p, c := range outboxUpdates.n {
+				if strings.HasPrefix(dsn, "file:"+p+"?") {
+					n = c
+				}
+			}
+			outboxUpdates.Unlock()
+			if n == nil {
+				return nil
+			}
+			return conn.(sqlite.AuthorizerRegisterer).RegisterAuthorizer(
+				func(action sqlite.AuthorizerActionCode, table, column, _, _ string) sqlite.AuthorizerReturnCode {
+					if action == sqlite.AuthUpdate && table == "outbox" && column == "status" {
+						n.Add(1)
+					}
+					return sqlite.AuthorizerOK
+				})
+		})
+	})
+	outboxUpdates.Lock()
+	defer outboxUpdates.Unlock()
+	n := &atomic.Int64{}
+	outboxUpdates.n[path] = n
+	return n
+}
+
+// Claiming and releasing a batch is one UPDATE whatever its size.
+func TestClaimAndReleaseAreOneStatementPerBatch(t *testing.T) {
+	ctx := context.Background()
+	for _, size := range []int{1, 10, 250} {
+		path := store.TestingDSN(t, false)
+		updates := countOutboxUpdates(path)
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		var q []store.OutboxMessage
+		for i := range size {
+			q = append(q, store.OutboxMessage{Key: fmt.Sprintf("k/%d", i), Channel: "slack", To: []string{"#x"}})
+		}
+		if err := db.Enqueue(ctx, q, now); err != nil {
+			t.Fatal(err)
+		}
+
+		updates.Store(0)
+		claimed, err := db.ClaimDue(ctx, now, false, size)
+		if err != nil || len(claimed) != size {
+			t.Fatalf("batch of %d: claimed %d, %v", size, len(claimed), err)
+		}
+		if n := updates.Load(); n != 1 {
+			t.Errorf("claiming a batch of %d: %d UPDATE statements, want 1", size, n)
+		}
+
+		ids := make([]int64, len(claimed))
+		for i, m := range claimed {
+			ids[i] = m.ID
+		}
+		updates.Store(0)
+		if err := db.Release(ctx, store.ThisProcess(), ids); err != nil {
+			t.Fatal(err)
+		}
+		if n := updates.Load(); n != 1 {
+			t.Errorf("releasing a batch of %d: %d UPDATE statements, want 1", size, n)
+		}
+		for _, m := range byKey(t, db) {
+			if m.Status != store.OutboxPending || m.Attempts != 0 || m.ClaimedBy != "" {
+				t.Fatalf("batch of %d: released %s is %s, %d attempts, claimed by %q", size, m.Key, m.Status, m.Attempts, m.ClaimedBy)
+			}
+		}
 	}
 }

@@ -10,35 +10,20 @@ import (
 
 	"retainer/billing"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
-func h(n int64) int64 { return n * 3600 }
+// Short names for the shared fixtures in storetest, which every test file of
+// this package (outbox_test.go included) calls many times.
+var (
+	h      = storetest.H
+	per    = storetest.Per
+	acme   = storetest.Acme
+	globex = storetest.Globex
+)
 
+// ptr stays local: a generic function cannot be bound to a variable.
 func ptr[T any](v T) *T { return &v }
-
-func per(s string) billing.Period {
-	p, err := billing.ParsePeriod(s)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-func acme() *billing.Contract {
-	return &billing.Contract{
-		ID: "acme-001", Client: "Acme Corp", Unit: billing.UnitHours, PaymentTermsDays: 15,
-		Terms:           billing.Terms{MonthlyHours: h(40), MonthlyFee: 500000, HourlyRate: 15000, OverageRate: 17500},
-		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(10)), Start: ptr(per("2026-01")),
-	}
-}
-
-func globex() *billing.Contract {
-	return &billing.Contract{
-		ID: "globex-002", Client: "Globex", Unit: billing.UnitHours, PaymentTermsDays: 30, RoundingMinutes: 15,
-		Terms:           billing.Terms{MonthlyHours: h(20), MonthlyFee: 280000, OverageRate: 16500},
-		OverageBillable: true, Rollover: true, MaxRollover: ptr(h(5)), ExpiresAfter: 1, Start: ptr(per("2026-01")),
-	}
-}
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -53,11 +38,7 @@ func open(t *testing.T) *store.DB {
 }
 
 func entry(client string, date string, seconds int64) store.Entry {
-	d, err := billing.ParseDate(date)
-	if err != nil {
-		panic(err)
-	}
-	return store.Entry{Source: "log", Client: client, Date: d, Seconds: seconds, Billable: true}
+	return store.Entry{Source: "log", Client: client, Date: storetest.Date(date), Seconds: seconds, Billable: true}
 }
 
 func add(t *testing.T, db *store.DB, rules *store.Rules, es ...store.Entry) {

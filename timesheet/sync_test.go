@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"retainer/billing"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
 // togglWorkspace serves one workspace whose time entries the test edits.
@@ -54,11 +54,7 @@ func togglEntry(id int64, start string, seconds int64, at string, deleted bool) 
 
 func syncFixture(t *testing.T) (*Importer, *store.DB, *store.Rules) {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	start := billing.NewPeriod(2026, 1)
 	rules := store.NewRules([]*billing.Contract{{ID: "acme-001", Client: "Acme Corp", Unit: billing.UnitHours,
 		Terms: billing.Terms{MonthlyHours: 40 * 3600}, Start: &start}})

@@ -10,16 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"retainer/billing"
+	"retainer/store/storetest"
 )
 
-func d(s string) billing.Date {
-	v, err := billing.ParseDate(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+// d is short because the fixture tables below call it on every row.
+var d = storetest.Date
 
 func collect(t *testing.T, r *bytes.Reader, opts Options) (Summary, []Entry, error) {
 	t.Helper()

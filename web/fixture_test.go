@@ -16,6 +16,7 @@ import (
 	"retainer/config"
 	"retainer/jobs"
 	"retainer/store"
+	"retainer/store/storetest"
 )
 
 // The shared fixture of the web tests: a real SQLite store with two
@@ -81,11 +82,7 @@ func newFixture(t *testing.T) *fixture {
 		},
 		ShutdownTimeout: time.Second,
 	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "retainer.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	f := &fixture{t: t, now: time.Date(2026, 3, 20, 12, 0, 0, 0, ny)}
 	env, err := jobs.NewEnv(ctx, cfg, db, f.now)
 	if err != nil {
