@@ -122,7 +122,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 			width[i] = max(width[i], utf8.RuneCountInString(s))
 		}
 	}
-	width[1] = max(width[1], len(contractCount(len(v.Rows))))
+	width[1] = max(width[1], len(Count(len(v.Rows), "contract", "contracts")))
 	row := func(cells ...string) {
 		for i := 0; i < 3; i++ {
 			cells[i] += strings.Repeat(" ", width[i]-utf8.RuneCountInString(cells[i]))
@@ -157,7 +157,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		}
 	}
 	if len(v.Rows) > 0 {
-		row("TOTAL", contractCount(t.Contracts), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
+		row("TOTAL", Count(t.Contracts, "contract", "contracts"), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
 			t.OverageFee, t.RetainerFee, t.Total, "", "avg "+t.AvgBurnRate, "", "")
 	}
 	tw.Flush()
@@ -337,14 +337,6 @@ func (o StatusObject) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
-// contractCount is "1 contract" or "4 contracts".
-func contractCount(n int) string {
-	if n == 1 {
-		return "1 contract"
-	}
-	return fmt.Sprintf("%d contracts", n)
-}
-
 // StatementRecord is one statement as the API and `retainer export
 // statements` write it.
 type StatementRecord struct {
@@ -355,7 +347,7 @@ type StatementRecord struct {
 	Total         string `json:"total"`
 	IssuedOn      string `json:"issued_on"`
 	DueOn         string `json:"due_on"`
-	Status        string `json:"status"` // pending, sent, paid or overdue, on the day given
+	Status        string `json:"status"` // draft, pending, sent, paid or overdue, on the day given
 }
 
 // StatementRecords lays out statements with their status on today.
