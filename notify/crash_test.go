@@ -369,7 +369,7 @@ func TestDispatchRenewsItsClaims(t *testing.T) {
 	var once sync.Once
 	sink := &discard{every: 1 << 30}
 	d := &Dispatcher{Outbox: db, Routes: map[string]Route{ChannelEmail: {Sender: sink, Transport: "file"}},
-		Now: func() time.Time { return now }, Owner: other, Lease: time.Second,
+		Now: func() time.Time { return now }, Owner: other, Lease: time.Second, Wall: leaseClock,
 		Render: func(ctx context.Context, m store.OutboxMessage) (*Message, error) {
 			once.Do(func() { close(rendering) })
 			<-resume
@@ -382,8 +382,8 @@ func TestDispatchRenewsItsClaims(t *testing.T) {
 	}()
 	<-rendering
 	// For three leases (and rounding), another process finds the claims alive.
-	for end := time.Now().Add(3500 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if rec, err := db.RecoverClaims(context.Background(), store.ThisProcess(), time.Now()); err != nil || rec != (store.Recovered{}) {
+	for end := leaseClock().Add(3500 * time.Millisecond); leaseClock().Before(end); time.Sleep(20 * time.Millisecond) {
+		if rec, err := db.RecoverClaims(context.Background(), store.ThisProcess(), leaseClock()); err != nil || rec != (store.Recovered{}) {
 			t.Fatalf("claims taken from a live dispatcher: %+v %v", rec, err)
 		}
 	}
@@ -392,3 +392,11 @@ func TestDispatchRenewsItsClaims(t *testing.T) {
 		t.Fatalf("%v, %d sent", err, sink.sent)
 	}
 }
+
+// leaseClock is the lease clock of the renewal test: a fixed date plus the
+// real time elapsed since the package's tests started, so renewals happen
+// in real time whatever the date.
+var leaseClock = func() func() time.Time {
+	base, start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), time.Now()
+	return func() time.Time { return base.Add(time.Since(start)) }
+}()

@@ -79,7 +79,7 @@ func TestRecoverClaimsOfAProcessThatEnded(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
-	wall := time.Now()
+	wall := now
 	claimed, err := db.Claim(ctx, store.Claim{Owner: owner, Now: now, Limit: 10, LeaseUntil: wall.Add(time.Hour)})
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claimed %d, %v", len(claimed), err)
@@ -212,7 +212,7 @@ func TestClaimForcePassByID(t *testing.T) {
 	db := open(t)
 	queue(t, db, 5)
 	owner := store.ThisProcess()
-	lease := time.Now().Add(time.Minute)
+	lease := now.Add(time.Minute)
 	var seen []string
 	var after int64
 	for {

@@ -541,7 +541,7 @@ func (s *DB) RecoverClaims(ctx context.Context, self Owner, wall time.Time) (Rec
 // limit messages due at now, every pending one when force: Claim for tools
 // and tests.
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, force bool, limit int) ([]OutboxMessage, error) {
-	return s.Claim(ctx, Claim{Owner: ThisProcess(), Now: now, Force: force, Limit: limit, LeaseUntil: time.Now().Add(DefaultLease)})
+	return s.Claim(ctx, Claim{Owner: ThisProcess(), Now: now, Force: force, Limit: limit, LeaseUntil: now.Add(DefaultLease)})
 }
 
 // Delivered records the outcome of a message this process claimed with

@@ -93,7 +93,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if len(c) != 1 || c[0].Attempts != 3 {
 		t.Fatalf("retried message not due: %+v", c)
 	}
-	if rec, err := db.RecoverClaims(ctx, store.ThisProcess(), time.Now().Add(2*store.DefaultLease)); err != nil || rec != (store.Recovered{Pending: 1}) {
+	if rec, err := db.RecoverClaims(ctx, store.ThisProcess(), later.Add(2*store.DefaultLease)); err != nil || rec != (store.Recovered{Pending: 1}) {
 		t.Fatalf("recovered %+v, %v", rec, err)
 	}
 	msgs, _ := db.Outbox(ctx)
