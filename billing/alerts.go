@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 )
@@ -43,6 +44,23 @@ func (a Alert) Name() string {
 		return KindProjectedOverage
 	}
 	return strconv.Itoa(a.Threshold)
+}
+
+// ParseAlertName reads an Alert.Name back, as an outbox key holds it: a
+// threshold crossed ("90"), overage or projected overage. The client's own
+// alert has no name (its key names none).
+func ParseAlertName(name string) (Alert, error) {
+	switch name {
+	case KindOverage:
+		return Alert{Kind: Overage}, nil
+	case KindProjectedOverage:
+		return Alert{Kind: ProjectedOverage}, nil
+	}
+	t, err := strconv.Atoi(name)
+	if err != nil || t < 1 || strconv.Itoa(t) != name {
+		return Alert{}, fmt.Errorf("alert %q: not a threshold, %s or %s", name, KindOverage, KindProjectedOverage)
+	}
+	return Alert{Kind: ThresholdCrossed, Threshold: t}, nil
 }
 
 // Crossed reports whether utilization, from exact seconds, is at or above

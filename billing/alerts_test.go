@@ -104,3 +104,18 @@ func TestFlagged(t *testing.T) {
 		t.Error("LowestThreshold")
 	}
 }
+
+// An alert's Name reads back as the alert (the client's own has none);
+// nothing else reads as one.
+func TestParseAlertName(t *testing.T) {
+	for _, a := range []Alert{{Kind: ThresholdCrossed, Threshold: 90}, {Kind: ThresholdCrossed, Threshold: 1000}, {Kind: Overage}, {Kind: ProjectedOverage}} {
+		if got, err := ParseAlertName(a.Name()); err != nil || got != a {
+			t.Errorf("ParseAlertName(%q) = %+v, %v; want %+v", a.Name(), got, err, a)
+		}
+	}
+	for _, s := range []string{"", "ninety", "090", "+90", "0", "-5", "90%", "Overage"} {
+		if a, err := ParseAlertName(s); err == nil {
+			t.Errorf("ParseAlertName(%q) = %+v", s, a)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
+	"github.com/robfig/cron/v3"
 
 	"retainer/billing"
 )
@@ -32,10 +33,13 @@ type Config struct {
 	// against the config file's directory.
 	TemplatesDir string
 
-	Agency          Agency
-	Notify          Notify
-	Alerts          Alerts
-	Schedule        Schedule
+	Agency   Agency
+	Notify   Notify
+	Alerts   Alerts
+	Schedule Schedule
+	// Schedules are the enabled jobs' schedules, parsed once in the agency
+	// timezone (ParseSchedule), by job name.
+	Schedules       map[string]cron.Schedule
 	Import          Import
 	HTTP            HTTP
 	Log             Log
@@ -69,15 +73,32 @@ type Notify struct {
 // Email is the SMTP transport; an empty Host sends email to the file
 // transport.
 type Email struct {
-	Host         string        `koanf:"host"`
-	Port         int           `koanf:"port"` // default 587
-	Username     string        `koanf:"username"`
-	Password     Secret        `koanf:"password"`
-	PasswordFile string        `koanf:"password_file"` // where Password came from, resolved; "" = environment or none
-	TLS          string        `koanf:"tls"`           // mandatory (default) | opportunistic | none
-	From         string        `koanf:"from"`          // default: agency name and email; without SMTP and agency.email, PlaceholderFrom
-	Timeout      time.Duration `koanf:"timeout"`       // default 30s
+	Host         string `koanf:"host"`
+	Port         int    `koanf:"port"` // default 587; 465 with tls: implicit
+	Username     string `koanf:"username"`
+	Password     Secret `koanf:"password"`
+	PasswordFile string `koanf:"password_file"` // where Password came from, resolved; "" = environment or none
+	TLS          string `koanf:"tls"`           // mandatory (default) | opportunistic | implicit | none
+	// Auth is how the username authenticates: plain (the default: PLAIN,
+	// or LOGIN when the server offers only that, with the password) or
+	// xoauth2 (XOAUTH2 with an OAuth access token, for providers that
+	// turned basic authentication off).
+	Auth string `koanf:"auth"`
+	// OAuthToken is the XOAUTH2 access token from the environment
+	// (RETAINER_NOTIFY__EMAIL__OAUTH_TOKEN); OAuthTokenFile, resolved, the
+	// file it is read from instead — again at every connection, so that a
+	// token refreshed on disk by another tool is used without a reload.
+	OAuthToken     Secret        `koanf:"oauth_token"`
+	OAuthTokenFile string        `koanf:"oauth_token_file"`
+	From           string        `koanf:"from"`    // default: agency name and email; without SMTP and agency.email, PlaceholderFrom
+	Timeout        time.Duration `koanf:"timeout"` // default 30s
 }
+
+// SMTP authentication (Email.Auth).
+const (
+	AuthPlain   = "plain"
+	AuthXOAuth2 = "xoauth2"
+)
 
 // Enabled reports whether email goes out over SMTP.
 func (e Email) Enabled() bool { return e.Host != "" }
@@ -89,6 +110,9 @@ type Slack struct {
 	Token          Secret `koanf:"token"`
 	TokenFile      string `koanf:"token_file"`
 	Channel        string `koanf:"channel"`
+	// APIURL is where bot-token calls go, with a trailing slash; default
+	// DefaultSlackAPIURL (overridable for tests).
+	APIURL string `koanf:"api_url"`
 }
 
 // Enabled reports whether Slack messages go out to Slack.
@@ -148,8 +172,18 @@ type Import struct {
 	DateOrder string         `koanf:"date_order"` // "" | mdy | dmy
 	Timezone  string         `koanf:"timezone"`   // for times without an offset; default: the agency timezone
 	Location  *time.Location `koanf:"-"`          // Timezone, loaded
-	Harvest   Harvest        `koanf:"harvest"`
-	Toggl     Toggl          `koanf:"toggl"`
+	// ReconcileMonths is how many closed months, beside every open period,
+	// each tracker API source re-lists to find entries deleted upstream
+	// (SPEC §15); default 2.
+	ReconcileMonths int      `koanf:"reconcile_months"`
+	Harvest         Harvest  `koanf:"harvest"`
+	Toggl           Toggl    `koanf:"toggl"`
+	Clockify        Clockify `koanf:"clockify"`
+}
+
+// APIs reports whether any tracker API is polled.
+func (im Import) APIs() bool {
+	return im.Harvest.Enabled() || im.Toggl.Enabled() || im.Clockify.Enabled()
 }
 
 // Harvest is the Harvest API; an empty AccountID means it is not polled.
@@ -168,11 +202,28 @@ type Toggl struct {
 	WorkspaceID int64  `koanf:"workspace_id"`
 	Token       Secret `koanf:"token"`
 	TokenFile   string `koanf:"token_file"`
-	BaseURL     string `koanf:"base_url"` // default https://api.track.toggl.com/api/v9
+	BaseURL     string `koanf:"base_url"`    // API v9, for names; default https://api.track.toggl.com/api/v9
+	ReportsURL  string `koanf:"reports_url"` // Reports API v3; default https://api.track.toggl.com/reports/api/v3
+	// Since is where the first sync's back-fill starts: YYYY-MM-DD, or
+	// YYYY-MM for its first day; "" = the first day of the first open period.
+	Since     string       `koanf:"since"`
+	SinceDate billing.Date `koanf:"-"` // Since, parsed; 0 when ""
 }
 
 // Enabled reports whether Toggl is polled.
 func (t Toggl) Enabled() bool { return t.WorkspaceID != 0 }
+
+// Clockify is the Clockify API; an empty WorkspaceID means it is not polled.
+type Clockify struct {
+	WorkspaceID string `koanf:"workspace_id"`
+	Token       Secret `koanf:"token"` // the API key
+	TokenFile   string `koanf:"token_file"`
+	BaseURL     string `koanf:"base_url"`    // default https://api.clockify.me/api/v1
+	ReportsURL  string `koanf:"reports_url"` // default https://reports.api.clockify.me/v1
+}
+
+// Enabled reports whether Clockify is polled.
+func (c Clockify) Enabled() bool { return c.WorkspaceID != "" }
 
 // HTTP configures the web server.
 type HTTP struct {
@@ -201,9 +252,22 @@ const (
 	DefaultBaseURL        = "http://127.0.0.1:8080"
 	DefaultHarvestBaseURL = "https://api.harvestapp.com/v2"
 	DefaultTogglBaseURL   = "https://api.track.toggl.com/api/v9"
-	DefaultSMTPPort       = 587
-	DefaultTimeout        = 30 * time.Second
-	DefaultPaymentTerms   = 15 // days
+	// DefaultTogglReportsURL is the Toggl Reports API v3.
+	DefaultTogglReportsURL = "https://api.track.toggl.com/reports/api/v3"
+	// DefaultClockifyBaseURL and DefaultClockifyReportsURL are Clockify's
+	// global hosts (regional and subdomain workspaces set their own).
+	DefaultClockifyBaseURL    = "https://api.clockify.me/api/v1"
+	DefaultClockifyReportsURL = "https://reports.api.clockify.me/v1"
+	// DefaultReconcileMonths is how many closed months are re-listed.
+	DefaultReconcileMonths = 2
+	// MaxReconcileMonths bounds import.reconcile_months: each re-list costs
+	// tracker requests, which some plans count by the hour.
+	MaxReconcileMonths  = 24
+	DefaultSMTPPort     = 587
+	DefaultSMTPSPort    = 465 // implicit TLS (tls: implicit)
+	DefaultSlackAPIURL  = "https://slack.com/api/"
+	DefaultTimeout      = 30 * time.Second
+	DefaultPaymentTerms = 15 // days
 
 	// PlaceholderFrom is the From address of email written to the file
 	// transport when neither notify.email.from nor agency.email is set.

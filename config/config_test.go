@@ -608,6 +608,7 @@ func TestEnvironment(t *testing.T) {
 				"RETAINER_HTTP__API_TOKENS=tok-one-0123456789abcdef,tok-two-0123456789abcdef",
 				"RETAINER_IMPORT__HARVEST__ACCOUNT_ID=123456",
 				"RETAINER_IMPORT__HARVEST__TOKEN=hv-hunter5",
+				"RETAINER_AGENCY__NAME=Northwind Studio", // a tracker API needs a contact (User-Agent)
 			},
 			check: func(t *testing.T, c *Config) {
 				if c.Notify.Email.Password.Reveal() != "hunter2" || c.Import.Harvest.Token.Reveal() != "hv-hunter5" {

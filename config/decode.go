@@ -89,6 +89,7 @@ func defaultDocument() document {
 			Email: Email{Port: DefaultSMTPPort, Timeout: DefaultTimeout},
 		},
 		Schedule:        DefaultSchedule(),
+		Import:          Import{ReconcileMonths: DefaultReconcileMonths},
 		ShutdownTimeout: DefaultTimeout,
 	}
 }
@@ -300,6 +301,10 @@ func (l *loader) decode(k *koanf.Koanf, contracts map[string]any) *document {
 	doc := defaultDocument()
 	err := k.UnmarshalWithConf("", &doc, koanf.UnmarshalConf{DecoderConfig: decoderConfig()})
 	l.decodeErrors(err, func(name string) string { return name })
+	// Implicit TLS listens on its own port: 465 unless one is given.
+	if !k.Exists("notify.email.port") && strings.EqualFold(strings.TrimSpace(doc.Notify.Email.TLS), "implicit") {
+		doc.Notify.Email.Port = DefaultSMTPSPort
+	}
 
 	doc.Contracts = make(map[string]*contractDoc, len(contracts))
 	for _, id := range sortedKeys(contracts) {

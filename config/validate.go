@@ -51,8 +51,8 @@ func (l *loader) build(d *document) *Config {
 
 	c.Notify = l.notify(d.Notify, c.Agency)
 	c.Alerts = l.alerts(d.Alerts)
-	c.Schedule = l.schedule(d.Schedule)
-	c.Import = l.importing(d.Import, c.Timezone)
+	c.Schedule, c.Schedules = l.schedule(d.Schedule, c.Location)
+	c.Import = l.importing(d.Import, c.Timezone, c.Agency)
 	c.HTTP = l.http(d.HTTP)
 
 	c.Log.Format = strings.ToLower(orDefault(d.Log.Format, "text"))
@@ -227,7 +227,8 @@ func (l *loader) notify(n Notify, agency Agency) Notify {
 		l.invalid("notify.email.port", fmt.Sprintf("must be 1..65535, not %d", e.Port))
 	}
 	e.TLS = strings.ToLower(orDefault(e.TLS, "mandatory"))
-	l.oneOf("notify.email.tls", e.TLS, "mandatory", "opportunistic", "none")
+	l.oneOf("notify.email.tls", e.TLS, "mandatory", "opportunistic", "implicit", "none")
+	l.emailAuth(e)
 	e.From = strings.TrimSpace(e.From)
 	if e.From == "" && agency.Email != "" {
 		if a, err := mail.ParseAddress(agency.Email); err == nil {
@@ -266,9 +267,38 @@ func (l *loader) notify(n Notify, agency Agency) Notify {
 	if s.Token != "" && s.Channel == "" {
 		l.invalid("notify.slack.channel", "required with a bot token (notify.slack.token)")
 	}
+	// slack-go appends the method name to it: keep one trailing slash.
+	s.APIURL = l.httpURL("notify.slack.api_url", orDefault(s.APIURL, DefaultSlackAPIURL)) + "/"
 
 	n.File.Dir = l.resolve(orDefault(n.File.Dir, DefaultOutbox))
 	return n
+}
+
+// emailAuth checks how SMTP authenticates: plain (the password) or xoauth2,
+// which needs the username (the mailbox) and an access token, from
+// RETAINER_NOTIFY__EMAIL__OAUTH_TOKEN or oauth_token_file (read here to
+// check it, and again at every connection). No message quotes a token.
+func (l *loader) emailAuth(e *Email) {
+	e.Auth = strings.ToLower(orDefault(e.Auth, AuthPlain))
+	l.oneOf("notify.email.auth", e.Auth, AuthPlain, AuthXOAuth2)
+	e.OAuthToken = l.secret("notify.email.oauth_token", e.OAuthToken, &e.OAuthTokenFile)
+	hasToken := e.OAuthToken != "" || e.OAuthTokenFile != ""
+	switch e.Auth {
+	case AuthXOAuth2:
+		if e.Username == "" {
+			l.invalid("notify.email.username", "required with notify.email.auth: xoauth2 (the mailbox the token is for)")
+		}
+		if !hasToken {
+			l.invalid("notify.email.oauth_token", fmt.Sprintf("required with notify.email.auth: xoauth2 (%s or oauth_token_file)", envName("notify.email.oauth_token")))
+		}
+		if e.Password != "" {
+			l.warn("notify.email.password", "not used with notify.email.auth: xoauth2 (the OAuth token is)")
+		}
+	case AuthPlain:
+		if hasToken {
+			l.invalid("notify.email.auth", "an OAuth token is set (oauth_token or oauth_token_file): set auth: xoauth2 to use it, or remove it")
+		}
+	}
 }
 
 func (l *loader) alerts(a Alerts) Alerts {
@@ -293,70 +323,23 @@ func (l *loader) alerts(a Alerts) Alerts {
 	return Alerts{Thresholds: out}
 }
 
-func (l *loader) schedule(s Schedule) Schedule {
-	for _, job := range []struct {
-		key  string
-		expr *string
-	}{
-		{"import", &s.Import}, {"alerts", &s.Alerts}, {"digest", &s.Digest},
-		{"checkins", &s.Checkins}, {"close", &s.Close}, {"renewals", &s.Renewals},
-		{"overdue", &s.Overdue}, {"dispatch", &s.Dispatch},
-	} {
-		*job.expr = strings.TrimSpace(*job.expr)
-		if *job.expr == "" {
-			continue // disabled
-		}
-		if err := checkCron(*job.expr); err != nil {
-			l.invalid("schedule."+job.key, err.Error())
-		}
+// schedule trims and parses each job's schedule once, in the agency
+// timezone; the parsed ones (enabled jobs only) are what the scheduler runs.
+func (l *loader) schedule(s Schedule, loc *time.Location) (Schedule, map[string]cron.Schedule) {
+	if loc == nil {
+		loc = time.UTC // the timezone is reported already
 	}
-	return s
+	for _, expr := range s.fields() {
+		*expr.value = strings.TrimSpace(*expr.value)
+	}
+	parsed, errs := s.parse(loc)
+	for _, err := range errs {
+		l.invalid("schedule."+err.job, err.err.Error())
+	}
+	return s, parsed
 }
 
-// cronHorizon is how far cron's own search looks for a firing.
-const cronHorizon = "5 years"
-
-// checkCron parses a schedule the way the scheduler will, and refuses one
-// that would never run: a date that does not exist (0 6 30 2 *: 30
-// February), or an @every interval under one second (the scheduler would
-// silently read @every -5s as every second). The parser panics on some
-// input ("CRON_TZ=UTC" alone), so it runs under recover.
-func checkCron(expr string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("invalid schedule %q", expr)
-		}
-	}()
-	body := expr
-	if strings.HasPrefix(body, "CRON_TZ=") || strings.HasPrefix(body, "TZ=") {
-		if _, rest, ok := strings.Cut(body, " "); ok {
-			body = strings.TrimSpace(rest)
-		}
-	}
-	if every, ok := strings.CutPrefix(body, "@every "); ok {
-		d, err := time.ParseDuration(strings.TrimSpace(every))
-		if err != nil {
-			return fmt.Errorf("invalid schedule %q: %v", expr, err)
-		}
-		if d < time.Second {
-			return fmt.Errorf("invalid schedule %q: @every needs an interval of at least 1s", expr)
-		}
-	}
-	sched, err := cron.ParseStandard(expr)
-	if err != nil {
-		return fmt.Errorf("invalid schedule %q: %v", expr, err)
-	}
-	// A firing is looked for from a fixed instant, so that validation never
-	// reads the clock: the first day of a leap year, so that a schedule on
-	// 29 February passes.
-	ref := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	if spec, ok := sched.(*cron.SpecSchedule); ok && spec.Next(ref).IsZero() {
-		return fmt.Errorf("schedule %q never fires (no such date within %s)", expr, cronHorizon)
-	}
-	return nil
-}
-
-func (l *loader) importing(im Import, timezone string) Import {
+func (l *loader) importing(im Import, timezone string, agency Agency) Import {
 	im.Inbox = l.resolve(orDefault(im.Inbox, DefaultInbox))
 	im.DateOrder = strings.ToLower(strings.TrimSpace(im.DateOrder))
 	if im.DateOrder != "" {
@@ -395,7 +378,60 @@ func (l *loader) importing(im Import, timezone string) Import {
 	case t.WorkspaceID == 0 && t.Token != "":
 		l.invalid("import.toggl.workspace_id", "required with a Toggl token")
 	}
+	t.ReportsURL = l.httpURL("import.toggl.reports_url", orDefault(t.ReportsURL, DefaultTogglReportsURL))
+	t.Since = strings.TrimSpace(t.Since)
+	t.SinceDate = l.since("import.toggl.since", t.Since)
+
+	c := &im.Clockify
+	c.WorkspaceID = strings.TrimSpace(c.WorkspaceID)
+	c.Token = l.secret("import.clockify.token", c.Token, &c.TokenFile)
+	c.BaseURL = l.httpURL("import.clockify.base_url", orDefault(c.BaseURL, DefaultClockifyBaseURL))
+	c.ReportsURL = l.httpURL("import.clockify.reports_url", orDefault(c.ReportsURL, DefaultClockifyReportsURL))
+	switch {
+	case c.WorkspaceID != "" && !clockifyID.MatchString(c.WorkspaceID):
+		l.invalid("import.clockify.workspace_id", "must be the workspace's id, letters and digits only (24 hex digits, such as 5b715448b079875110792222)")
+	case c.WorkspaceID != "" && c.Token == "":
+		l.invalid("import.clockify.token", "required with import.clockify.workspace_id ("+envName("import.clockify.token")+" or token_file)")
+	case c.WorkspaceID == "" && c.Token != "":
+		l.invalid("import.clockify.workspace_id", "required with a Clockify API key")
+	}
+
+	if im.ReconcileMonths < 0 || im.ReconcileMonths > MaxReconcileMonths {
+		l.invalid("import.reconcile_months", fmt.Sprintf("must be 0..%d, not %d", MaxReconcileMonths, im.ReconcileMonths))
+	}
+	// Harvest refuses a request whose User-Agent names no contact; every
+	// tracker request names one (timesheet.UserAgent).
+	if im.APIs() && agency.Email == "" && agency.Name == "" {
+		l.invalid("agency.email", "required with a tracker API (import.harvest, import.toggl or import.clockify): "+
+			"every request to it names the agency as its contact (agency.name will do if there is no email)")
+	}
 	return im
+}
+
+// clockifyID is a Clockify workspace id as it goes into a URL path.
+var clockifyID = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+
+// since reads import.toggl.since: YYYY-MM-DD, or YYYY-MM for its first day.
+func (l *loader) since(path, s string) billing.Date {
+	if s == "" {
+		return 0
+	}
+	if d, err := billing.ParseDate(s); err == nil {
+		if err := billing.CheckDate(d); err != nil {
+			l.invalid(path, err.Error())
+			return 0
+		}
+		return d
+	}
+	if p, err := billing.ParsePeriod(s); err == nil {
+		if err := billing.CheckDate(p.FirstDay()); err != nil {
+			l.invalid(path, err.Error())
+			return 0
+		}
+		return p.FirstDay()
+	}
+	l.invalid(path, fmt.Sprintf("must be a date (YYYY-MM-DD) or a month (YYYY-MM), not %q", s))
+	return 0
 }
 
 func (l *loader) http(h HTTP) HTTP {

@@ -2,13 +2,13 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"retainer/config"
 	"retainer/notify"
+	"retainer/report"
 	"retainer/store"
 )
 
@@ -30,52 +30,55 @@ const (
 // sent for a month about to be closed.
 var Names = []string{Import, Close, Alerts, Digest, Checkins, Renewals, Overdue, Dispatch}
 
-// Env is what the jobs work with: one loaded config and what is built from
-// it. A reload builds a new Env; a running job keeps the one it started with.
+// Env is what the jobs work with: one loaded config and everything built
+// from it — the matching rules, the parsed schedules, the transports. A
+// reload builds a new Env and swaps it whole (Runner.SetEnv), or keeps the
+// old one when anything in the new one fails to build; a running job
+// keeps the one it started with.
 type Env struct {
 	Config    *config.Config
 	DB        *store.DB
 	Rules     *store.Rules
-	Schedules map[string]cron.Schedule // enabled jobs only
-	// FileClock is the wall clock, for the inbox's file ages only (the file
-	// system stamps files on it, whatever the jobs' clock says); nil means
-	// the jobs' clock.
-	FileClock func() time.Time
+	Schedules map[string]cron.Schedule // enabled jobs only, parsed once by config
+	// Routes are the transports of each channel, built once per config:
+	// SMTP and Slack where configured, the file transport otherwise.
+	Routes map[string]notify.Route
+	// Templates are every template of the config, read from templates_dir
+	// and parsed once: messages, statements and web pages render from them.
+	Templates *report.Templates
+	// Wall is the wall clock, for what other processes and the file system
+	// read: the inbox's file ages and the outbox's claim leases (whatever
+	// the jobs' clock says, under `run --now`); nil means the jobs' clock.
+	Wall func() time.Time
 }
 
 // NewEnv builds the Env of cfg on db: the matching rules (entries are
-// re-matched in the store if the rules changed) and the parsed schedules.
+// re-matched in the store if the rules changed), the templates (embedded,
+// overridden from templates_dir) and the transports. A template override
+// that does not parse makes the config invalid (exit 2), as a bad setting
+// does.
 func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*Env, error) {
-	e := &Env{Config: cfg, DB: db, Rules: store.NewRules(cfg.Contracts), Schedules: map[string]cron.Schedule{}}
-	for job, expr := range Expressions(cfg.Schedule) {
-		if expr == "" {
-			continue // disabled
+	e := &Env{Config: cfg, DB: db, Rules: store.NewRules(cfg.Contracts), Schedules: cfg.Schedules, Routes: routes(cfg, db)}
+	if e.Schedules == nil { // a Config built by hand, not by config.Load
+		var err error
+		if e.Schedules, err = cfg.Schedule.Parse(cfg.Location); err != nil {
+			return nil, err
 		}
-		sched, err := ParseSchedule(expr, cfg.Location)
-		if err != nil {
-			return nil, fmt.Errorf("schedule.%s: %w", job, err)
-		}
-		e.Schedules[job] = sched
 	}
+	tmpl, err := report.ParseTemplates(cfg.TemplatesDir)
+	if err != nil { // a reload with a broken override keeps the old config
+		return nil, templatesError{err}
+	}
+	e.Templates = tmpl
 	if _, err := db.Sync(ctx, e.Rules, now); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Expressions returns each job's schedule as the config writes it ("" when
-// the job is disabled).
-func Expressions(s config.Schedule) map[string]string {
-	return map[string]string{
-		Import: s.Import, Alerts: s.Alerts, Close: s.Close, Digest: s.Digest, Checkins: s.Checkins,
-		Renewals: s.Renewals, Overdue: s.Overdue, Dispatch: s.Dispatch,
-	}
-}
-
-// Dispatcher returns the outbox dispatcher of e's config: SMTP and Slack
-// where configured, the file transport for every channel that is not.
-func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
-	cfg := e.Config
+// routes builds the transports of cfg; Slack asks db for the order and
+// threads of a digest's parts.
+func routes(cfg *config.Config, db *store.DB) map[string]notify.Route {
 	file := notify.NewFileSender(cfg.Notify.File.Dir, cfg.Notify.Email.From)
 	routes := map[string]notify.Route{
 		notify.ChannelEmail: {Sender: file, Transport: "file"},
@@ -84,14 +87,35 @@ func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 	if m := cfg.Notify.Email; m.Enabled() {
 		routes[notify.ChannelEmail] = notify.Route{Transport: "smtp", Sender: notify.NewSMTP(notify.SMTPConfig{
 			Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password.Reveal(), TLS: m.TLS, From: m.From, Timeout: m.Timeout,
+			Auth: m.Auth, OAuthToken: m.OAuthToken.Reveal(), OAuthTokenFile: m.OAuthTokenFile,
 		})}
+	}
+	var posts notify.PostLog
+	if db != nil {
+		posts = db
 	}
 	if s := cfg.Notify.Slack; s.Enabled() {
 		routes[notify.ChannelSlack] = notify.Route{Transport: "slack", Sender: notify.NewSlack(notify.SlackConfig{
-			WebhookURL: s.WebhookURL.Reveal(), Token: s.Token.Reveal(), Channel: s.Channel,
+			WebhookURL: s.WebhookURL.Reveal(), Token: s.Token.Reveal(), Channel: s.Channel, APIURL: s.APIURL, Posts: posts,
 		})}
 	}
-	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
-		TemplatesDir: cfg.TemplatesDir, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds}
-	return &notify.Dispatcher{Outbox: e.DB, Routes: routes, Render: r.Render, Now: now}
+	return routes
 }
+
+// Dispatcher returns the outbox dispatcher of e's config over its
+// transports, on the jobs' clock now.
+func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
+	cfg := e.Config
+	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
+		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds}
+	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall}
+}
+
+// templatesError is a templates_dir override that does not parse: an
+// invalid config (errors.Is config.ErrInvalid), each broken file named by
+// the wrapped *report.OverrideError.
+type templatesError struct{ err error }
+
+func (e templatesError) Error() string        { return "templates_dir: " + e.err.Error() }
+func (e templatesError) Unwrap() error        { return e.err }
+func (e templatesError) Is(target error) bool { return target == config.ErrInvalid }

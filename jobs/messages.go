@@ -65,9 +65,9 @@ func AlertCandidates(ctx context.Context, env *Env, p billing.Period, asOf billi
 	var out []Candidate
 	for _, al := range notify.Alerts(v.Rows, env.Config.Alerts.Thresholds, asOf) {
 		key := al.Key()
-		kind := al.Kind + "%"
+		kind := al.Name() + "%"
 		if al.Kind == notify.KindOverage || al.Kind == notify.KindProjectedOverage {
-			kind = al.Kind
+			kind = al.Name()
 		}
 		cd := Candidate{Key: key, Line: fmt.Sprintf("%s %s %s utilization %s%% (agency)", al.ContractID, al.Period, kind, al.Figures.Utilization)}
 		if al.Client {
@@ -81,11 +81,27 @@ func AlertCandidates(ctx context.Context, env *Env, p billing.Period, asOf billi
 	return out, nil
 }
 
-// DigestCandidate is the mid-month digest of period p, for the agency's Slack.
-func DigestCandidate(env *Env, p billing.Period) Candidate {
-	key := notify.DigestKey(p)
-	return Candidate{Key: key, Line: "digest " + p.String(),
-		Msgs: []store.OutboxMessage{{Key: key, Channel: notify.ChannelSlack, To: []string{slackTo(env.Config)}}}}
+// DigestCandidate is the mid-month digest of period p, for the agency's
+// Slack, queued at now: one message (key digest/<YYYY-MM>) when it fits in
+// one, otherwise one per part (digest/<YYYY-MM>/1, /2, …), all queued by
+// Queue in one transaction. Its Key is the first message's. The store
+// queues a period's digest once, whatever its keys (store.DB.Enqueue): a
+// month sent as one message before an upgrade is not sent again in parts.
+func DigestCandidate(ctx context.Context, env *Env, p billing.Period, now time.Time) (Candidate, error) {
+	asOf := billing.DateAt(now, env.Config.Location)
+	v, err := env.DB.Status(ctx, env.Rules, p, asOf)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("digest %s: %w", p, err)
+	}
+	keys := notify.DigestKeys(v, env.Config.Currency, env.Config.Alerts.Thresholds, asOf)
+	cd := Candidate{Key: keys[0], Line: "digest " + p.String()}
+	if len(keys) > 1 {
+		cd.Line = fmt.Sprintf("digest %s in %d parts", p, len(keys))
+	}
+	for _, key := range keys {
+		cd.Msgs = append(cd.Msgs, store.OutboxMessage{Key: key, Channel: notify.ChannelSlack, To: []string{slackTo(env.Config)}})
+	}
+	return cd, nil
 }
 
 // CheckinCandidates are the mid-month check-in emails of period p: one to

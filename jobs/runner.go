@@ -296,8 +296,10 @@ type Imported struct {
 // ImportAll imports every finished file in the inbox and syncs the
 // configured tracker APIs: the import job, and `retainer import` without
 // files. format forces one export format ("" detects it). fileClock dates
-// the inbox's files (nil: now).
-func ImportAll(ctx context.Context, env *Env, now time.Time, fileClock func() time.Time, format timesheet.Format) (Imported, error) {
+// the inbox's files (nil: now). relistAll re-lists every API source's whole
+// reconcile range now (`retainer import`); otherwise (the daemon) a source
+// does so when its last full re-list is a day old (SPEC §15).
+func ImportAll(ctx context.Context, env *Env, now time.Time, fileClock func() time.Time, format timesheet.Format, relistAll bool) (Imported, error) {
 	cfg := env.Config
 	im := &timesheet.Importer{DB: env.DB, Rules: env.Rules, Now: func() time.Time { return now }, FileClock: fileClock, Options: timesheet.Options{
 		Format: format, DateOrder: cfg.Import.DateOrder, Location: cfg.Import.Location, Agency: cfg.Location,
@@ -307,21 +309,56 @@ func ImportAll(ctx context.Context, env *Env, now time.Time, fileClock func() ti
 	if out.Inbox, err = im.ImportInbox(ctx, cfg.Import.Inbox); err != nil {
 		return out, err
 	}
+	if !cfg.Import.APIs() {
+		return out, nil
+	}
+	plan, err := syncPlan(ctx, env, now)
+	if err != nil {
+		return out, err
+	}
+	plan.Full = relistAll
+	ua := timesheet.UserAgent(cfg.Agency.Name, cfg.Agency.Email)
 	if h := cfg.Import.Harvest; h.Enabled() {
 		r, err := im.SyncHarvest(ctx, &timesheet.HarvestAPI{BaseURL: h.BaseURL, AccountID: h.AccountID, Token: h.Token.Reveal(),
-			UserAgent: "retainer (" + cfg.Agency.Email + ")"}, cfg.Location)
+			UserAgent: ua}, plan)
 		out.Syncs, out.SyncErrs = append(out.Syncs, r), append(out.SyncErrs, err)
 	}
 	if tg := cfg.Import.Toggl; tg.Enabled() {
-		r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, WorkspaceID: tg.WorkspaceID, Token: tg.Token.Reveal(),
-			Agency: cfg.Location, Now: func() time.Time { return now }})
+		r, err := im.SyncToggl(ctx, &timesheet.TogglAPI{BaseURL: tg.BaseURL, ReportsURL: tg.ReportsURL, WorkspaceID: tg.WorkspaceID,
+			Token: tg.Token.Reveal(), UserAgent: ua, Agency: cfg.Location, Since: tg.SinceDate}, plan)
+		out.Syncs, out.SyncErrs = append(out.Syncs, r), append(out.SyncErrs, err)
+	}
+	if ck := cfg.Import.Clockify; ck.Enabled() {
+		r, err := im.SyncClockify(ctx, &timesheet.ClockifyAPI{BaseURL: ck.BaseURL, ReportsURL: ck.ReportsURL, WorkspaceID: ck.WorkspaceID,
+			Token: ck.Token.Reveal(), UserAgent: ua, Agency: cfg.Location}, plan)
 		out.Syncs, out.SyncErrs = append(out.Syncs, r), append(out.SyncErrs, err)
 	}
 	return out, nil
 }
 
+// syncPlan is what the tracker API syncs cover at now: the agency's today,
+// the first open period (after the last closed one; before any close, the
+// earliest contract start) and import.reconcile_months.
+func syncPlan(ctx context.Context, env *Env, now time.Time) (timesheet.Plan, error) {
+	cfg := env.Config
+	last, closed, err := env.DB.LastClosed(ctx)
+	if err != nil {
+		return timesheet.Plan{}, err
+	}
+	var lastClosed, earliest *billing.Period
+	if closed {
+		lastClosed = &last
+	}
+	for _, c := range cfg.Contracts {
+		if c.Start != nil && (earliest == nil || *c.Start < *earliest) {
+			earliest = c.Start
+		}
+	}
+	return timesheet.NewPlan(billing.DateAt(now, cfg.Location), lastClosed, earliest, cfg.Import.ReconcileMonths), nil
+}
+
 func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
-	res, err := ImportAll(ctx, env, now, env.FileClock, "")
+	res, err := ImportAll(ctx, env, now, env.Wall, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -350,11 +387,12 @@ func runImport(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 		add(f.ImportResult)
 	}
 	for i, r := range res.Syncs {
+		// What a sync committed before an error (the windows before the
+		// one that failed) is imported: it counts.
+		add(r.ImportResult)
 		if res.SyncErrs[i] != nil {
 			errs = append(errs, res.SyncErrs[i])
-			continue
 		}
-		add(r.ImportResult)
 	}
 	return c, errors.Join(errs...)
 }
@@ -413,7 +451,11 @@ func runDigest(ctx context.Context, env *Env, now time.Time) (Counts, error) {
 	if open, err := isOpen(ctx, env, p); err != nil || !open {
 		return Counts{}, err
 	}
-	return queueFresh(ctx, env, []Candidate{DigestCandidate(env, p)}, now)
+	cd, err := DigestCandidate(ctx, env, p, now)
+	if err != nil {
+		return nil, err
+	}
+	return queueFresh(ctx, env, []Candidate{cd}, now)
 }
 
 func runCheckins(ctx context.Context, env *Env, now time.Time) (Counts, error) {

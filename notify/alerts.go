@@ -12,25 +12,27 @@ import (
 
 // Alert kinds besides the numeric thresholds (billing owns the rule).
 const (
-	KindOverage          = billing.KindOverage
-	KindProjectedOverage = billing.KindProjectedOverage
+	KindOverage          = billing.Overage
+	KindProjectedOverage = billing.ProjectedOverage
 )
 
-// Alert is one threshold crossing of one contract in one period.
+// Alert is one alert of one contract in one period: what fires (billing's
+// Alert: its Kind, the Threshold crossed, whether it is the Client's own)
+// and the figures it fires on.
 type Alert struct {
+	billing.Alert
 	ContractID string
 	Period     billing.Period
-	Kind       string // "90", "100", …, "overage" or "projected_overage"
 	Figures    billing.Figures
-	Client     bool // the client's own alert (alert_client_at)
 }
 
-// Key is the alert's outbox key (SPEC §8).
+// Key is the alert's outbox key (SPEC §8): its Part is the alert's Name
+// ("90", "100", …, "overage" or "projected_overage").
 func (a Alert) Key() string {
 	if a.Client {
 		return store.Key{Kind: store.KindClientAlert, Contract: a.ContractID, Period: a.Period}.String()
 	}
-	return store.Key{Kind: store.KindAlert, Contract: a.ContractID, Period: a.Period, Part: a.Kind}.String()
+	return store.Key{Kind: store.KindAlert, Contract: a.ContractID, Period: a.Period, Part: a.Name()}.String()
 }
 
 // Alerts returns what fires for the rows of one period as of asOf, by
@@ -40,7 +42,7 @@ func Alerts(rows []store.Row, thresholds []int, asOf billing.Date) []Alert {
 	var out []Alert
 	for _, r := range rows {
 		for _, a := range billing.Alerts(r.Contract, r.Figures, r.Closed, thresholds, asOf) {
-			out = append(out, Alert{ContractID: r.Contract.ID, Period: r.Figures.Period, Kind: a.Name(), Figures: r.Figures, Client: a.Client})
+			out = append(out, Alert{Alert: a, ContractID: r.Contract.ID, Period: r.Figures.Period, Figures: r.Figures})
 		}
 	}
 	return out
@@ -52,25 +54,36 @@ func (a Alert) Describe(unit billing.Unit) string {
 	q := func(s int64) string { return billing.FormatQuantity(s, unit) }
 	what := ""
 	switch a.Kind {
-	case KindOverage:
+	case billing.Overage:
 		what = fmt.Sprintf("is over: %s of %s %s used, %s overage", q(f.Used), q(f.Available), report.UnitName(unit), q(f.Overage))
-	case KindProjectedOverage:
+	case billing.ProjectedOverage:
 		what = fmt.Sprintf("is projected to go over: %s of %s %s projected", q(f.Projected), q(f.Available), report.UnitName(unit))
 	default:
-		what = fmt.Sprintf("crossed %s%%: %s of %s %s used", a.Kind, q(f.Used), q(f.Available), report.UnitName(unit))
+		what = fmt.Sprintf("crossed %d%%: %s of %s %s used", a.Threshold, q(f.Used), q(f.Available), report.UnitName(unit))
 	}
 	return fmt.Sprintf("%s %s %s (utilization %s)", a.ContractID, a.Period, what, report.Percent(f.Utilization))
 }
 
 // alert renders an alert for the agency (or the client) from the period's
-// figures when it was queued.
-func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, p billing.Period, kind string, client bool) (*Message, error) {
+// figures when it was queued: name is the alert's Name from its key, "" for
+// the client's.
+func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, p billing.Period, name string, client bool) (*Message, error) {
+	var what billing.Alert
+	if !client {
+		var err error
+		if what, err = billing.ParseAlertName(name); err != nil {
+			return nil, fmt.Errorf("outbox key %s: %w", m.Key, err)
+		}
+	}
 	d, _, err := r.figures(ctx, m, id, p)
 	if err != nil {
 		return nil, err
 	}
 	c := d.Contract
-	a := Alert{ContractID: id, Period: p, Kind: kind, Figures: d.Figures, Client: client}
+	if client {
+		what = billing.Alert{Kind: billing.ThresholdCrossed, Threshold: c.AlertClientAt, Client: true}
+	}
+	a := Alert{Alert: what, ContractID: id, Period: p, Figures: d.Figures}
 	line := a.Describe(c.Unit)
 	msg := r.base(m)
 	if client {

@@ -74,7 +74,8 @@ type Dispatcher struct {
 	// store.ThisProcess().
 	Owner store.Owner
 	// Wall is the clock of claim leases, which other processes read; nil
-	// is time.Now. (Now may be fixed or shifted: `run --now`.)
+	// is Now; the daemon and the CLI pass the wall clock (Now may be
+	// fixed or shifted: `run --now`).
 	Wall func() time.Time
 	// Lease is how long a claim lasts unless renewed; the dispatcher renews
 	// its batch's every third of it. 0 = store.DefaultLease.
@@ -191,7 +192,7 @@ func (d *Dispatcher) owner() store.Owner {
 
 func (d *Dispatcher) wall() time.Time {
 	if d.Wall == nil {
-		return time.Now()
+		return d.Now()
 	}
 	return d.Wall()
 }

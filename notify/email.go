@@ -14,14 +14,14 @@ import (
 // Renderer turns an outbox row into the message to send, from the frozen
 // state its key names.
 type Renderer struct {
-	DB           *store.DB
-	Rules        *store.Rules
-	Currency     string
-	Agency       string
-	From         string
-	TemplatesDir string
-	Location     *time.Location
-	Thresholds   []int // alerts.thresholds: the digest flags contracts at or over the lowest
+	DB         *store.DB
+	Rules      *store.Rules
+	Currency   string
+	Agency     string
+	From       string
+	Templates  *report.Templates // the config's, parsed when it was loaded; nil: the embedded ones
+	Location   *time.Location
+	Thresholds []int // alerts.thresholds: the digest flags contracts at or over the lowest
 }
 
 // Render builds the message for m.
@@ -44,9 +44,7 @@ func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message,
 	case store.KindOverdue:
 		return r.overdue(ctx, m, k.Invoice())
 	case store.KindDigest:
-		if k.Part == "" {
-			return r.digest(ctx, m, k.Period)
-		}
+		return r.digest(ctx, m, k.Period, k.Part)
 	}
 	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)
 }
@@ -70,11 +68,11 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 		return nil, err
 	}
 	in := report.StatementInput{Data: d, Currency: r.Currency, Agency: r.Agency, AsOf: asOf, ChartCID: report.ChartCID}
-	text, err := report.RenderStatement(in, report.FormatText, r.TemplatesDir)
+	text, err := report.RenderStatement(in, report.FormatText, r.Templates)
 	if err != nil {
 		return nil, err
 	}
-	html, err := report.RenderStatementHTML(in, r.TemplatesDir)
+	html, err := report.RenderStatementHTML(in, r.Templates)
 	if err != nil {
 		return nil, err
 	}

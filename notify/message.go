@@ -27,6 +27,13 @@ type Message struct {
 	Blocks  []byte   // Slack Block Kit blocks, a JSON array
 	Inline  []Inline // email inline parts, referenced from the HTML as cid:CID
 	Date    time.Time
+	// After (Slack) is the key of the message that must be done — sent,
+	// failed or unknown — before this one goes: a digest's parts go in
+	// order. "" = none.
+	After string
+	// Thread (Slack, bot token) is the key of the message whose post this
+	// one replies to, in its thread: a digest's first part. "" = none.
+	Thread string
 }
 
 // Inline is an email part shown inside the HTML (a chart).

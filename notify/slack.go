@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,15 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
-)
 
-// Slack's Block Kit limits checked by ValidateBlocks.
-const (
-	maxSlackBlocks        = 50
-	maxSlackSectionText   = 3000
-	maxSlackSectionFields = 10
-	maxSlackFieldText     = 2000
-	maxSlackHeaderText    = 150
+	"retainer/store"
 )
 
 // defaultSlackRetryAfter is the wait asked for after a 429 that carried no
@@ -32,14 +26,33 @@ const defaultSlackRetryAfter = 30 * time.Second
 // slackWebhookTo is the Message.To value that selects the incoming webhook.
 const slackWebhookTo = "webhook"
 
+// DefaultSlackAPIURL is where bot-token calls go unless SlackConfig.APIURL
+// says otherwise (notify.slack.api_url).
+const DefaultSlackAPIURL = "https://slack.com/api/"
+
 // SlackConfig configures the Slack transport: an incoming webhook, a bot
 // token, or both.
 type SlackConfig struct {
 	WebhookURL string // incoming webhook; or
 	Token      string // bot token, with
 	Channel    string // default channel for the bot token
-	APIURL     string // override for tests (slack.OptionAPIURL, with trailing slash)
+	APIURL     string // where bot-token calls go (slack.OptionAPIURL); "" = DefaultSlackAPIURL
 	HTTP       *http.Client
+	// Posts (nil: none) is the outbox, asked before a message with After
+	// or Thread goes and told the ts of every bot-token post: a long
+	// digest's parts then go in order, threaded under the first.
+	Posts PostLog
+}
+
+// PostLog is what the Slack transport needs of the outbox to send a
+// digest's parts in order and threaded (*store.DB implements it).
+type PostLog interface {
+	// RemoteID returns the status of the message key on channel, and the
+	// id its transport gave it (Slack's ts; "" when none); an error
+	// matching store.ErrNotFound when no such message is queued.
+	RemoteID(ctx context.Context, key, channel string) (status, remoteID string, err error)
+	// SetRemoteID keeps the id the transport gave message id.
+	SetRemoteID(ctx context.Context, id int64, remoteID string) error
 }
 
 // Slack delivers messages of ChannelSlack through chat.postMessage (bot
@@ -51,6 +64,7 @@ type Slack struct {
 	channel    string
 	http       *http.Client
 	api        *slack.Client // nil without a token
+	posts      PostLog
 }
 
 var _ Sender = (*Slack)(nil)
@@ -67,22 +81,30 @@ func NewSlack(cfg SlackConfig) *Slack {
 		token:      cfg.Token,
 		channel:    cfg.Channel,
 		http:       hc,
+		posts:      cfg.Posts,
 	}
 	if cfg.Token != "" {
-		opts := []slack.Option{slack.OptionHTTPClient(hc)}
-		if cfg.APIURL != "" {
-			opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+		apiURL := cfg.APIURL
+		if apiURL == "" {
+			apiURL = DefaultSlackAPIURL
+		}
+		if !strings.HasSuffix(apiURL, "/") {
+			apiURL += "/" // slack-go appends the method name as is
 		}
 		// No OptionRetry: the dispatcher owns retries.
-		s.api = slack.New(cfg.Token, opts...)
+		s.api = slack.New(cfg.Token, slack.OptionHTTPClient(hc), slack.OptionAPIURL(apiURL))
 	}
 	return s
 }
 
 // Send posts m. m.To[0] names the channel for the bot token (cfg.Channel
 // when To is empty); "webhook" (or no token) selects the incoming webhook.
-// Errors follow the Sender contract: *PermanentError, *RetryAfterError, or
-// a plain (temporary) error. No error carries the token or the webhook URL.
+// A message with After waits (a temporary error) until that message is
+// done; with a bot token, one with Thread is posted in the thread of that
+// message's post. Errors follow the Sender contract: *PermanentError,
+// *RetryAfterError, or a plain (temporary) error, and keep Slack's reason
+// (the error code, the webhook's answer). No error carries the token or the
+// webhook URL.
 func (s *Slack) Send(ctx context.Context, m *Message) error {
 	if m == nil {
 		return &PermanentError{Err: errors.New("slack: nil message")}
@@ -113,6 +135,9 @@ func (s *Slack) Send(ctx context.Context, m *Message) error {
 		if s.webhookURL == "" {
 			return &PermanentError{Err: errors.New("slack: no incoming webhook configured")}
 		}
+		if err := s.turn(ctx, m); err != nil {
+			return err
+		}
 		return s.sendWebhook(ctx, m.Text, blocks)
 	case s.api != nil:
 		if to == "" {
@@ -121,34 +146,157 @@ func (s *Slack) Send(ctx context.Context, m *Message) error {
 		if to == "" {
 			return &PermanentError{Err: errors.New("slack: no channel: message has no recipient and no default channel is configured")}
 		}
-		return s.sendBot(ctx, to, m.Text, blocks)
+		if err := s.turn(ctx, m); err != nil {
+			return err
+		}
+		thread, err := s.threadTS(ctx, m)
+		if err != nil {
+			return err
+		}
+		ts, err := s.sendBot(ctx, to, m.Text, blocks, thread)
+		if err != nil {
+			return err
+		}
+		s.keepTS(ctx, m, ts)
+		return nil
 	default:
 		return &PermanentError{Err: errors.New("slack: neither a bot token nor an incoming webhook is configured")}
 	}
 }
 
-func (s *Slack) sendBot(ctx context.Context, channel, text string, blocks *slack.Blocks) error {
+// turn is nil when m may go now: it has no After, or that message is done
+// (sent, failed or unknown) or not queued at all. Otherwise it is a
+// temporary error: m is tried again later, after the message before it.
+func (s *Slack) turn(ctx context.Context, m *Message) error {
+	if m.After == "" || s.posts == nil {
+		return nil
+	}
+	status, _, err := s.posts.RemoteID(ctx, m.After, ChannelSlack)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("slack: %s waits for %s: %w", m.Key, m.After, err)
+	case status == store.OutboxPending || status == store.OutboxSending:
+		return fmt.Errorf("slack: %s waits for %s to go first (it is %s)", m.Key, m.After, status)
+	}
+	return nil
+}
+
+// threadTS is the ts of the post m replies to, "" when m starts no
+// thread's reply or that post's ts is not known (it failed, or went out
+// before ts were kept): then m is posted on its own, in order all the same.
+func (s *Slack) threadTS(ctx context.Context, m *Message) (string, error) {
+	if m.Thread == "" || s.posts == nil {
+		return "", nil
+	}
+	_, ts, err := s.posts.RemoteID(ctx, m.Thread, ChannelSlack)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("slack: thread of %s: %w", m.Key, err)
+	}
+	return ts, nil
+}
+
+// keepTS records the ts Slack gave m. It outlives a shutdown that comes
+// just after the post; a failure is not m's: m went out, and only the
+// threading of a later part is lost.
+func (s *Slack) keepTS(ctx context.Context, m *Message, ts string) {
+	if s.posts == nil || m.ID == 0 || ts == "" {
+		return
+	}
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = s.posts.SetRemoteID(kctx, m.ID, ts)
+}
+
+func (s *Slack) sendBot(ctx context.Context, channel, text string, blocks *slack.Blocks, threadTS string) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if blocks != nil {
 		opts = append(opts, slack.MsgOptionBlocks(blocks.BlockSet...))
 	}
-	_, _, err := s.api.PostMessageContext(ctx, channel, opts...)
-	if err == nil {
-		return nil
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	return s.classify("slack chat.postMessage to "+channel, err)
+	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		return "", s.classify("slack chat.postMessage to "+channel, err)
+	}
+	return ts, nil
 }
 
+// sendWebhook posts to the incoming webhook itself rather than through
+// slack-go, whose PostWebhook discards the body of a refusal: Slack's
+// reason (invalid_blocks, no_text, no_service, channel_is_archived) is that
+// body, and it is what the outbox shows.
 func (s *Slack) sendWebhook(ctx context.Context, text string, blocks *slack.Blocks) error {
-	msg := &slack.WebhookMessage{Text: text, Blocks: blocks}
-	err := slack.PostWebhookCustomHTTPContext(ctx, s.webhookURL, s.http, msg)
-	if err == nil {
+	const op = "slack webhook"
+	body, err := json.Marshal(&slack.WebhookMessage{Text: text, Blocks: blocks})
+	if err != nil {
+		return &PermanentError{Err: fmt.Errorf("%s: encode message: %w", op, err)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(body))
+	if err != nil {
+		return &PermanentError{Err: s.redact(op, err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return s.classify(op, err)
+	}
+	defer resp.Body.Close()
+	reason, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	return s.classify("slack webhook", err)
+	return s.webhookError(op, resp, reason)
 }
 
-// permanentSlackErrors are chat.postMessage error codes a retry cannot fix.
+// webhookError classifies a webhook's refusal, keeping its reason: 429 is
+// a rate limit (Retry-After when usable); 408 and 5xx are temporary; any
+// other 4xx is permanent — 400 invalid_payload, invalid_blocks or no_text,
+// 403 invalid_token or action_prohibited, 404 no_service or
+// channel_not_found, 410 channel_is_archived (api.slack.com/changelog/
+// 2016-05-17-changes-to-errors-for-incoming-webhooks).
+func (s *Slack) webhookError(op string, resp *http.Response, reason []byte) error {
+	msg := fmt.Sprintf("%s: HTTP %d", op, resp.StatusCode)
+	if r := oneLine(string(reason), 300); r != "" {
+		msg += ": " + r
+	}
+	safe := &slackError{msg: s.scrub(msg)}
+	switch code := resp.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		after := defaultSlackRetryAfter
+		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && n > 0 {
+			after = time.Duration(n) * time.Second
+		}
+		return &RetryAfterError{After: after, Err: safe}
+	case code == http.StatusRequestTimeout || code >= 500:
+		return safe
+	case code >= 400:
+		return &PermanentError{Err: safe}
+	}
+	return safe // a 1xx or 3xx the client did not follow: try again
+}
+
+// oneLine is s on one line, at most n bytes (cut at a rune boundary).
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// permanentSlackErrors are chat.postMessage error codes a retry cannot fix
+// (docs.slack.dev/reference/methods/chat.postMessage, "Errors"; and
+// msg_blocks_too_long, which Slack does not list: see blocks.go).
 var permanentSlackErrors = map[string]bool{
 	"channel_not_found":       true,
 	"not_in_channel":          true,
@@ -161,6 +309,7 @@ var permanentSlackErrors = map[string]bool{
 	"is_archived":             true,
 	"channel_is_archived":     true,
 	"msg_too_long":            true,
+	"msg_blocks_too_long":     true,
 	"invalid_blocks":          true,
 	"invalid_blocks_format":   true,
 	"no_text":                 true,
@@ -168,29 +317,27 @@ var permanentSlackErrors = map[string]bool{
 	"restricted_action":       true,
 	"invalid_arguments":       true,
 	"team_access_not_granted": true,
+	"no_service":              true,
 }
 
 // classify turns a slack-go error into the Sender contract, with every
 // secret stripped from the message.
 func (s *Slack) classify(op string, err error) error {
-	safe := s.redact(op, err)
-
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 		after := rl.RetryAfter
 		if after <= 0 {
 			after = defaultSlackRetryAfter
 		}
-		return &RetryAfterError{After: after, Err: safe}
+		return &RetryAfterError{After: after, Err: s.redact(op, err)}
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		safe := s.redact(op, err)
 		switch {
 		case sc.Code == http.StatusTooManyRequests:
 			return &RetryAfterError{After: defaultSlackRetryAfter, Err: safe}
 		case sc.Code == http.StatusRequestTimeout:
 			return safe
 		case sc.Code >= 400 && sc.Code < 500:
-			// Webhooks answer 400 invalid_payload, 403 invalid_token,
-			// 404 no_service, 410 channel_is_archived.
 			return &PermanentError{Err: safe}
 		}
 		return safe // 5xx and anything else: temporary
@@ -198,9 +345,16 @@ func (s *Slack) classify(op string, err error) error {
 	// checkStatusCode fails on a 429 whose Retry-After is not an integer
 	// (an HTTP date, "1.5"): still a rate limit, so wait the default.
 	if ne, ok := errors.AsType[*strconv.NumError](err); ok && ne.Func == "ParseInt" {
-		return &RetryAfterError{After: defaultSlackRetryAfter, Err: safe}
+		return &RetryAfterError{After: defaultSlackRetryAfter, Err: s.redact(op, err)}
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		// Slack's reason is its error code, and for invalid_blocks the
+		// response_metadata messages that say which block is wrong.
+		msg := op + ": " + se.Err
+		if ms := se.ResponseMetadata.Messages; len(ms) > 0 {
+			msg += " (" + oneLine(strings.Join(ms[:min(len(ms), 3)], "; "), 400) + ")"
+		}
+		safe := &slackError{msg: s.scrub(msg), err: s.cleanOrNil(err)}
 		if permanentSlackErrors[se.Err] {
 			return &PermanentError{Err: safe}
 		}
@@ -211,7 +365,7 @@ func (s *Slack) classify(op string, err error) error {
 	}
 	// Network errors, timeouts, a cancelled context, an unreadable
 	// response: temporary.
-	return safe
+	return s.redact(op, err)
 }
 
 // slackError is an error whose message has been stripped of the token and
@@ -274,6 +428,12 @@ func (s *Slack) secrets() []string {
 				if p := u.EscapedPath(); p != u.Path {
 					out = append(out, p)
 				}
+				// Its last segment alone is the secret part.
+				if i := strings.LastIndex(strings.TrimSuffix(u.Path, "/"), "/"); i >= 0 {
+					if last := strings.Trim(u.Path[i:], "/"); len(last) >= 8 {
+						out = append(out, last)
+					}
+				}
 			}
 			if u.RawQuery != "" {
 				out = append(out, u.RawQuery)
@@ -283,10 +443,12 @@ func (s *Slack) secrets() []string {
 	return out
 }
 
-// ValidateBlocks checks Slack's limits: at most 50 blocks, a section's text at
-// most 3000 characters. It also checks a section's fields (at most 10, each at
-// most 2000 characters) and a header's text (at most 150 characters). blocks
-// must be a JSON array of objects with a "type".
+// ValidateBlocks checks a message's blocks against Slack's limits: at most
+// 50 blocks; a section's text at most 3,000 characters, its fields at most
+// 10 of 2,000; a header's text at most 150; and the whole message at most
+// maxSlackBlockText by blockTextCost (beyond it chat.postMessage answers
+// msg_blocks_too_long). Characters are counted as slackLen does. blocks must
+// be a JSON array of objects with a "type".
 func ValidateBlocks(blocks []byte) error {
 	if len(bytes.TrimSpace(blocks)) == 0 {
 		return nil
@@ -317,7 +479,7 @@ func ValidateBlocks(blocks []byte) error {
 		switch b.Type {
 		case "section":
 			if b.Text != nil {
-				if n := utf8.RuneCountInString(b.Text.Text); n > maxSlackSectionText {
+				if n := slackLen(b.Text.Text); n > maxSlackSectionText {
 					return fmt.Errorf("blocks[%d]: section text is %d characters, Slack allows at most %d", i, n, maxSlackSectionText)
 				}
 			}
@@ -328,7 +490,7 @@ func ValidateBlocks(blocks []byte) error {
 				if f == nil {
 					continue
 				}
-				if n := utf8.RuneCountInString(f.Text); n > maxSlackFieldText {
+				if n := slackLen(f.Text); n > maxSlackFieldText {
 					return fmt.Errorf("blocks[%d].fields[%d]: %d characters, Slack allows at most %d", i, j, n, maxSlackFieldText)
 				}
 			}
@@ -337,11 +499,19 @@ func ValidateBlocks(blocks []byte) error {
 			}
 		case "header":
 			if b.Text != nil {
-				if n := utf8.RuneCountInString(b.Text.Text); n > maxSlackHeaderText {
+				if n := slackLen(b.Text.Text); n > maxSlackHeaderText {
 					return fmt.Errorf("blocks[%d]: header text is %d characters, Slack allows at most %d", i, n, maxSlackHeaderText)
 				}
 			}
 		}
+	}
+	cost, n, err := blockTextCost(blocks)
+	if err != nil {
+		return err
+	}
+	if cost > maxSlackBlockText {
+		return fmt.Errorf("blocks: %d characters of block text (counting %d a block for its %d blocks), Slack refuses more than about %d (msg_blocks_too_long)",
+			cost, slackBlockAllowance, n, maxSlackBlockText)
 	}
 	return nil
 }

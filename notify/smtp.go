@@ -3,11 +3,15 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +23,14 @@ import (
 const (
 	SMTPTLSMandatory     = "mandatory"
 	SMTPTLSOpportunistic = "opportunistic"
+	SMTPTLSImplicit      = "implicit" // TLS from the first byte ("SMTPS", port 465)
 	SMTPTLSNone          = "none"
+)
+
+// Authentication accepted in SMTPConfig.Auth.
+const (
+	SMTPAuthPlain   = "plain"   // PLAIN, or LOGIN when the server offers only that
+	SMTPAuthXOAuth2 = "xoauth2" // XOAUTH2 with an OAuth access token
 )
 
 // SMTPConfig configures the SMTP transport.
@@ -29,8 +40,21 @@ type SMTPConfig struct {
 	Username string
 	Password string
 	// TLS is "mandatory" (STARTTLS required, the default when empty),
-	// "opportunistic" (STARTTLS when offered) or "none".
+	// "opportunistic" (STARTTLS when offered), "implicit" (TLS from the
+	// first byte, port 465 by default) or "none".
 	TLS string
+	// Auth is "plain" (the default when empty: the password, over PLAIN
+	// or LOGIN) or "xoauth2" (Username and an OAuth access token).
+	Auth string
+	// OAuthTokenFile, when set, holds the XOAUTH2 access token: it is read
+	// at every connection, so a token another tool refreshes on disk is
+	// used as soon as it is written. OAuthToken is the token otherwise.
+	OAuthToken     string
+	OAuthTokenFile string
+	// RootCAs verifies the server's certificate (implicit TLS and
+	// STARTTLS); nil means the system's roots, which honour SSL_CERT_FILE
+	// and SSL_CERT_DIR. Certificates are always verified.
+	RootCAs *x509.CertPool
 	// From is the From address used when Message.From is "".
 	From string
 	// Timeout bounds the dial and every SMTP command (go-mail's default, 15s,
@@ -102,6 +126,14 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 		}
 	}
 
+	// The XOAUTH2 token is read now, for this connection: a refreshed
+	// token is used without a reload. It is a secret like the password.
+	token, err := s.oauthToken()
+	if err != nil {
+		setAll(err) // temporary: the tool that refreshes it may be at work
+		return errs
+	}
+
 	// Capture the connection so that a cancelled ctx can interrupt a
 	// command in flight (go-mail only watches ctx while dialling).
 	var (
@@ -109,8 +141,15 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 		conn net.Conn
 	)
 	dialer := &net.Dialer{}
+	dialContext := dialer.DialContext
+	if s.implicitTLS() {
+		// go-mail wraps the connection in TLS itself only when it dials
+		// (client.go, DialToSMTPClientWithContext: WithSSL is ignored with
+		// a DialContextFunc): with ours, the handshake is ours.
+		dialContext = (&tls.Dialer{NetDialer: dialer, Config: s.tlsConfig()}).DialContext
+	}
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(dctx, network, addr)
+		c, err := dialContext(dctx, network, addr)
 		if err == nil {
 			mu.Lock()
 			conn = c
@@ -127,14 +166,15 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 	})
 	defer stop()
 
-	client, err := s.client(dial)
+	client, err := s.client(dial, token)
 	if err != nil {
-		// Only a bad configuration gets here (unknown TLS policy, no host).
-		setAll(&PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err))})
+		// Only a bad configuration gets here (unknown TLS policy or
+		// authentication, no host).
+		setAll(&PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err), token)})
 		return errs
 	}
 	if err := client.DialWithContext(ctx); err != nil {
-		setAll(s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err))))
+		setAll(s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err)), token))
 		return errs
 	}
 	defer client.Close()
@@ -162,11 +202,11 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 			// after it, does not undo that).
 			errs[i] = nil
 		case gm.SendError() != nil:
-			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())))
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())), token)
 		case sendErr != nil:
 			// The connection check before the message failed: nothing of
 			// it went out, and nothing more will.
-			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)))
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)), token)
 			connErr = errs[i]
 		default:
 			errs[i] = errors.New("smtp: message was not sent")
@@ -186,45 +226,106 @@ func (s *SMTP) port() int {
 	if s.cfg.Port != 0 {
 		return s.cfg.Port
 	}
-	if strings.EqualFold(s.cfg.TLS, SMTPTLSNone) {
+	switch {
+	case strings.EqualFold(s.cfg.TLS, SMTPTLSNone):
 		return 25
+	case s.implicitTLS():
+		return 465
 	}
 	return 587
 }
 
-// client makes a go-mail client for one connection.
-func (s *SMTP) client(dial mail.DialContextFunc) (*mail.Client, error) {
+func (s *SMTP) implicitTLS() bool { return strings.EqualFold(s.cfg.TLS, SMTPTLSImplicit) }
+
+// tlsConfig verifies the server as Host against RootCAs (nil: the system's
+// roots).
+func (s *SMTP) tlsConfig() *tls.Config {
+	return &tls.Config{ServerName: s.cfg.Host, RootCAs: s.cfg.RootCAs, MinVersion: tls.VersionTLS12}
+}
+
+// oauthToken is the XOAUTH2 token for one connection: OAuthTokenFile read
+// now, or OAuthToken; "" without XOAUTH2. A file that cannot be read, or is
+// empty, is a temporary error naming the file, never its content.
+func (s *SMTP) oauthToken() (string, error) {
+	if !strings.EqualFold(s.cfg.Auth, SMTPAuthXOAuth2) {
+		return "", nil
+	}
+	if s.cfg.OAuthTokenFile == "" {
+		return s.cfg.OAuthToken, nil
+	}
+	b, err := os.ReadFile(s.cfg.OAuthTokenFile)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, below
+		}
+		return "", fmt.Errorf("smtp: reading the OAuth token from %s: %w", s.cfg.OAuthTokenFile, err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("smtp: the OAuth token file %s is empty", s.cfg.OAuthTokenFile)
+	}
+	return token, nil
+}
+
+// client makes a go-mail client for one connection, authenticating with
+// token when Auth is xoauth2.
+func (s *SMTP) client(dial mail.DialContextFunc, token string) (*mail.Client, error) {
 	var policy mail.TLSPolicy
 	switch strings.ToLower(s.cfg.TLS) {
 	case SMTPTLSMandatory, "":
 		policy = mail.TLSMandatory
 	case SMTPTLSOpportunistic:
 		policy = mail.TLSOpportunistic
+	case SMTPTLSImplicit:
+		policy = mail.NoTLS // no STARTTLS: the connection is TLS already (dial)
 	case SMTPTLSNone:
 		policy = mail.NoTLS
 	default:
-		return nil, fmt.Errorf("unknown TLS policy %q (want mandatory, opportunistic or none)", s.cfg.TLS)
+		return nil, fmt.Errorf("unknown TLS policy %q (want mandatory, opportunistic, implicit or none)", s.cfg.TLS)
 	}
 	opts := []mail.Option{
 		mail.WithPort(s.port()),
 		mail.WithTLSPolicy(policy),
+		mail.WithTLSConfig(s.tlsConfig()),
 		mail.WithDialContextFunc(dial),
+	}
+	if s.implicitTLS() {
+		opts = append(opts, mail.WithSSL())
 	}
 	if s.cfg.Timeout > 0 {
 		opts = append(opts, mail.WithTimeout(s.cfg.Timeout))
 	}
-	if s.cfg.Username != "" {
-		mechs := []mail.SMTPAuthType{mail.SMTPAuthPlain, mail.SMTPAuthLogin}
-		if policy == mail.NoTLS {
-			// The operator chose a plain-text connection: allow the
-			// credentials over it.
-			mechs = []mail.SMTPAuthType{mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
+	plainText := strings.EqualFold(s.cfg.TLS, SMTPTLSNone)
+	switch strings.ToLower(s.cfg.Auth) {
+	case SMTPAuthPlain, "":
+		if s.cfg.Username != "" {
+			mechs := []mail.SMTPAuthType{mail.SMTPAuthPlain, mail.SMTPAuthLogin}
+			if plainText {
+				// The operator chose a plain-text connection: allow the
+				// credentials over it.
+				mechs = []mail.SMTPAuthType{mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc}
+			}
+			opts = append(opts,
+				mail.WithOpportunisticSMTPAuth(mechs...),
+				mail.WithUsername(s.cfg.Username),
+				mail.WithPassword(s.cfg.Password),
+			)
 		}
+	case SMTPAuthXOAuth2:
+		if s.cfg.Username == "" || token == "" {
+			return nil, errors.New("xoauth2 needs a username and an OAuth token")
+		}
+		// go-mail sends the token as XOAUTH2's bearer, the username as its
+		// user (smtp/auth_xoauth2.go); a server that does not offer
+		// XOAUTH2 is refused before anything is sent (client.go, auth).
 		opts = append(opts,
-			mail.WithOpportunisticSMTPAuth(mechs...),
+			mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2),
 			mail.WithUsername(s.cfg.Username),
-			mail.WithPassword(s.cfg.Password),
+			mail.WithPassword(token),
 		)
+	default:
+		return nil, fmt.Errorf("unknown authentication %q (want plain or xoauth2)", s.cfg.Auth)
 	}
 	return mail.NewClient(s.cfg.Host, opts...)
 }
@@ -295,11 +396,11 @@ func (s *SMTP) build(m *Message) (*mail.Msg, error) {
 // classify maps a go-mail or network error onto the Sender error classes.
 // go-mail's own IsTemp only looks for a leading 4, so a network error would
 // read as permanent there; we decide from the reply code ourselves.
-func (s *SMTP) classify(err error) error {
+func (s *SMTP) classify(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	red := s.redact(err)
+	red := s.redact(err, secrets...)
 	var se *mail.SendError
 	if errors.As(err, &se) {
 		code := se.ErrorCode()
@@ -322,6 +423,19 @@ func (s *SMTP) classify(err error) error {
 	if errors.As(err, &te) && te.Code >= 500 && te.Code < 600 {
 		return &PermanentError{Err: red}
 	}
+	// The server does not offer the authentication configured (a provider
+	// that turned basic authentication off offers no PLAIN): go-mail
+	// refuses before sending anything, and a retry would find the same.
+	for _, unoffered := range []error{mail.ErrPlainAuthNotSupported, mail.ErrLoginAuthNotSupported,
+		mail.ErrXOauth2AuthNotSupported, mail.ErrNoSupportedAuthDiscovered} {
+		if errors.Is(err, unoffered) {
+			want := "PLAIN or LOGIN"
+			if strings.EqualFold(s.cfg.Auth, SMTPAuthXOAuth2) {
+				want = "XOAUTH2"
+			}
+			return &PermanentError{Err: fmt.Errorf("%w (the server does not offer %s authentication)", red, want)}
+		}
+	}
 	return red
 }
 
@@ -333,14 +447,24 @@ func (s *SMTP) ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// redact makes sure no error text carries the password. When it would, the
-// error is flattened to its redacted text (losing the chain, which would
-// still hold the password).
-func (s *SMTP) redact(err error) error {
-	if err == nil || s.cfg.Password == "" || !strings.Contains(err.Error(), s.cfg.Password) {
+// redact makes sure no error text carries the password, the OAuth token
+// or any of secrets (the token read for this connection). When it would,
+// the error is flattened to its redacted text (losing the chain, which
+// would still hold the secret).
+func (s *SMTP) redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg, found := err.Error(), false
+	for _, secret := range append([]string{s.cfg.Password, s.cfg.OAuthToken}, secrets...) {
+		if secret != "" && strings.Contains(msg, secret) {
+			msg, found = strings.ReplaceAll(msg, secret, "[redacted]"), true
+		}
+	}
+	if !found {
 		return err
 	}
-	return redactedError{msg: strings.ReplaceAll(err.Error(), s.cfg.Password, "[redacted]")}
+	return redactedError{msg: msg}
 }
 
 type redactedError struct{ msg string }

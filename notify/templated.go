@@ -10,9 +10,10 @@ import (
 
 // fromTemplate fills msg's Subject and Text from a message template: its
 // first line is "Subject: …", then a blank line, then the body. The
-// embedded templates/<name> is used unless templates_dir has one.
+// template is the config's (templates/<name>, or its override in
+// templates_dir), parsed when the config was loaded.
 func (r *Renderer) fromTemplate(name string, data any, msg *Message) error {
-	subject, text, err := renderMessage(name, r.TemplatesDir, data)
+	subject, text, err := renderMessage(r.Templates, name, data)
 	if err != nil {
 		return err
 	}
@@ -21,14 +22,10 @@ func (r *Renderer) fromTemplate(name string, data any, msg *Message) error {
 }
 
 // renderMessage executes a message template into its subject and body.
-func renderMessage(name, dir string, data any) (subject, text string, err error) {
-	t, err := report.LoadTemplate(name, dir)
-	if err != nil {
-		return "", "", err
-	}
+func renderMessage(t *report.Templates, name string, data any) (subject, text string, err error) {
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return "", "", fmt.Errorf("render %s: %w", name, err)
+	if err := t.Execute(&buf, name, data); err != nil {
+		return "", "", err
 	}
 	head, rest, _ := strings.Cut(buf.String(), "\n")
 	subject, ok := strings.CutPrefix(head, "Subject: ")

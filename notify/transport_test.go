@@ -67,6 +67,18 @@ const (
 	tpWrongPW  = "wr0ng-XYZ-pass"
 	tpToken    = "xoxb-999-888-TrAnSpOrTsEcReT"
 	tpHookPath = "/services/T999/B999/HooKtRaNsPoRt"
+	tpOAuth    = "ya29.TrAnSpOrT-oauth-access-token"
+	tpWrongTok = "ya29.wr0ng-oauth-access-token"
+)
+
+// SMTP as an agency may set it up: plain text with PLAIN (the in-process
+// server's default), implicit TLS on a port-465 server (a certificate made
+// for the test, trusted through RootCAs), XOAUTH2 over implicit TLS against
+// a server that offers nothing else (notifytest.SMTPServer.OAuthToken).
+const (
+	smtpPlain = iota
+	smtpImplicit
+	smtpXOAuth2
 )
 
 // TestTransports: every transport passes one table — the same condition
@@ -76,7 +88,9 @@ func TestTransports(t *testing.T) {
 		name  string
 		setup func(t *testing.T, c condition) transportCase
 	}{
-		{"smtp", smtpCase},
+		{"smtp", func(t *testing.T, c condition) transportCase { return smtpCase(t, c, smtpPlain) }},
+		{"smtp implicit TLS", func(t *testing.T, c condition) transportCase { return smtpCase(t, c, smtpImplicit) }},
+		{"smtp xoauth2", func(t *testing.T, c condition) transportCase { return smtpCase(t, c, smtpXOAuth2) }},
 		{"slack webhook", func(t *testing.T, c condition) transportCase { return slackCase(t, c, true) }},
 		{"slack bot token", func(t *testing.T, c condition) transportCase { return slackCase(t, c, false) }},
 		{"file", fileCase},
@@ -166,11 +180,14 @@ func cancelledCtx() context.Context {
 	return ctx
 }
 
-func smtpCase(t *testing.T, c condition) transportCase {
+func smtpCase(t *testing.T, c condition, variant int) transportCase {
 	b := &testBackend{User: "agency", Pass: tpPassword}
+	if variant == smtpXOAuth2 {
+		b = &testBackend{User: "agency@northwind.example", OAuthToken: tpOAuth}
+	}
 	m := testMessage("statement/acme/2026-03")
-	tc := transportCase{m: m, secrets: []string{tpPassword, tpWrongPW}}
-	password := tpPassword
+	tc := transportCase{m: m, secrets: []string{tpPassword, tpWrongPW, tpOAuth, tpWrongTok}}
+	password, token := tpPassword, tpOAuth
 	switch c {
 	case accepted, unreachable, timeout:
 	case busy:
@@ -182,7 +199,7 @@ func smtpCase(t *testing.T, c condition) transportCase {
 			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
 	case badCredentials:
-		password = tpWrongPW
+		password, token = tpWrongPW, tpWrongTok
 		b.AuthReply = func(pass string) error {
 			return &gosmtp.SMTPError{Code: 535, EnhancedCode: gosmtp.EnhancedCode{5, 7, 8}, Message: "bad password " + pass}
 		}
@@ -195,7 +212,12 @@ func smtpCase(t *testing.T, c condition) transportCase {
 	default:
 		return transportCase{}
 	}
-	cfg := startServer(t, b)
+	var cfg SMTPConfig
+	if variant == smtpPlain {
+		cfg = startServer(t, b)
+	} else {
+		cfg = tlsServer(t, b)
+	}
 	switch c {
 	case unreachable, timeout:
 		addr := closedAddr(t)
@@ -208,6 +230,14 @@ func smtpCase(t *testing.T, c condition) transportCase {
 		cfg.Timeout = 300 * time.Millisecond
 	}
 	cfg.Username, cfg.Password = "agency", password
+	if variant == smtpXOAuth2 {
+		// The token from a file, as an external tool keeps it fresh.
+		file := filepath.Join(t.TempDir(), "oauth-token")
+		if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Username, cfg.Password, cfg.Auth, cfg.OAuthTokenFile = "agency@northwind.example", "", SMTPAuthXOAuth2, file
+	}
 	tc.s = NewSMTP(cfg)
 	return tc
 }

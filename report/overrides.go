@@ -4,20 +4,15 @@ import (
 	"errors"
 	htmltemplate "html/template"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/template"
-
-	"retainer/templates"
 )
 
-// The parsing of every message and statement template, embedded or an
-// override from templates_dir, so that `retainer check` refuses a broken
-// override with the very parser that would fail on it when a statement is
-// due.
+// The parsing of every template, embedded or an override from
+// templates_dir, so that a config whose override is broken is refused when
+// it is loaded (and by `retainer check`), with the very parser that would
+// fail on it when a statement is due.
 
 // parseText parses a text or markdown template as the senders render it.
 func parseText(name string, body []byte) (*template.Template, error) {
@@ -27,6 +22,56 @@ func parseText(name string, body []byte) (*template.Template, error) {
 // parseHTML parses an HTML template (the statement email's HTML part).
 func parseHTML(name string, body []byte) (*htmltemplate.Template, error) {
 	return htmltemplate.New(name).Option("missingkey=error").Parse(string(body))
+}
+
+// parsePage parses web page name with the layout, as one template set
+// whose "layout" is rendered.
+func parsePage(name string, layout, body []byte) (*htmltemplate.Template, error) {
+	t := htmltemplate.New(name).Funcs(pageFuncs)
+	if _, err := t.New(layoutFile).Parse(string(layout)); err != nil {
+		return nil, err
+	}
+	if _, err := t.Parse(string(body)); err != nil {
+		return nil, err
+	}
+	if err := escape(t, "layout"); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// add parses the top-level template name, text or HTML by its name, into t.
+func (t *Templates) add(name string, body []byte) error {
+	if !strings.HasSuffix(name, ".html.tmpl") {
+		tt, err := parseText(name, body)
+		if err != nil {
+			return err
+		}
+		t.text[name] = tt
+		return nil
+	}
+	ht, err := parseHTML(name, body)
+	if err != nil {
+		return err
+	}
+	if err := escape(ht, name); err != nil {
+		return err
+	}
+	t.html[name] = ht
+	return nil
+}
+
+// escape escapes template name of t and every template it calls now, as
+// its first render would: html/template checks its contexts only then.
+// An escaping problem is an *html/template.Error; anything else comes from
+// executing without data and is not the template's fault. Once escaped, a
+// template is never escaped again, so renders share it without a lock.
+func escape(t *htmltemplate.Template, name string) error {
+	var escapeErr *htmltemplate.Error
+	if err := t.ExecuteTemplate(io.Discard, name, nil); errors.As(err, &escapeErr) {
+		return err
+	}
+	return nil
 }
 
 // OverrideError is an override template that does not parse.
@@ -48,65 +93,3 @@ func (e *OverrideError) Error() string {
 }
 
 func (e *OverrideError) Unwrap() error { return e.Err }
-
-// CheckOverrides parses every file in dir that overrides an embedded
-// template, each with the parser it is rendered with; an HTML template is
-// also escaped (html/template checks its contexts only then). It returns
-// the problems (one *OverrideError per broken file, by file name), and the
-// .tmpl files in dir that override nothing, which are likely misspelt.
-func CheckOverrides(dir string) (problems []error, unused []string, err error) {
-	if dir == "" {
-		return nil, nil, nil
-	}
-	names, err := fs.Glob(templates.FS, "*.tmpl")
-	if err != nil {
-		return nil, nil, err
-	}
-	known := map[string]bool{}
-	for _, name := range names {
-		known[name] = true
-		path := filepath.Join(dir, name)
-		body, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			problems = append(problems, &OverrideError{File: path, Err: err})
-			continue
-		}
-		if err := parseOverride(name, body); err != nil {
-			problems = append(problems, &OverrideError{File: path, Err: err})
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.tmpl"))
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, f := range files {
-		if !known[filepath.Base(f)] {
-			unused = append(unused, f)
-		}
-	}
-	sort.Strings(unused)
-	return problems, unused, nil
-}
-
-// parseOverride parses one template the way it is rendered.
-func parseOverride(name string, body []byte) error {
-	if !strings.HasSuffix(name, ".html.tmpl") {
-		_, err := parseText(name, body)
-		return err
-	}
-	t, err := parseHTML(name, body)
-	if err != nil {
-		return err
-	}
-	// Escaping happens at the first Execute, before any data is read: an
-	// escaping problem is an *html/template.Error, anything else comes
-	// from executing without data and is not the template's fault.
-	var escape *htmltemplate.Error
-	if err := t.Execute(io.Discard, nil); errors.As(err, &escape) {
-		return err
-	}
-	return nil
-}

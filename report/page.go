@@ -25,9 +25,9 @@ func StatementChart(d *store.StatementData) ([]byte, error) {
 // its chart inline as a data: PNG instead of a cid: part. (The HTML is
 // styled by style attributes: a page's Content-Security-Policy must allow
 // them, and data: images.)
-func StatementPage(in StatementInput, overrideDir string) (string, error) {
+func StatementPage(in StatementInput, t *Templates) (string, error) {
 	in.ChartCID = ChartCID
-	html, err := RenderStatementHTML(in, overrideDir)
+	html, err := RenderStatementHTML(in, t)
 	if err != nil {
 		return "", err
 	}
@@ -40,19 +40,10 @@ func StatementPage(in StatementInput, overrideDir string) (string, error) {
 
 // RenderStatementHTML renders the statement email's HTML part: tables and
 // inline styles, every value escaped.
-func RenderStatementHTML(in StatementInput, overrideDir string) (string, error) {
-	const name = "statement.html.tmpl"
-	body, err := templateBody(name, overrideDir)
-	if err != nil {
-		return "", err
-	}
-	t, err := parseHTML(name, body)
-	if err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
+func RenderStatementHTML(in StatementInput, t *Templates) (string, error) {
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, newStatementView(in)); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
+	if err := t.Execute(&buf, "statement.html.tmpl", newStatementView(in)); err != nil {
+		return "", err
 	}
 	return buf.String(), nil
 }

@@ -39,7 +39,7 @@ func TestStatementGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", Agency: "Northwind Studio", AsOf: storetest.Date("2026-03-18")}, tt.format, "")
+			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", Agency: "Northwind Studio", AsOf: storetest.Date("2026-03-18")}, tt.format, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestStatementFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-04-01")}, report.FormatText, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-04-01")}, report.FormatText, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestMarkdownEscapesNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatMarkdown, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatMarkdown, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestHTMLEscapesNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Note = `<script>alert("note")</script>`
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatHTML, "")
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-18")}, report.FormatHTML, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +102,15 @@ func TestTemplateOverride(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "statement.txt.tmpl"), []byte("custom {{.InvoiceNumber}} {{.TotalInvoiced}}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tmpl, err := report.ParseTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := db.StatementFor(context.Background(), rules, "acme-001", billing.NewPeriod(2026, 2), storetest.Date("2026-03-18"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD"}, report.FormatText, dir)
+	out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD"}, report.FormatText, tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +118,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Errorf("override not used: %q", out)
 	}
 	// The markdown template is not overridden there: the embedded one is used.
-	if out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD"}, report.FormatMarkdown, dir); err != nil || !strings.HasPrefix(out, "# Statement") {
+	if out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD"}, report.FormatMarkdown, tmpl); err != nil || !strings.HasPrefix(out, "# Statement") {
 		t.Errorf("embedded markdown = %q, %v", out, err)
 	}
 }
@@ -182,7 +186,7 @@ func TestStatementBeforeGoLiveAndUnderReview(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-02")}, report.FormatText, "")
+			out, err := report.RenderStatement(report.StatementInput{Data: d, Currency: "USD", AsOf: storetest.Date("2026-03-02")}, report.FormatText, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -137,19 +137,15 @@ var funcs = template.FuncMap{
 	"md": func(s string) string { return mdEscaper.Replace(OneLine(s)) },
 }
 
-// RenderStatement renders one statement as text, markdown or HTML. A template file
-// of the same name in overrideDir replaces the embedded one.
-func RenderStatement(in StatementInput, f Format, overrideDir string) (string, error) {
+// RenderStatement renders one statement as text, markdown or HTML, from
+// the templates of the config.
+func RenderStatement(in StatementInput, f Format, t *Templates) (string, error) {
 	if f == FormatHTML {
-		return RenderStatementHTML(in, overrideDir)
-	}
-	t, err := LoadTemplate(f.template(), overrideDir)
-	if err != nil {
-		return "", err
+		return RenderStatementHTML(in, t)
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, newStatementView(in)); err != nil {
-		return "", fmt.Errorf("render %s: %w", f.template(), err)
+	if err := t.Execute(&buf, f.template(), newStatementView(in)); err != nil {
+		return "", err
 	}
 	return buf.String(), nil
 }

@@ -173,6 +173,12 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		fmt.Fprintln(w, "\nafter the contract's end:")
 		fmt.Fprintln(w, strings.Join(after, "\n"))
 	}
+	if nb := NonBillableLines(v.NonBillable, v.Period); len(nb) > 0 {
+		fmt.Fprintln(w, "\nonly non-billable hours (none counts):")
+		for _, l := range nb {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	if v.UnmatchedEntries > 0 {
 		fmt.Fprintf(w, "\nunmatched hours: %s h in %s count toward no contract:\n",
 			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), Count(v.UnmatchedEntries, "entry", "entries"))
@@ -181,6 +187,24 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		}
 		fmt.Fprintln(w, "  (add the client or project to a contract's match list; hours before a contract's start are never billed)")
 	}
+}
+
+// NonBillableLines says, for each contract whose hours in p were all
+// non-billable, how many and from where, and the key that would count
+// them: a tracker plan without billable rates marks every entry
+// non-billable, and the client would show 0% used with no reason given.
+func NonBillableLines(nbs []store.NonBillable, p billing.Period) []string {
+	out := make([]string, 0, len(nbs))
+	h := func(s int64) string { return billing.FormatQuantity(s, billing.UnitHours) + " h" }
+	for _, nb := range nbs {
+		from := make([]string, len(nb.BySource))
+		for i, src := range nb.BySource {
+			from[i] = src.Source + " " + h(src.Seconds)
+		}
+		out = append(out, fmt.Sprintf("%s: %s in %s, every entry non-billable (%s); set contracts.%s.count_non_billable: true to count them",
+			nb.ContractID, h(nb.Seconds), p, strings.Join(from, ", "), nb.ContractID))
+	}
+	return out
 }
 
 // UnmatchedLines describes the unmatched entries by client, at most limit

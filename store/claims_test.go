@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"modernc.org/sqlite"
 
 	"retainer/billing"
 	"retainer/store"
@@ -277,47 +273,6 @@ func TestRecordWaitsOutAHeldWriteLock(t *testing.T) {
 	}
 }
 
-// outboxUpdates counts, per SQLite database file, the statements prepared
-// that write outbox.status: SQLite asks the authorizer once per statement,
-// however many rows it then updates.
-var outboxUpdates = struct {
-	sync.Mutex
-	once sync.Once
-	n    map[string]*atomic.Int64 // by database path
-}{n: map[string]*atomic.Int64{}}
-
-// countOutboxUpdates makes every connection opened from now on to the
-// SQLite file path count its outbox status updates; it returns the count.
-func countOutboxUpdates(path string) *atomic.Int64 {
-	outboxUpdates.once.Do(func() {
-		sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
-			outboxUpdates.Lock()
-			var n *atomic.Int64
-			for p, c := range outboxUpdates.n {
-				if strings.HasPrefix(dsn, "file:"+p+"?") {
-					n = c
-				}
-			}
-			outboxUpdates.Unlock()
-			if n == nil {
-				return nil
-			}
-			return conn.(sqlite.AuthorizerRegisterer).RegisterAuthorizer(
-				func(action sqlite.AuthorizerActionCode, table, column, _, _ string) sqlite.AuthorizerReturnCode {
-					if action == sqlite.AuthUpdate && table == "outbox" && column == "status" {
-						n.Add(1)
-					}
-					return sqlite.AuthorizerOK
-				})
-		})
-	})
-	outboxUpdates.Lock()
-	defer outboxUpdates.Unlock()
-	n := &atomic.Int64{}
-	outboxUpdates.n[path] = n
-	return n
-}
-
 // Claiming and releasing a batch is one UPDATE whatever its size.
 func TestClaimAndReleaseAreOneStatementPerBatch(t *testing.T) {
 	ctx := context.Background()
@@ -362,5 +317,127 @@ func TestClaimAndReleaseAreOneStatementPerBatch(t *testing.T) {
 				t.Fatalf("batch of %d: released %s is %s, %d attempts, claimed by %q", size, m.Key, m.Status, m.Attempts, m.ClaimedBy)
 			}
 		}
+	}
+}
+
+// Recording a batch of outcomes is one UPDATE of the outbox whatever its
+// size and however its outcomes differ (sent, a retry, failed, unknown,
+// each with its transport, error and next attempt), and one UPDATE of the
+// statements whose emails went. Each message ends as its own outcome says.
+func TestRecordIsOneStatementPerBatch(t *testing.T) {
+	ctx := context.Background()
+	statuses := []string{store.OutboxSent, store.OutboxPending, store.OutboxFailed, store.OutboxUnknown}
+	for _, size := range []int{1, 10, 250} {
+		path := store.TestingDSN(t, false)
+		outboxUpdates := countOutboxUpdates(path)
+		statementUpdates := countUpdates(path, "statements", "status")
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		// size statement emails (one per contract) and size Slack messages.
+		feb := per("2026-02")
+		var cs []*billing.Contract
+		for i := range size {
+			cs = append(cs, &billing.Contract{ID: fmt.Sprintf("c%03d", i), Client: fmt.Sprintf("Client %03d", i), Unit: billing.UnitHours,
+				Terms: billing.Terms{MonthlyHours: h(10), MonthlyFee: 100000}, Start: &feb, Contacts: []string{"ap@example.com"}})
+		}
+		if _, err := db.ClosePeriod(ctx, store.NewRules(cs), feb, "USD", time.UTC, now); err != nil {
+			t.Fatal(err)
+		}
+		var q []store.OutboxMessage
+		for i := range size {
+			q = append(q, store.OutboxMessage{Key: fmt.Sprintf("k/%d", i), Channel: "slack", To: []string{"#x"}})
+		}
+		if err := db.Enqueue(ctx, q, now); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := db.ClaimDue(ctx, now, true, 2*size)
+		if err != nil || len(claimed) != 2*size {
+			t.Fatalf("batch of %d: claimed %d, %v", size, len(claimed), err)
+		}
+
+		// Statement emails go but every other one, which fails; the Slack
+		// messages take each outcome in turn.
+		want := map[string]store.Outcome{}
+		var outcomes []store.Outcome
+		for i, m := range claimed {
+			o := store.Outcome{ID: m.ID, Status: statuses[i%len(statuses)], Transport: "slack", LastError: fmt.Sprintf("error %d", i),
+				Next: now.Add(time.Duration(i) * time.Minute)}
+			if _, _, ok := store.StatementKey(m.Key); ok {
+				o.Status, o.Transport = store.OutboxSent, "smtp"
+				if i%2 == 1 {
+					o.Status = store.OutboxFailed
+				}
+			}
+			if o.Status == store.OutboxSent {
+				o.LastError = ""
+			}
+			want[m.Key] = o
+			outcomes = append(outcomes, o)
+		}
+		outboxUpdates.Store(0)
+		statementUpdates.Store(0)
+		sentAt := now.Add(time.Hour)
+		if _, err := db.Record(ctx, store.Progress{Owner: store.ThisProcess(), Now: sentAt, Outcomes: outcomes}); err != nil {
+			t.Fatal(err)
+		}
+		if n := outboxUpdates.Load(); n != 1 {
+			t.Errorf("recording a batch of %d: %d UPDATE statements of the outbox, want 1", 2*size, n)
+		}
+		if n := statementUpdates.Load(); n != 1 {
+			t.Errorf("recording a batch of %d: %d UPDATE statements of the statements, want 1", 2*size, n)
+		}
+
+		for key, m := range byKey(t, db) {
+			o := want[key]
+			if m.Status != o.Status || m.Transport != o.Transport || m.LastError != o.LastError || !m.NextAttemptAt.Equal(o.Next) ||
+				m.Attempts != 1 || (m.SentAt != nil) != (o.Status == store.OutboxSent) || (m.SentAt != nil && !m.SentAt.Equal(sentAt)) {
+				t.Fatalf("batch of %d: %s is %+v, want %+v sent at %s", size, key, m, o, sentAt)
+			}
+			contract, p, ok := store.StatementKey(key)
+			if !ok {
+				continue
+			}
+			st, err := db.StatementByInvoice(ctx, store.InvoiceNumber(contract, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantStatus := map[bool]string{true: store.StatusSent, false: store.StatusPending}[o.Status == store.OutboxSent]; st.Status != wantStatus ||
+				(st.SentAt != nil) != (wantStatus == store.StatusSent) {
+				t.Fatalf("batch of %d: invoice %s is %s (sent at %v), want %s", size, st.InvoiceNumber, st.Status, st.SentAt, wantStatus)
+			}
+		}
+	}
+}
+
+// Outcomes of one message twice in a batch end as if written in order: an
+// outcome after one that left the message unknown replaces it; after any
+// other, it finds the message no longer being sent and is not written.
+func TestRecordTwoOutcomesOfOneMessage(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	queue(t, db, 2)
+	claimed, err := db.ClaimDue(ctx, now, false, 10)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claimed %d, %v", len(claimed), err)
+	}
+	a, b := claimed[0], claimed[1]
+	_, err = db.Record(ctx, store.Progress{Owner: store.ThisProcess(), Now: now, Outcomes: []store.Outcome{
+		{ID: a.ID, Status: store.OutboxUnknown, Transport: "slack", LastError: "timeout"},
+		{ID: b.ID, Status: store.OutboxFailed, Transport: "slack", LastError: "404"},
+		{ID: a.ID, Status: store.OutboxSent, Transport: "slack"},
+		{ID: b.ID, Status: store.OutboxSent, Transport: "slack"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byKey(t, db)
+	if got := m[a.Key]; got.Status != store.OutboxSent || got.LastError != "" || got.SentAt == nil {
+		t.Errorf("unknown, then sent: %+v, want sent", got)
+	}
+	if got := m[b.Key]; got.Status != store.OutboxFailed || got.LastError != "404" || got.SentAt != nil {
+		t.Errorf("failed, then sent: %+v, want failed", got)
 	}
 }

@@ -162,17 +162,10 @@ func (d deltas) addCounts(k usageKey, counted, seconds, entries int64) {
 // apply writes usage deltas, and records the change of a closed period's
 // counted seconds as a late adjustment.
 func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	closed, err := closedPeriods(ctx, tx)
+	// Every period up to the last closed one is frozen.
+	last, hasLast, err := lastClosed(ctx, tx)
 	if err != nil {
 		return err
-	}
-	// Every period up to the last closed one is frozen, also one that had no
-	// contract at close time and so no row in periods.
-	last, hasLast := billing.Period(0), false
-	for p := range closed {
-		if !hasLast || p > last {
-			last, hasLast = p, true
-		}
 	}
 	type periodKey struct {
 		contract string
@@ -276,21 +269,15 @@ func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	return nil
 }
 
-func closedPeriods(ctx context.Context, tx *sql.Tx) (map[billing.Period]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT period FROM periods`)
-	if err != nil {
-		return nil, err
+// lastClosed returns the last closed period; ok is false before the first
+// close. One seek of the periods key, however many months were closed
+// (reading every row of periods made each status grow with the history).
+func lastClosed(ctx context.Context, tx *sql.Tx) (last billing.Period, ok bool, err error) {
+	var p sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(period) FROM periods`).Scan(&p); err != nil {
+		return 0, false, err
 	}
-	defer rows.Close()
-	out := map[billing.Period]bool{}
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out[billing.Period(p)] = true
-	}
-	return out, rows.Err()
+	return billing.Period(p.Int64), p.Valid, nil
 }
 
 // AddEntries stores new entries, matched and counted by rules, in one
@@ -359,23 +346,16 @@ type SyncResult struct {
 // Every command opens the store with a Sync: the check is a read, so that
 // with the contracts unchanged it neither waits for nor blocks a writer.
 func (s *DB) Sync(ctx context.Context, rules *Rules, now time.Time) (SyncResult, error) {
-	want := map[string]string{"": rules.matchFingerprint()}
-	for _, c := range rules.list {
-		want[c.ID] = countFingerprint(c)
-	}
-	var current bool
-	if err := s.read(ctx, func(tx *sql.Tx) error {
-		stored, err := storedRules(ctx, tx)
-		current = maps.Equal(stored, want)
-		return err
-	}); err != nil {
+	want := rules.fingerprints()
+	changed, err := s.rulesChanged(ctx, want)
+	if err != nil {
 		return SyncResult{}, fmt.Errorf("sync contracts: %w", err)
 	}
-	if current {
+	if !changed {
 		return SyncResult{}, nil
 	}
 	var res SyncResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res = SyncResult{}
 		stored, err := storedRules(ctx, tx)
 		if err != nil {
@@ -414,6 +394,37 @@ func (s *DB) Sync(ctx context.Context, rules *Rules, now time.Time) (SyncResult,
 		return SyncResult{}, fmt.Errorf("sync contracts: %w", err)
 	}
 	return res, nil
+}
+
+// RulesChanged reports whether rules match or count entries otherwise than
+// the rules the stored entries were matched and counted with: whether Sync
+// would write. It only reads (a read-only store's reader says its figures
+// are as they were).
+func (s *DB) RulesChanged(ctx context.Context, rules *Rules) (bool, error) {
+	changed, err := s.rulesChanged(ctx, rules.fingerprints())
+	if err != nil {
+		return false, fmt.Errorf("stored contract rules: %w", err)
+	}
+	return changed, nil
+}
+
+func (s *DB) rulesChanged(ctx context.Context, want map[string]string) (changed bool, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		stored, err := storedRules(ctx, tx)
+		changed = !maps.Equal(stored, want)
+		return err
+	})
+	return changed, err
+}
+
+// fingerprints are the rules as the rules table stores them: the matcher's
+// under "", each contract's counting under its id.
+func (r *Rules) fingerprints() map[string]string {
+	want := map[string]string{"": r.matchFingerprint()}
+	for _, c := range r.list {
+		want[c.ID] = countFingerprint(c)
+	}
+	return want
 }
 
 // storedRules reads the rule fingerprints the entries were matched and

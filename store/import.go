@@ -80,7 +80,7 @@ type Import struct {
 	seq    int64
 	ided   int
 
-	deleted  []string     // external ids deleted upstream
+	deleted  []string     // external ids deleted upstream, staged in import_deleted at Commit
 	keepFrom billing.Date // with keepSet: the source's id'd entries in
 	keepTo   billing.Date // keepFrom..keepTo that this import did not
 	keepSet  bool         // bring are gone upstream
@@ -150,10 +150,14 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 			seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
 			project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
 			user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL)`,
+		// The external ids deleted upstream (Delete): Commit deletes their
+		// entries in one statement, however many there are.
+		`CREATE TEMP TABLE IF NOT EXISTS import_deleted (external_id TEXT PRIMARY KEY)`,
 		// What an earlier import on this connection left, if its end could
 		// not clear it.
 		`DELETE FROM import_rows`,
 		`DELETE FROM import_new`,
+		`DELETE FROM import_deleted`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.Close()
@@ -186,7 +190,7 @@ func (im *Import) finish() {
 	// The staged rows take memory (temp_store is MEMORY) for as long as the
 	// connection lives; clear them even when the import was cancelled.
 	ctx := context.WithoutCancel(im.ctx)
-	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_new`} {
+	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_new`, `DELETE FROM import_deleted`} {
 		im.conn.ExecContext(ctx, q)
 	}
 	im.conn.Close()
@@ -407,6 +411,29 @@ func (im *Import) flushStage() error {
 	return nil
 }
 
+// stageDeleted puts the external ids deleted upstream in import_deleted,
+// insertChunk at a time, before the write transaction: Commit then deletes
+// their entries in one statement.
+func (im *Import) stageDeleted() error {
+	ids := im.deleted
+	args := make([]any, 0, min(len(ids), insertChunk))
+	for len(ids) > 0 {
+		chunk := ids[:min(insertChunk, len(ids))]
+		ids = ids[len(chunk):]
+		args = args[:0]
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		// An id deleted twice is one entry gone.
+		q := `INSERT INTO import_deleted (external_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",") +
+			` ON CONFLICT (external_id) DO NOTHING`
+		if _, err := im.conn.ExecContext(im.ctx, q, args...); err != nil {
+			return fmt.Errorf("stage deletions: %w", err)
+		}
+	}
+	return nil
+}
+
 // stageInsert is the insert of n staged rows.
 func stageInsert(n int) string {
 	return `INSERT INTO import_rows (seq, external_id, ` + stagedCols + `) VALUES ` +
@@ -440,6 +467,9 @@ func (im *Import) Commit() (ImportResult, error) {
 	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
 	}
+	if err := im.stageDeleted(); err != nil {
+		return ImportResult{}, err
+	}
 	ctx := im.ctx
 	tx, err := im.s.begin(ctx, im.conn)
 	if err != nil {
@@ -470,10 +500,10 @@ func (im *Import) Commit() (ImportResult, error) {
 			return ImportResult{}, err
 		}
 	}
-	for _, id := range im.deleted {
-		n, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id = ?`, im.source, id)
+	if len(im.deleted) > 0 {
+		n, err := removeEntries(ctx, tx, d, `e.source = ? AND e.external_id IN (SELECT external_id FROM import_deleted)`, im.source)
 		if err != nil {
-			return ImportResult{}, err
+			return ImportResult{}, fmt.Errorf("remove entries deleted upstream: %w", err)
 		}
 		im.res.Removed += n
 	}
@@ -864,15 +894,29 @@ func (im *Import) upsertWithIDs(d deltas) error {
 	return err
 }
 
-// removeEntries deletes the entries matching where, subtracting their usage,
-// and returns how many there were.
+// removeEntries deletes the entries e matching where, subtracting their
+// usage, and returns how many there were: one statement, the DELETE
+// returning what each deleted entry counted (a look-up before the delete
+// was a second statement, one more round trip to a server, for every
+// deletion).
 func removeEntries(ctx context.Context, tx *sql.Tx, d deltas, where string, args ...any) (int, error) {
-	n, err := addUsage(ctx, tx, d, -1, `entries e WHERE `+where, args...)
-	if err != nil || n == 0 {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM entries AS e WHERE `+where+` RETURNING contract_id, day, counted, seconds`, args...)
+	if err != nil {
 		return 0, err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM entries WHERE id IN (SELECT e.id FROM entries e WHERE `+where+`)`, args...)
-	return n, err
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var k usageKey
+		var day, counted, secs int64
+		if err := rows.Scan(&k.contract, &day, &counted, &secs); err != nil {
+			return 0, err
+		}
+		k.day = billing.Date(day)
+		d.addCounts(k, -counted, -secs, -1)
+		n++
+	}
+	return n, rows.Err()
 }
 
 // addUsage adds the usage of the rows of from (a table of entries or staged

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -211,5 +212,78 @@ func TestAPIImportDeletesAndCursor(t *testing.T) {
 	}
 	if got := usedIn(t, db, rules, "2026-03"); got != 60*60 {
 		t.Errorf("used %d, want 1 h", got)
+	}
+}
+
+// An entry deleted upstream costs no look-up: the DELETE returns what each
+// deleted entry counted. A tracker's deletions (Delete) are one DELETE
+// whatever their number; a window clean-up (KeepOnly) is one more beside
+// the one of the rows changed upstream. Had a deletion gone back to a
+// look-up and a delete, lookups would count it.
+func TestUpstreamDeletionsAreOneStatement(t *testing.T) {
+	ctx := context.Background()
+	rules := store.NewRules([]*billing.Contract{acme()})
+	march := func(i int) billing.Date { return billing.DateOf(2026, 3, 1+i%28) }
+	for _, size := range []int{1, 10, 600} {
+		path := store.TestingDSN(t, false)
+		stmts := countEntryStatements(path)
+		db, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		var rows []store.Entry
+		for i := range size + 2 {
+			rows = append(rows, store.Entry{ExternalID: fmt.Sprintf("T-%d", i), Date: march(i), Seconds: 3600, Billable: true, Client: "Acme Corp"})
+		}
+		if res := importRows(t, db, rules, "toggl", rows...); res != (tally{Imported: size + 2}) {
+			t.Fatalf("%d: first import %+v", size, res)
+		}
+
+		// The tracker reports size deletions, one of them twice, and one of
+		// an entry never imported.
+		stmts.deletes.Store(0)
+		stmts.lookups.Store(0)
+		im, err := db.BeginImport(ctx, rules, "toggl", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range size {
+			im.Delete(fmt.Sprintf("T-%d", i))
+		}
+		im.Delete("T-0")
+		im.Delete("never-imported")
+		res, err := im.Commit()
+		if err != nil || counts(res) != (tally{Removed: size}) {
+			t.Fatalf("%d deletions: %+v, %v", size, res, err)
+		}
+		if d, l := stmts.deletes.Load(), stmts.lookups.Load(); d != 1 || l != 0 {
+			t.Errorf("%d deletions: %d DELETE and %d look-up statements, want 1 and 0", size, d, l)
+		}
+		if got := usedIn(t, db, rules, "2026-03"); got != h(2) {
+			t.Errorf("%d deletions: %d s used in March, want the 2 h left", size, got)
+		}
+
+		// A sync of March that brings one of the two left: the other goes.
+		stmts.deletes.Store(0)
+		stmts.lookups.Store(0)
+		im, err = db.BeginImport(ctx, rules, "toggl", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im.KeepOnly(billing.DateOf(2026, 3, 1), billing.DateOf(2026, 3, 31))
+		if err := im.Add(rows[size]); err != nil {
+			t.Fatal(err)
+		}
+		res, err = im.Commit()
+		if err != nil || counts(res) != (tally{Unchanged: 1, Removed: 1}) {
+			t.Fatalf("%d: window clean-up %+v, %v", size, res, err)
+		}
+		if d, l := stmts.deletes.Load(), stmts.lookups.Load(); d != 2 || l != 0 {
+			t.Errorf("%d: window clean-up: %d DELETE and %d look-up statements, want 2 (rows changed upstream, the window) and 0", size, d, l)
+		}
+		if got := usedIn(t, db, rules, "2026-03"); got != h(1) {
+			t.Errorf("%d: after the window clean-up %d s used in March, want 1 h", size, got)
+		}
 	}
 }

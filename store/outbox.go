@@ -197,9 +197,15 @@ func enqueue(ctx context.Context, tx *sql.Tx, key, channel string, to []string, 
 	return nil
 }
 
-// Enqueue queues messages; a (key, channel) already queued is left as it is.
+// Enqueue queues messages, all in one transaction; a (key, channel) already
+// queued is left as it is, and so is a period's digest already queued under
+// any of its keys (see withoutQueuedDigests).
 func (s *DB) Enqueue(ctx context.Context, msgs []OutboxMessage, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		msgs, err := withoutQueuedDigests(ctx, tx, msgs)
+		if err != nil {
+			return err
+		}
 		for _, m := range msgs {
 			if err := enqueue(ctx, tx, m.Key, m.Channel, m.To, now); err != nil {
 				return err
@@ -365,28 +371,17 @@ func (s *DB) Record(ctx context.Context, p Progress) (handed bool, err error) {
 
 func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool, err error) {
 	owner := p.Owner.String()
+	outcomes := oneOutcomeEach(p.Outcomes)
 	err = s.patientTx(ctx, func(tx *sql.Tx) error {
 		recorded, handed = 0, false
-		for _, o := range p.Outcomes {
-			var sent any
-			if o.Status == OutboxSent {
-				sent = p.Now.Unix()
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, transport = ?, last_error = ?, next_attempt_at = ?,
-				sent_at = COALESCE(?, sent_at), claim_expires_at = 0 WHERE id = ? AND claimed_by = ? AND status IN ('sending', 'unknown')`,
-				o.Status, o.Transport, o.LastError, o.Next.Unix(), sent, o.ID, owner)
+		for rest := outcomes; len(rest) > 0; {
+			chunk := rest[:min(len(rest), outcomeChunk)]
+			rest = rest[len(chunk):]
+			n, err := recordOutcomes(ctx, tx, owner, p.Now, chunk)
 			if err != nil {
-				return fmt.Errorf("outbox %d: %w", o.ID, err)
+				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				continue
-			}
-			recorded++
-			if o.Status == OutboxSent {
-				if err := markStatementSent(ctx, tx, o.ID, p.Now); err != nil {
-					return fmt.Errorf("outbox %d: %w", o.ID, err)
-				}
-			}
+			recorded += n
 		}
 		if p.HandOver == 0 {
 			return nil
@@ -407,12 +402,87 @@ func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool,
 	return recorded, handed, nil
 }
 
-// markStatementSent sets a statement's invoice to sent when its email
-// (the outbox row that carries the invoice number) went.
-func markStatementSent(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE status = 'pending'
-		AND invoice_number = (SELECT invoice_number FROM outbox WHERE id = ? AND invoice_number <> '')`, now.Unix(), id)
-	return err
+// outcomeChunk is how many outcomes one UPDATE writes (six parameters
+// each): a dispatcher's batch, far below the backends' parameter limits.
+const outcomeChunk = 500
+
+// oneOutcomeEach keeps one outcome per message, the one that writing them
+// in order would leave: an outcome after one that left its message
+// unknown replaces it; after any other it would find the message no
+// longer being sent, and is dropped.
+func oneOutcomeEach(outcomes []Outcome) []Outcome {
+	at := make(map[int64]int, len(outcomes))
+	out := make([]Outcome, 0, len(outcomes))
+	for _, o := range outcomes {
+		i, seen := at[o.ID]
+		switch {
+		case !seen:
+			at[o.ID] = len(out)
+			out = append(out, o)
+		case out[i].Status == OutboxUnknown:
+			out[i] = o
+		}
+	}
+	return out
+}
+
+// recordOutcomes writes outcomes, each for a message owner claims (or one
+// RecoverClaims made unknown while owner was sending it), and sets the
+// invoices of the statement emails sent among them to sent; it returns how
+// many it wrote. Two statements whatever the number of outcomes: one
+// UPDATE of the outbox from a VALUES list of the outcomes (per message:
+// its status, transport, error, next attempt and sent time), returning the
+// messages it wrote, then one UPDATE of the statements of those sent.
+func recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time, outcomes []Outcome) (int, error) {
+	// VALUES columns are column1, column2, … on both backends; the casts
+	// type PostgreSQL's parameters, which VALUES alone leaves as text.
+	const row = `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT)),`
+	args := make([]any, 0, 6*len(outcomes)+1)
+	for _, o := range outcomes {
+		var sent any
+		if o.Status == OutboxSent {
+			sent = now.Unix()
+		}
+		args = append(args, o.ID, o.Status, o.Transport, o.LastError, o.Next.Unix(), sent)
+	}
+	args = append(args, owner)
+	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = v.column2, transport = v.column3, last_error = v.column4,
+		next_attempt_at = v.column5, sent_at = COALESCE(v.column6, outbox.sent_at), claim_expires_at = 0
+		FROM (VALUES `+strings.TrimSuffix(strings.Repeat(row, len(outcomes)), ",")+`) AS v
+		WHERE outbox.id = v.column1 AND outbox.claimed_by = ? AND outbox.status IN ('sending', 'unknown')
+		RETURNING id, status`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("outbox outcomes: %w", err)
+	}
+	defer rows.Close()
+	var written int
+	var sent []any
+	for rows.Next() {
+		var id int64
+		var status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return 0, fmt.Errorf("outbox outcomes: %w", err)
+		}
+		written++
+		if status == OutboxSent {
+			sent = append(sent, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("outbox outcomes: %w", err)
+	}
+	rows.Close()
+	if len(sent) == 0 {
+		return written, nil
+	}
+	// A statement email (the outbox row that carries an invoice number)
+	// sent: its invoice is sent.
+	if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE status = 'pending'
+		AND invoice_number IN (SELECT invoice_number FROM outbox WHERE id IN (`+placeholders(len(sent))+`) AND invoice_number <> '')`,
+		append([]any{now.Unix()}, sent...)...); err != nil {
+		return 0, fmt.Errorf("invoices of sent statements: %w", err)
+	}
+	return written, nil
 }
 
 // ExtendClaims renews owner's claims on ids (those not yet done) until

@@ -34,6 +34,9 @@ type View struct {
 	// Unmatched breaks them down by client, most hours first (every
 	// contract's status only).
 	Unmatched []UnmatchedGroup
+	// NonBillable are the listed contracts whose hours in the period were
+	// all non-billable, so that none counted.
+	NonBillable []NonBillable
 }
 
 // UnmatchedGroup is one client's entries that count toward no contract:
@@ -78,7 +81,6 @@ func (st *Statement) StatusAt(asOf billing.Date) string {
 
 // state is what the open periods are computed from.
 type state struct {
-	closed    map[billing.Period]bool
 	last      billing.Period // last closed period; valid when hasLast
 	hasLast   bool
 	bank      map[string][]billing.Lot // lots carried out of last
@@ -96,13 +98,8 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string
 	}
 	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[string][]periodUsage{}}
 	var err error
-	if st.closed, err = closedPeriods(ctx, tx); err != nil {
+	if st.last, st.hasLast, err = lastClosed(ctx, tx); err != nil {
 		return nil, err
-	}
-	for p := range st.closed {
-		if !st.hasLast || p > st.last {
-			st.last, st.hasLast = p, true
-		}
 	}
 	lo := billing.Period(0)
 	if st.hasLast {
@@ -261,6 +258,9 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 			}
 		}
 		if err := s.decorate(ctx, tx, p, v.Rows); err != nil {
+			return err
+		}
+		if v.NonBillable, err = nonBillableOnly(ctx, tx, rules, p, only); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(seconds), 0), COALESCE(SUM(entries), 0) FROM usage WHERE contract_id = '' AND period = ?`,

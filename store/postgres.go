@@ -45,14 +45,18 @@ const writeLock = 0x7265_7461_696e // "retain"
 // openPostgres opens a postgres:// URL through pgx, with queries rebound
 // from ? to $n. Every connection waits at most busy for a lock (the
 // replicas' write lock above all), as SQLite's busy_timeout bounds the wait
-// for its write lock, unless the URL sets its own lock_timeout.
-func openPostgres(ctx context.Context, url string, busy time.Duration) (*sql.DB, error) {
+// for its write lock, unless the URL sets its own lock_timeout. Read-only,
+// every transaction of every connection is read-only: a write fails.
+func openPostgres(ctx context.Context, url string, busy time.Duration, readOnly bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", RedactDSN(url), err)
 	}
 	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
 		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
+	}
+	if readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
 	db := sql.OpenDB(rebindConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {

@@ -36,6 +36,10 @@ type DB struct {
 	path string // the database file; "" on PostgreSQL
 	d    dialect
 
+	// behind is how many embedded migrations a read-only store's database
+	// lacks (see SchemaBehind).
+	behind int
+
 	// failHook, when set by a test, is called at named points inside write
 	// transactions; an error it returns aborts the transaction.
 	failHook func(point string) error
@@ -57,6 +61,14 @@ type Options struct {
 	// transaction: SQLite's busy_timeout, PostgreSQL's lock_timeout (unless
 	// the URL sets one). Zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration
+
+	// ReadOnly opens an existing database for reading only, for a command
+	// that must not write (`retainer check`): no migration is applied
+	// (SchemaBehind says how many the database lacks) and every write
+	// fails. SQLite opens the file read-only (mode=ro, and query_only on
+	// every connection), and never creates it; PostgreSQL begins every
+	// transaction read-only.
+	ReadOnly bool
 }
 
 // Open opens (creating if needed) the SQLite database at path, or the
@@ -75,28 +87,51 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 		busy = DefaultBusyTimeout
 	}
 	if IsPostgres(path) {
-		db, err := openPostgres(ctx, path, busy)
+		db, err := openPostgres(ctx, path, busy, opts.ReadOnly)
 		if err != nil {
 			return nil, err
 		}
 		s := &DB{db: db, d: postgresDialect}
-		if err := s.migrate(ctx); err != nil {
+		if err := s.prepareSchema(ctx, opts.ReadOnly); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open %s: %w", RedactDSN(path), err)
 		}
 		return s, nil
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, busy))
+	db, err := sql.Open("sqlite", sqliteDSN(path, busy, opts.ReadOnly))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &DB{db: db, path: path, d: sqliteDialect}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.prepareSchema(ctx, opts.ReadOnly); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
 }
+
+// prepareSchema applies the migrations the database lacks or, read-only,
+// counts them.
+func (s *DB) prepareSchema(ctx context.Context, readOnly bool) error {
+	if !readOnly {
+		return s.migrate(ctx)
+	}
+	all, err := embeddedMigrations()
+	if err != nil {
+		return err
+	}
+	pending, err := s.pendingMigrations(ctx, all)
+	if err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	s.behind = len(pending)
+	return nil
+}
+
+// SchemaBehind returns how many of this binary's migrations the database
+// lacks: 0 but on a store opened ReadOnly, which applies none. Reads that
+// need what they add may fail; the next read-write open applies them.
+func (s *DB) SchemaBehind() int { return s.behind }
 
 // sqliteDSN is the data source name of a SQLite file: the pragmas of every
 // pooled connection, and immediate write transactions.
@@ -109,13 +144,26 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 // Temporary tables (an import's staged rows) live in a small cache that
 // spills to a temporary file, so memory does not grow with an import's file
 // (in memory, a 1,000,000-row file took 385 MiB instead of 165).
-func sqliteDSN(path string, busy time.Duration) string {
+//
+// Read-only, the file is opened with mode=ro (SQLite neither creates nor
+// writes it) and every connection is query_only; the journal mode is left
+// as the file has it (WAL, set by the first read-write open), and
+// transactions begin deferred: an immediate one asks for the write lock.
+func sqliteDSN(path string, busy time.Duration, readOnly bool) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")", "journal_mode(WAL)",
-		"foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(FILE)"} {
+	wait := "busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")"
+	pragmas := []string{wait, "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-65536)", "temp_store(FILE)"}
+	if readOnly {
+		pragmas = []string{wait, "query_only(1)", "foreign_keys(1)", "cache_size(-65536)"}
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
-	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
 	return "file:" + path + "?" + q.Encode()
 }
 

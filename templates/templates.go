@@ -1,6 +1,8 @@
 // Package templates holds the default templates of every message and page,
 // embedded in the binary. A file of the same name in the configured
-// templates_dir overrides one.
+// templates_dir overrides one: messages and statements at its top, the web
+// pages and app.css in its web/. report.ParseTemplates reads and parses
+// them, once per config.
 package templates
 
 import "embed"

@@ -157,7 +157,8 @@ func externalIDs(cs []Change) []string {
 	return ids
 }
 
-var harvestWantIDs = []string{"636709355", "636708723", "636709100", "636709300"} // 636709200 is running
+// 636709200 is a running timer: it comes with the hours it shows.
+var harvestWantIDs = []string{"636709355", "636708723", "636709100", "636709200", "636709300"}
 
 func TestHarvestChangesPagesHeadersAndEntries(t *testing.T) {
 	srv, log := harvestServer(t, nil)
@@ -214,6 +215,10 @@ func TestHarvestChangesPagesHeadersAndEntries(t *testing.T) {
 		Format: SourceHarvestAPI, Date: apiDate(t, "2026-03-03"), Seconds: 1800,
 		Client: "123 Industries", Project: "Online Store - Phase 1", Task: "Project Management",
 		Notes: "Call with client", User: "Jane Doe", Billable: false, ExternalID: "636709100",
+	}, {
+		Format: SourceHarvestAPI, Date: apiDate(t, "2026-03-04"), Seconds: 576, // 0.16 h, running
+		Client: "ABC Corp", Project: "Marketing Website", ProjectCode: "MW", Task: "Programming",
+		Notes: "running now", User: "Jane Doe", Billable: true, ExternalID: "636709200",
 	}, {
 		Format: SourceHarvestAPI, Date: apiDate(t, "2026-03-04"), Seconds: 10800,
 		Client: "123 Industries", Project: "Online Store - Phase 1", Task: "Programming",
@@ -345,12 +350,15 @@ func TestHarvestPermanentErrors(t *testing.T) {
 func TestHarvestWindow(t *testing.T) {
 	srv, log := harvestServer(t, nil)
 	var got []string
-	err := newHarvest(srv, &sleepRecorder{}).Window(context.Background(), apiDate(t, "2026-03-01"), apiDate(t, "2026-03-31"), func(e Entry) error {
+	latest, err := newHarvest(srv, &sleepRecorder{}).Window(context.Background(), apiDate(t, "2026-03-01"), apiDate(t, "2026-03-31"), func(e Entry) error {
 		got = append(got, e.ExternalID)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := apiTime(t, "2026-03-06T08:00:00Z"); !latest.Equal(want) {
+		t.Errorf("latest updated_at = %v, want %v", latest, want)
 	}
 	if !reflect.DeepEqual(got, harvestWantIDs) {
 		t.Errorf("ids = %v, want %v", got, harvestWantIDs)
@@ -369,156 +377,6 @@ func TestHarvestRefusesForeignNextLink(t *testing.T) {
 	_, _, err := collectChanges(t, newHarvest(srv, &sleepRecorder{}).Changes, time.Time{})
 	if err == nil || !strings.Contains(err.Error(), "another host") {
 		t.Errorf("err = %v, want a refusal", err)
-	}
-}
-
-// togglServer serves the Toggl fixtures under /api/v9 for workspace 789.
-func togglServer(t *testing.T, fail func(w http.ResponseWriter, r *http.Request, n int) bool) (*httptest.Server, *requestLog) {
-	t.Helper()
-	log := &requestLog{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := log.add(r)
-		if fail != nil && fail(w, r, n) {
-			return
-		}
-		user, pass, ok := r.BasicAuth()
-		if !ok || user != apiTestToken || pass != "api_token" {
-			http.Error(w, "Incorrect username and/or password", http.StatusForbidden)
-			return
-		}
-		var name string
-		switch r.URL.Path {
-		case "/api/v9/me/time_entries":
-			name = "toggl_time_entries.json"
-		case "/api/v9/workspaces/789/projects":
-			if r.URL.Query().Get("page") != "1" {
-				_, _ = w.Write([]byte("[]"))
-				return
-			}
-			name = "toggl_projects.json"
-		case "/api/v9/workspaces/789/clients":
-			name = "toggl_clients.json"
-		default:
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(apiFixture(t, name, ""))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, log
-}
-
-func newToggl(t *testing.T, srv *httptest.Server, rec *sleepRecorder) *TogglAPI {
-	t.Helper()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Skip("no tzdata:", err)
-	}
-	return &TogglAPI{
-		BaseURL:     srv.URL + "/api/v9",
-		WorkspaceID: 789,
-		Token:       apiTestToken,
-		HTTP:        srv.Client(),
-		Sleep:       rec.sleep,
-		Agency:      ny,
-		Now:         func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) },
-	}
-}
-
-func TestTogglChanges(t *testing.T) {
-	srv, log := togglServer(t, nil)
-	since := apiTime(t, "2026-03-01T00:00:00Z")
-	got, cursor, err := collectChanges(t, newToggl(t, srv, &sleepRecorder{}).Changes, since)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 3544189004 is running, 3544189005 is in workspace 790.
-	if ids, want := externalIDs(got), []string{"3544189001", "3544189002", "-3544189003"}; !reflect.DeepEqual(ids, want) {
-		t.Fatalf("ids = %v, want %v", ids, want)
-	}
-	want := []Entry{{
-		Format: SourceTogglAPI, Date: apiDate(t, "2026-03-02"), Seconds: 5400,
-		Client: "Acme Ltd", Project: "Retainer 2026", Task: "Planning", Notes: "Sprint planning",
-		Billable: true, ExternalID: "3544189001",
-	}, {
-		// 02:00Z is 21:00 the day before in New York; names from the
-		// lookups (archived project and client), not the entry's meta.
-		Format: SourceTogglAPI, Date: apiDate(t, "2026-02-28"), Seconds: 2700,
-		Client: "Globex Corporation", Project: "Support (archived)", Billable: false, ExternalID: "3544189002",
-	}}
-	for i := range want {
-		if got[i].Deleted || got[i].Entry != want[i] {
-			t.Errorf("change %d:\n got %+v\nwant %+v", i, got[i], want[i])
-		}
-	}
-	if !got[2].Deleted || got[2].Entry.Format != SourceTogglAPI {
-		t.Errorf("deleted change = %+v", got[2])
-	}
-	if want := apiTime(t, "2026-03-05T08:00:03Z"); !cursor.Equal(want) {
-		t.Errorf("cursor = %v, want %v (max at)", cursor, want)
-	}
-
-	reqs := log.all()
-	var paths []string
-	for _, r := range reqs {
-		paths = append(paths, r.URL.Path)
-	}
-	if want := []string{"/api/v9/me/time_entries", "/api/v9/workspaces/789/projects", "/api/v9/workspaces/789/clients"}; !reflect.DeepEqual(paths, want) {
-		t.Errorf("paths = %v, want %v (names resolved once)", paths, want)
-	}
-	q := reqs[0].URL.Query()
-	if q.Get("since") != "1772323200" || q.Has("start_date") {
-		t.Errorf("time entries query = %v, want since=1772323200", q)
-	}
-	if q := reqs[1].URL.Query(); q.Get("active") != "both" || q.Get("per_page") != "200" {
-		t.Errorf("projects query = %v", q)
-	}
-	if q := reqs[2].URL.Query(); q.Get("status") != "both" {
-		t.Errorf("clients query = %v", q)
-	}
-}
-
-func TestTogglSinceZeroUsesWindow(t *testing.T) {
-	srv, log := togglServer(t, nil)
-	if _, _, err := collectChanges(t, newToggl(t, srv, &sleepRecorder{}).Changes, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	q := log.all()[0].URL.Query()
-	if q.Has("since") || q.Get("start_date") != "2025-02-03" || q.Get("end_date") != "2026-03-11" {
-		t.Errorf("query = %v, want start_date 400 days back and end_date tomorrow", q)
-	}
-}
-
-func TestTogglRetryAfterAndAuth(t *testing.T) {
-	throttled := false
-	srv, _ := togglServer(t, func(w http.ResponseWriter, r *http.Request, n int) bool {
-		if strings.HasSuffix(r.URL.Path, "/projects") && !throttled {
-			throttled = true
-			w.Header().Set("Retry-After", "3")
-			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
-			return true
-		}
-		return false
-	})
-	rec := &sleepRecorder{}
-	got, _, err := collectChanges(t, newToggl(t, srv, rec).Changes, apiTime(t, "2026-03-01T00:00:00Z"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 {
-		t.Errorf("%d changes, want 3", len(got))
-	}
-	if w := rec.recorded(); !reflect.DeepEqual(w, []time.Duration{3 * time.Second}) {
-		t.Errorf("slept %v, want [3s]", w)
-	}
-
-	bad := newToggl(t, srv, rec)
-	bad.Token = "wrong-" + apiTestToken
-	_, _, err = collectChanges(t, bad.Changes, time.Time{})
-	var se *StatusError
-	if !errors.As(err, &se) || se.Status != http.StatusForbidden || strings.Contains(err.Error(), apiTestToken) {
-		t.Errorf("err = %v, want a 403 without the token", err)
 	}
 }
 
@@ -544,10 +402,14 @@ func TestRetryExhaustion(t *testing.T) {
 			return err
 		}},
 		{"toggl 502", http.StatusBadGateway, func(srv *httptest.Server, rec *sleepRecorder) error {
-			tg := newToggl(t, srv, rec)
-			tg.MaxRetries = 3
-			_, _, err := collectChanges(t, tg.Changes, time.Time{})
-			return err
+			tg := &TogglAPI{BaseURL: srv.URL + "/api/v9", ReportsURL: srv.URL + "/reports/api/v3", WorkspaceID: 789,
+				Token: apiTestToken, HTTP: srv.Client(), Sleep: rec.sleep, MaxRetries: 3}
+			return tg.Window(context.Background(), apiDate(t, "2026-03-01"), apiDate(t, "2026-03-31"), func(Entry) error { return nil })
+		}},
+		{"clockify 504", http.StatusGatewayTimeout, func(srv *httptest.Server, rec *sleepRecorder) error {
+			c := &ClockifyAPI{ReportsURL: srv.URL + "/v1", WorkspaceID: clockifyTestWorkspace,
+				Token: apiTestToken, HTTP: srv.Client(), Sleep: rec.sleep, MaxRetries: 3}
+			return c.Window(context.Background(), apiDate(t, "2026-03-01"), apiDate(t, "2026-03-31"), func(Entry) error { return nil })
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	fLastName
 	fBillable
 	fID
+	fType // Clockify's break column: a "Break" row is not work
 	numFields
 )
 
@@ -56,6 +57,11 @@ type spec struct {
 	// (distinguishes Harvest from a generic file with date,client,hours).
 	oneOf   []string
 	running bool // the format can export running timers
+	// spellings, when set, says which languages each header spelling
+	// (lower-case, trimmed) of this format belongs to: a tracker writes its
+	// header in one language, so a header whose columns share none was
+	// edited by hand and is refused (see mixedLanguages).
+	spellings map[string]language
 }
 
 // specs in detection order.
@@ -128,6 +134,9 @@ func detect(forced Format, names, raw []string) (Format, columns, error) {
 			return sp.format, c, nil
 		}
 	}
+	if french := clockifyFrench(names); french != "" {
+		return "", columns{}, fmt.Errorf("%w: %s", ErrUnknownFormat, french)
+	}
 	shown := strings.Join(raw, ",")
 	if len(shown) > 200 {
 		shown = shown[:200] + "…"
@@ -156,6 +165,65 @@ func duplicateColumn(sp *spec, names, raw []string) string {
 		}
 		return fmt.Sprintf("columns %d (%s) and %d (%s) are the same column: remove one (which of them to read cannot be guessed)",
 			j+1, quote(strings.TrimSpace(strings.TrimPrefix(raw[j], "\ufeff"))), i+1, quote(strings.TrimSpace(raw[i])))
+	}
+	return ""
+}
+
+// language is a set of the languages a header spelling is written in.
+type language uint8
+
+const (
+	english    language = 1 << iota
+	portuguese          // Brazilian Portuguese
+	german
+	spanish
+
+	anyLanguage = english | portuguese | german | spanish
+)
+
+var languageNames = []struct {
+	l    language
+	name string
+}{{english, "English"}, {portuguese, "Brazilian Portuguese"}, {german, "German"}, {spanish, "Spanish"}}
+
+// String names the languages in l: "English or German".
+func (l language) String() string {
+	var names []string
+	for _, n := range languageNames {
+		if l&n.l != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+// mixedLanguages says why a header that spells sp's columns in more than
+// one language is refused, or "". Columns sp does not read (custom fields,
+// and those Clockify leaves in English whatever the language, like "Date
+// of creation") are not looked at.
+func mixedLanguages(sp *spec, names, raw []string) string {
+	if sp.spellings == nil {
+		return ""
+	}
+	common := anyLanguage
+	var before []string
+	for i, n := range names {
+		l, ok := sp.spellings[n]
+		if !ok {
+			continue
+		}
+		shown := quote(strings.TrimSpace(strings.TrimPrefix(raw[i], "\ufeff")))
+		if common&l == 0 {
+			return fmt.Sprintf("the header mixes languages: column %d (%s) is %s, but the columns before it (%s) are %s; "+
+				"export the report again instead of editing its header",
+				i+1, shown, l, strings.Join(before, ", "), common)
+		}
+		common &= l
+		if len(before) < 3 {
+			before = append(before, shown)
+		} else if len(before) == 3 {
+			before = append(before, "…")
+		}
 	}
 	return ""
 }

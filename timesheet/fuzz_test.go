@@ -87,7 +87,7 @@ func FuzzParseToggl(f *testing.F) {
 }
 
 func FuzzParseClockify(f *testing.F) {
-	seed(f, "clockify_detailed.csv", "clockify_ptbr.csv")
+	seed(f, "clockify_detailed.csv", "clockify_ptbr.csv", "clockify_de.csv", "clockify_es.csv", "clockify_breaks.csv")
 	f.Fuzz(func(t *testing.T, data []byte, order string) { fuzzParse(t, data, order, Clockify) })
 }
 

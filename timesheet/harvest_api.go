@@ -9,6 +9,12 @@ package timesheet
 //     entries that have been updated since the given date and time"),
 //     from / to (date: spent_date on or after / on or before), page, per_page
 //     (1..2000; default and maximum 2000; larger is a 422).
+//   - A running timer: is_running true, timer_started_at set ("Returns
+//     null for stopped timers"); hours is "Number of (decimal time) hours
+//     tracked in this time entry" and hours_without_timer what was tracked
+//     "before the timer was last started": hours is what the timer shows,
+//     and it is counted (SPEC §15). Its updated_at need not move while it
+//     runs, so every sync also lists is_running=true (Running).
 //   - Time entry object: id (bigint), spent_date (date), user {id, name},
 //     client {id, name, currency}, project {id, name, code}, task {id, name},
 //     user_assignment, task_assignment, external_reference, invoice,
@@ -28,7 +34,8 @@ package timesheet
 //   - Rate limit: 100 requests per 15 seconds (reports: 100 per 15 minutes);
 //     over it, HTTP 429 with Retry-After = seconds until the throttle lifts.
 //   - Status codes: 200, 201, 401/403 unauthorized, 404, 422, 429, 5xx.
-//   - Deleted entries are not reported by updated_since; hence Window.
+//   - Deleted entries are not reported by updated_since; hence Window, the
+//     re-listing of a date range whose unlisted entries are gone upstream.
 //
 // Sources:
 //   https://help.getharvest.com/api-v2/timesheets-api/timesheets/time-entries/
@@ -60,13 +67,14 @@ type HarvestAPI struct {
 	HTTP       *http.Client                                     // nil = a client with a 30s timeout
 	Sleep      func(ctx context.Context, d time.Duration) error // nil = real sleep honouring ctx
 	MaxRetries int                                              // 0 = 5; < 0 = no retries
-	UserAgent  string                                           // "" = a generic retainer one; Harvest asks for "App (email or URL)"
+	UserAgent  string                                           // UserAgent(agency name, email); Harvest asks for "App (email or URL)"
 }
 
 // Changes streams every entry updated since `since` (zero = all), page by
-// page, calling fn for each; running timers (is_running) are skipped. It
-// returns the cursor to store for next time: the largest updated_at seen, or
-// since when nothing came. Harvest never reports deletions here: see Window.
+// page, calling fn for each; a running timer comes with the hours it shows.
+// It returns the cursor to store for next time: the largest updated_at seen,
+// or since when nothing came. Harvest never reports deletions here: see
+// Window.
 func (h *HarvestAPI) Changes(ctx context.Context, since time.Time, fn func(Change) error) (time.Time, error) {
 	q := url.Values{}
 	if !since.IsZero() {
@@ -76,9 +84,6 @@ func (h *HarvestAPI) Changes(ctx context.Context, since time.Time, fn func(Chang
 	err := h.list(ctx, q, func(te *harvestTimeEntry) error {
 		if te.UpdatedAt.After(cursor) {
 			cursor = te.UpdatedAt
-		}
-		if te.IsRunning {
-			return nil
 		}
 		e, err := te.entry()
 		if err != nil {
@@ -92,20 +97,38 @@ func (h *HarvestAPI) Changes(ctx context.Context, since time.Time, fn func(Chang
 	return cursor, nil
 }
 
-// Window lists every (non-running) entry with spent_date in from..to. Harvest
-// does not report deleted entries, so the caller deletes the stored ids of
-// this source in that window that Window did not list.
-func (h *HarvestAPI) Window(ctx context.Context, from, to billing.Date, fn func(Entry) error) error {
+// Window lists every entry with spent_date in from..to, running timers
+// included, and returns the largest updated_at it saw (zero when none).
+// Harvest does not report deleted entries, so the caller deletes the stored
+// ids of this source in that window that Window did not list.
+func (h *HarvestAPI) Window(ctx context.Context, from, to billing.Date, fn func(Entry) error) (time.Time, error) {
 	if to < from {
-		return fmt.Errorf("%s: window %s..%s: to before from", SourceHarvestAPI, from, to)
+		return time.Time{}, fmt.Errorf("%s: window %s..%s: to before from", SourceHarvestAPI, from, to)
 	}
 	q := url.Values{}
 	q.Set("from", from.String())
 	q.Set("to", to.String())
-	return h.list(ctx, q, func(te *harvestTimeEntry) error {
-		if te.IsRunning {
-			return nil
+	var latest time.Time
+	err := h.list(ctx, q, func(te *harvestTimeEntry) error {
+		if te.UpdatedAt.After(latest) {
+			latest = te.UpdatedAt
 		}
+		e, err := te.entry()
+		if err != nil {
+			return err
+		}
+		return fn(e)
+	})
+	return latest, err
+}
+
+// Running lists the running timers (is_running=true), each with the hours
+// it shows now: a timer's updated_at need not change while it runs, so
+// Changes alone would keep the hours it had when it was last edited.
+func (h *HarvestAPI) Running(ctx context.Context, fn func(Entry) error) error {
+	q := url.Values{}
+	q.Set("is_running", "true")
+	return h.list(ctx, q, func(te *harvestTimeEntry) error {
 		e, err := te.entry()
 		if err != nil {
 			return err
@@ -123,12 +146,9 @@ func (h *HarvestAPI) list(ctx context.Context, q url.Values, fn func(*harvestTim
 	if h.AccountID == "" {
 		return fmt.Errorf("%s: account_id is empty", SourceHarvestAPI)
 	}
-	c := newAPIClient(SourceHarvestAPI, h.HTTP, h.Sleep, h.MaxRetries, h.Token, func(hd http.Header) {
+	c := newAPIClient(SourceHarvestAPI, h.HTTP, h.Sleep, h.MaxRetries, h.Token, h.UserAgent, func(hd http.Header) {
 		hd.Set("Authorization", "Bearer "+h.Token)
 		hd.Set("Harvest-Account-Id", h.AccountID)
-		if h.UserAgent != "" {
-			hd.Set("User-Agent", h.UserAgent)
-		}
 	})
 	q.Set("per_page", strconv.Itoa(harvestPerPage))
 	q.Set("page", "1")
@@ -214,8 +234,8 @@ type harvestTimeEntry struct {
 	UpdatedAt time.Time   `json:"updated_at"`
 }
 
-// entry converts a stopped time entry; hours are converted exactly, never
-// through a float.
+// entry converts a time entry, running or stopped; hours are converted
+// exactly, never through a float.
 func (te *harvestTimeEntry) entry() (Entry, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: time entry %d: %s", SourceHarvestAPI, te.ID, fmt.Sprintf(format, args...))

@@ -1,6 +1,7 @@
 package timesheet
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -167,23 +168,37 @@ func TestHostileTrackerEntries(t *testing.T) {
 		t.Errorf("harvest names: %q %q, %v", e.Client, e.Notes, err)
 	}
 
-	names := &togglNames{projects: map[int64]togglProject{}, clients: map[int64]string{}}
-	toggl := func(start string, secs int64, desc string) *togglTimeEntry {
-		return &togglTimeEntry{ID: 9, Start: start, Duration: secs, Description: str(desc), ClientName: str("Acme\u2067 Corp\n")}
+	client := int64(401)
+	api := &TogglAPI{names: &togglNames{projects: map[int64]togglProject{1: {ID: 1, Name: "Web", ClientID: &client}},
+		clients: map[int64]string{401: "Acme\u2067 Corp\n"}}}
+	toggl := func(start string, secs int64, desc string) *togglRow {
+		r := &togglRow{ProjectID: &[]int64{1}[0], Description: str(desc)}
+		r.TimeEntries = append(r.TimeEntries, struct {
+			ID      int64   `json:"id"`
+			Seconds int64   `json:"seconds"`
+			Start   string  `json:"start"`
+			Stop    *string `json:"stop"`
+			At      string  `json:"at"`
+		}{ID: 9, Seconds: secs, Start: start, Stop: str(start)})
+		return r
 	}
 	for _, tc := range []struct {
 		name string
-		te   *togglTimeEntry
+		row  *togglRow
 		want string
 	}{
 		{"ok", toggl("2026-03-02T10:00:00Z", 3600, "x"), ""},
 		{"year 1", toggl("0001-01-01T10:00:00Z", 3600, ""), `api-toggl: time entry 9: start "0001-01-01T10:00:00Z": 0001-01-01 is outside the years 2000–2100`},
 		{"2101 in the agency timezone", toggl("2100-12-31T23:30:00-05:00", 3600, ""), "2101-01-01 is outside"},
-		{"a month and a second", toggl("2026-03-02T10:00:00Z", billing.MaxEntrySeconds+1, ""), "time entry 9: duration 2678401s: more than a month of hours"},
+		{"a month and a second", toggl("2026-03-02T10:00:00Z", billing.MaxEntrySeconds+1, ""), "time entry 9: seconds 2678401: more than a month of hours"},
 		{"NUL", toggl("2026-03-02T10:00:00Z", 60, "\x00"), "time entry 9: notes contains a NUL byte"},
 	} {
 		t.Run("toggl "+tc.name, func(t *testing.T) {
-			e, err := tc.te.entry(names, time.UTC)
+			var e Entry
+			err := api.row(context.Background(), nil, tc.row, d("2000-01-01"), d("2100-12-31"), time.UTC, func(got Entry) error {
+				e = got
+				return nil
+			})
 			if tc.want == "" {
 				if err != nil || e.Client != "Acme Corp" || e.Date != d("2026-03-02") {
 					t.Errorf("entry %+v, %v", e, err)

@@ -20,6 +20,7 @@ type FileResult struct {
 	Format  Format
 	Rows    int
 	Running int
+	Breaks  int // Clockify break rows skipped
 	store.ImportResult
 	Errors []RowError // the file was rejected whole when not empty
 	Err    error      // a whole-file problem: unknown format, undecidable dates, I/O
@@ -132,7 +133,7 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 	if writeErr != nil {
 		err = writeErr
 	}
-	res.Format, res.Rows, res.Running, res.Errors = sum.Format, sum.Rows, sum.Running, sum.Errors
+	res.Format, res.Rows, res.Running, res.Breaks, res.Errors = sum.Format, sum.Rows, sum.Running, sum.Breaks, sum.Errors
 	if err != nil || len(sum.Errors) > 0 {
 		if imp != nil {
 			imp.Rollback()

@@ -14,6 +14,7 @@ const (
 	rowOK rowKind = iota
 	rowBlank
 	rowRunning
+	rowBreak
 	rowBad
 )
 
@@ -38,6 +39,11 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	}
 	if blank {
 		return Entry{}, rowBlank, ""
+	}
+	if c.has(fType) && isBreak(c.get(rec, fType)) {
+		// A break is not work, whatever else the row says (also while
+		// its timer runs).
+		return Entry{}, rowBreak, ""
 	}
 	sp := specFor(s.format)
 	dur := strings.TrimSpace(c.get(rec, fDuration))

@@ -77,6 +77,7 @@ type Summary struct {
 	Format      Format
 	Rows        int          // valid entries emitted
 	Running     int          // running timers skipped
+	Breaks      int          // Clockify break rows skipped: a break is not work
 	First, Last billing.Date // date range covered (valid when Rows > 0)
 	Errors      []RowError   // every bad row; when non-empty, nothing fn received counts (without Discard, fn was never called)
 }
@@ -227,9 +228,14 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 	sum.Format = f
 	s.format = f
 	s.cols = cols
-	if reason := duplicateColumn(specFor(f), names, header); reason != "" {
-		// Which of the two to read cannot be guessed: the file is refused
-		// at its header line.
+	reason := duplicateColumn(specFor(f), names, header)
+	if reason == "" {
+		reason = mixedLanguages(specFor(f), names, header)
+	}
+	if reason != "" {
+		// Which of two columns to read, or whether a hand-edited header
+		// still says what the tracker wrote, cannot be guessed: the file
+		// is refused at its header line.
 		line, _ := cr.FieldPos(0)
 		sum.Errors = append(sum.Errors, RowError{Line: line, Reason: reason})
 		return sum, nil
@@ -261,6 +267,9 @@ func (s *scanner) run(r io.ReadSeeker, fn func(Entry) error) (Summary, error) {
 			continue
 		case rowRunning:
 			sum.Running++
+			continue
+		case rowBreak:
+			sum.Breaks++
 			continue
 		case rowBad:
 			sum.Errors = append(sum.Errors, RowError{Line: line, Reason: reason})

@@ -41,6 +41,7 @@ func TestFixtures(t *testing.T) {
 		opts    Options
 		format  Format
 		running int
+		breaks  int
 		want    []Entry
 	}{
 		{
@@ -96,6 +97,31 @@ func TestFixtures(t *testing.T) {
 			},
 		},
 		{
+			// Header from a real German export (see clockify.go), dotted dates.
+			file: "clockify_de.csv", format: Clockify, running: 1,
+			want: []Entry{
+				{Line: 2, Date: d("2026-03-16"), Seconds: 5400, Client: "Müller GmbH", Project: "Relaunch", Task: "Design", Notes: "Startseite, Entwurf", User: "Jürgen Weiß", Billable: true},
+				{Line: 3, Date: d("2026-03-16"), Seconds: 5400, Client: "Müller GmbH", Project: "Relaunch", Task: "Entwicklung", Notes: "Nachtschicht", User: "Jürgen Weiß", Billable: true},
+				{Line: 4, Date: d("2026-03-18"), Seconds: 1201, Project: "Intern", Notes: "Buchhaltung", User: "Anna Keller", Billable: false},
+			},
+		},
+		{
+			// Header of a real Spanish export (see clockify.go), with its
+			// English "Date of creation" and a custom field; the first date
+			// is ambiguous, the second decides day-first.
+			file: "clockify_es.csv", format: Clockify,
+			want: []Entry{
+				{Line: 2, Date: d("2026-10-02"), Seconds: 6300, Client: "Banco Ejemplo", Project: "Sitio web", Notes: "Correos, chats", User: "Ana Gómez", Billable: true},
+				{Line: 3, Date: d("2026-09-29"), Seconds: 1800, Client: "Banco Ejemplo", Project: "Sitio web", Task: "Diseño", Notes: "Revisión", User: "Ana Gómez", Billable: false},
+			},
+		},
+		{
+			file: "clockify_breaks.csv", format: Clockify, breaks: 1,
+			want: []Entry{
+				{Line: 2, Date: d("2026-03-16"), Seconds: 5400, Client: "Acme Corp", Project: "Website", Notes: "Homepage", User: "Ada Lovelace", Billable: true},
+			},
+		},
+		{
 			file: "generic.csv", format: Generic,
 			want: []Entry{
 				{Line: 2, Date: d("2026-03-02"), Seconds: 5400, Client: "Acme Corp", Project: "Website", Notes: "First", User: "ada", Billable: true, ExternalID: "A-1"},
@@ -119,6 +145,9 @@ func TestFixtures(t *testing.T) {
 			}
 			if sum.Running != tt.running {
 				t.Errorf("running = %d, want %d", sum.Running, tt.running)
+			}
+			if sum.Breaks != tt.breaks {
+				t.Errorf("breaks = %d, want %d", sum.Breaks, tt.breaks)
 			}
 			if sum.Rows != len(tt.want) {
 				t.Errorf("rows = %d, want %d", sum.Rows, len(tt.want))
@@ -311,6 +340,15 @@ func TestDurations(t *testing.T) {
 		{"-2", 0, `negative duration "-2"`}, {"abc", 0, `unparsable duration "abc"`},
 		{"1.2.3,4", 0, `unparsable duration "1.2.3,4"`}, {"1:2", 0, `unparsable duration "1:2"`},
 		{"12,34,5", 0, `unparsable duration "12,34,5"`}, {"1e3", 0, `unparsable duration "1e3"`},
+		// Toggl's minutes form: 47 min 6 s, not 47 h 6 min.
+		{"47:06 min", 2826, ""}, {"0:59 min", 59, ""}, {"00:00 min", 0, ""}, {"75:30 min", 4530, ""},
+		{" 47:06 min ", 2826, ""}, {"47:06min", 2826, ""}, {"-47:06 min", 0, `negative duration "-47:06 min"`},
+		{"47:60 min", 0, `unparsable duration "47:60 min"`}, {"47:6 min", 0, `unparsable duration "47:6 min"`},
+		{"1:02:03 min", 0, `unparsable duration "1:02:03 min"`}, {"47 min", 0, `unparsable duration "47 min"`},
+		{"min", 0, `unparsable duration "min"`}, {":06 min", 0, `unparsable duration ":06 min"`},
+		{"1,5 min", 0, `unparsable duration "1,5 min"`},
+		// Every other form is read as before.
+		{"47:06", 169560, ""}, {"0:47:06", 2826, ""},
 	}
 	for _, tt := range tests {
 		secs, reason := parseDuration(tt.in)

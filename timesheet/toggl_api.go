@@ -1,48 +1,59 @@
 package timesheet
 
-// Toggl Track API v9 client: time entries as Changes (import.toggl, SPEC §5, §10).
+// Toggl Track client: the whole workspace's time entries through the Reports
+// API v3 detailed search, names through API v9 (import.toggl, SPEC §5, §15).
 //
-// What the Toggl docs say (sources below):
-//   - GET /me/time_entries lists the token owner's time entries. Query:
-//     since (integer UNIX timestamp: "Get entries modified since this date
-//     using UNIX timestamp, including deleted ones"), before, start_date /
-//     end_date (YYYY-MM-DD or RFC3339, on the entry's start; used together),
-//     meta (boolean: add related entities' fields such as client_name,
-//     project_name, task_name), include_sharing. No pagination.
-//   - Time entry: id, workspace_id (wid legacy), project_id (pid legacy;
-//     null if none or the project was deleted), task_id (tid legacy),
-//     billable, start ("Start time in UTC", RFC3339), stop (null while
-//     running), duration (integer seconds; "for running entries should be
-//     negative"), description (null if not provided), tags, tag_ids, user_id
-//     (uid legacy), duronly, at ("When was last updated", ISO 8601),
-//     server_deleted_at ("When was deleted, null if not deleted"),
-//     permissions, shared_with, and with meta=true client_name, project_name,
-//     task_name, project_active, project_color, ...
-//   - GET /workspaces/{workspace_id}/projects: items with id, name,
-//     client_id (cid legacy), active, billable, at, ...; query active
-//     (true/false/"both"), page, per_page ("default 151. Cannot exceed 200").
-//   - GET /workspaces/{workspace_id}/clients: items with id, name, wid,
-//     archived, at, ...; query status ("active" default, "archived", "both").
-//   - Auth: HTTP basic, the API token as user name and the literal
-//     "api_token" as password.
-//   - Rate limit: a leaky bucket; over it, HTTP 429 "and it's the task of the
-//     client to sleep/wait"; a safe pace is 1 request per second. Since
-//     2025-09-05 there is also an hourly quota per user and organisation
-//     (Free 30, Starter 240, Premium 600 requests/hour; /me endpoints 30/hour)
-//     answered with HTTP 402 when used up: a permanent error here.
+// Why not API v9 GET /me/time_entries: it returns the token owner's entries
+// only (the rest of the agency is missing), and it refuses a start_date
+// older than about three months with HTTP 400 "start_date must not be
+// earlier than <date>" (toggl/toggl_api_docs#294, where Toggl's staff point
+// to the reports API for longer ranges; measured at 91 days in
+// Daz92/omarchy-toggl-track toggl_api.py, HISTORY_FLOOR_DAYS). It is not
+// called at all.
+//
+// What the Reports API v3 does (sources below):
+//   - POST {reports_url}/workspace/{workspace_id}/search/time_entries,
+//     basic auth (token, "api_token"), JSON body. Fields used: start_date,
+//     end_date (dates; "end_date ... Should be greater than Start date"),
+//     page_size, first_row_number. With end_date left out the answer covers
+//     start_date plus six days only (recorded: X-Range-Start 2024-04-07,
+//     X-Range-End 2024-04-13), so end_date is always sent.
+//   - The answer is a JSON array of rows: user_id, username, project_id
+//     (null without project), task_id, billable, description, tag_ids,
+//     billable_amount_in_cents, hourly_rate_in_cents, currency, row_number,
+//     and time_entries: [{id, seconds, start, stop, at}] (start with the
+//     user's offset). No project or client names: they come from API v9
+//     GET /workspaces/{id}/projects (active=both, per_page ≤ 200) and
+//     /clients (status=both), once per run.
+//   - Pagination: "Supports pagination via X-Next-ID and X-Next-Row-Number
+//     headers returned in the response". A page that has more after it
+//     answers X-Next-ID, X-Next-Row-Number and X-Next-Timestamp (recorded:
+//     51 after a page of 50, X-Page-Size 50); the last page has none. The
+//     recorded follow-up request sends first_row_number only and gets rows
+//     51.., which is what this client does (a public client test reports
+//     that adding first_id to it made the live API answer no rows).
+//   - Range: one request spans at most a year (Reports v2 docs: "Maximum date
+//     span (until - since) is one year"; a public Postman collection for v3:
+//     "366-day maximum date range"). Windows here are calendar months.
+//   - Limits: a leaky bucket answered with 429 (about 1 request a second),
+//     and since 2025-09-05 an hourly quota per user and organisation (Free 30,
+//     Starter 240, Premium 600 requests an hour) answered with HTTP 402 once
+//     used up; the answers carry X-Toggl-Quota-Remaining and
+//     X-Toggl-Quota-Resets-In (seconds). A 402 stops the run; the windows
+//     already committed stay, and the next run goes on.
 //
 // Sources:
-//   https://engineering.toggl.com/docs/api/time_entries (GET TimeEntries)
-//   https://developers.track.toggl.com/docs/api/time_entries/index.html (server_deleted_at)
-//   https://engineering.toggl.com/docs/api/clients/index.html
-//   https://community.toggl.com/t/projects-endpoints-get-workspace-projects/370 (Toggl's copy of the projects reference)
-//   https://engineering.toggl.space/docs/index.html (format, leaky bucket, 429)
-//   https://engineering.toggl.com/docs/tracking (basic auth, "at" is UTC)
+//   https://engineering.toggl.com/docs/reports/detailed_reports (POST Search time entries, body fields, X-Next-* headers)
+//   mcordell/toggl_rb spec/vcr_cassettes/search_time_entries_simple_success.yml,
+//     search_time_entries_long_first_page.yml, search_time_entries_long_all_pages.yml (recorded answers)
+//   evrone/toggl-python tests/responses/report_time_entry_post.py (recorded row)
+//   https://github.com/toggl/toggl_api_docs/blob/master/reports.md (v2: one-year span)
 //   https://support.toggl.com/en/articles/11484112-api-webhook-limits (hourly quota, 402)
+//   https://support.toggl.com/en/articles/11623558-faqs-about-api-limits (quota headers)
+//   https://engineering.toggl.com/docs/api/clients/index.html, community.toggl.com/t/projects-endpoints-get-workspace-projects/370
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -54,114 +65,211 @@ import (
 )
 
 const (
-	togglProjectsPerPage = 200              // the documented maximum
-	togglMaxProjectPages = 1000             // a guard against a server that never ends
-	togglBackfillDays    = 400              // how far back a first Changes (since zero) reaches
-	togglAuthPassword    = "api_token"      // Toggl's basic-auth password for token auth
-	togglDay             = 24 * time.Hour   // for the backfill window
-	togglDateLayout      = "2006-01-02"     // start_date / end_date
-	togglMaxTimeEntries  = 1 << 20          // sanity bound per response
+	togglProjectsPerPage = 200         // the documented maximum
+	togglMaxProjectPages = 1000        // a guard against a server that never ends
+	togglReportPageSize  = 50          // the recorded default page (X-Page-Size: 50)
+	togglMaxReportPages  = 100000      // a guard against pagination that never ends
+	togglAuthPassword    = "api_token" // Toggl's basic-auth password for token auth
+	togglQuotaHeader     = "X-Toggl-Quota-Resets-In"
 	togglRFC3339         = time.RFC3339Nano // also reads "+00:00" offsets and fractions
 )
 
-// TogglAPI reads time entries from Toggl Track API v9.
+// TogglAPI reads a Toggl Track workspace: entries from the Reports API v3,
+// project and client names from API v9.
 type TogglAPI struct {
-	BaseURL     string // e.g. https://api.track.toggl.com/api/v9 (no trailing slash)
+	BaseURL     string // API v9, e.g. https://api.track.toggl.com/api/v9 (no trailing slash)
+	ReportsURL  string // Reports API v3, e.g. https://api.track.toggl.com/reports/api/v3
 	WorkspaceID int64
 	Token       string                                           // never appears in any error or log
+	UserAgent   string                                           // UserAgent(agency name, email)
 	HTTP        *http.Client                                     // nil = a client with a 30s timeout
 	Sleep       func(ctx context.Context, d time.Duration) error // nil = real sleep honouring ctx
 	MaxRetries  int                                              // 0 = 5; < 0 = no retries
 	Agency      *time.Location                                   // the agency timezone, for Entry.Date; nil = UTC
-	Now         func() time.Time                                 // the clock of the first (since zero) window; Importer.SyncToggl sets it
+	// Since is where the first sync's back-fill starts (import.toggl.since);
+	// zero = the first day of the first open period.
+	Since billing.Date
+
+	names *togglNames // read once per TogglAPI value (one run)
 }
 
-// Changes streams the entries of the workspace modified since `since`: GET
-// /me/time_entries?since=UNIX, or, when since is zero, the entries started in
-// the last 400 days up to tomorrow. Entries of other workspaces are ignored;
-// one with server_deleted_at is a Change{Deleted: true}; a running one
-// (duration < 0) is skipped. Client and project names are resolved once per
-// call from the workspace's projects and clients. It returns the cursor to
-// store for next time: the largest `at` seen, or since when nothing came.
-func (t *TogglAPI) Changes(ctx context.Context, since time.Time, fn func(Change) error) (time.Time, error) {
-	base, err := url.Parse(strings.TrimRight(t.BaseURL, "/"))
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		return since, fmt.Errorf("%s: base_url %q is not an absolute URL", SourceTogglAPI, t.BaseURL)
-	}
-	if t.WorkspaceID <= 0 {
-		return since, fmt.Errorf("%s: workspace_id must be > 0", SourceTogglAPI)
-	}
-	c := newAPIClient(SourceTogglAPI, t.HTTP, t.Sleep, t.MaxRetries, t.Token, func(h http.Header) {
+func (t *TogglAPI) client() *apiClient {
+	c := newAPIClient(SourceTogglAPI, t.HTTP, t.Sleep, t.MaxRetries, t.Token, t.UserAgent, func(h http.Header) {
 		// As req.SetBasicAuth would, without needing the request.
 		r := http.Request{Header: h}
 		r.SetBasicAuth(t.Token, togglAuthPassword)
 	})
+	c.quotaHeader = togglQuotaHeader
+	return c
+}
 
-	q := url.Values{}
-	q.Set("meta", "true") // task_name; client/project names come from the lookups
-	if since.IsZero() {
-		if t.Now == nil {
-			return since, errors.New("toggl: no clock for the first sync window")
-		}
-		today := t.Now().UTC()
-		q.Set("start_date", today.Add(-togglBackfillDays*togglDay).Format(togglDateLayout))
-		q.Set("end_date", today.Add(togglDay).Format(togglDateLayout))
-	} else {
-		q.Set("since", strconv.FormatInt(since.Unix(), 10))
+func absoluteURL(source, key, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("%s: %s %q is not an absolute URL", source, key, raw)
 	}
-	var entries []togglTimeEntry
-	if err := c.getJSON(ctx, t.endpoint(base, "/me/time_entries", q), &entries); err != nil {
-		return since, err
-	}
-	if len(entries) == 0 {
-		return since, nil
-	}
-	if len(entries) > togglMaxTimeEntries {
-		return since, fmt.Errorf("%s: %d time entries in one response", SourceTogglAPI, len(entries))
-	}
+	return u, nil
+}
 
-	names, err := t.names(ctx, c, base)
+// Window lists the workspace's stopped entries, of every member, that
+// started from..to (agency dates). Toggl reads the dates in its user's
+// timezone, so the request reaches a day further each way and the entries
+// dated outside from..to in the agency timezone are left to their own
+// window. A running entry (no stop yet) is not counted.
+func (t *TogglAPI) Window(ctx context.Context, from, to billing.Date, fn func(Entry) error) error {
+	if to < from {
+		return fmt.Errorf("%s: window %s..%s: to before from", SourceTogglAPI, from, to)
+	}
+	reports, err := absoluteURL(SourceTogglAPI, "reports_url", t.ReportsURL)
 	if err != nil {
-		return since, err
+		return err
 	}
+	if t.WorkspaceID <= 0 {
+		return fmt.Errorf("%s: workspace_id must be > 0", SourceTogglAPI)
+	}
+	c := t.client()
+	endpoint := *reports
+	endpoint.Path += "/workspace/" + strconv.FormatInt(t.WorkspaceID, 10) + "/search/time_entries"
 	agency := t.Agency
 	if agency == nil {
 		agency = time.UTC
 	}
-	cursor := since
-	for i := range entries {
-		te := &entries[i]
-		at, err := te.at()
-		if err != nil {
-			return since, err
-		}
-		if at.After(cursor) {
-			cursor = at
-		}
-		if te.WorkspaceID != t.WorkspaceID {
-			continue
-		}
-		if te.ServerDeletedAt != nil && *te.ServerDeletedAt != "" {
-			if err := fn(Change{Deleted: true, Entry: Entry{Format: Format(SourceTogglAPI), ExternalID: strconv.FormatInt(te.ID, 10)}}); err != nil {
-				return since, err
-			}
-			continue
-		}
-		if te.Duration < 0 {
-			continue
-		}
-		e, err := te.entry(names, agency)
-		if err != nil {
-			return since, err
-		}
-		if err := fn(Change{Entry: e}); err != nil {
-			return since, err
-		}
+	req := togglSearch{
+		StartDate: (from - 1).String(),
+		EndDate:   (to + 1).String(),
+		PageSize:  togglReportPageSize,
 	}
-	return cursor, nil
+	last := 0
+	for page := 0; ; page++ {
+		if page == togglMaxReportPages {
+			return fmt.Errorf("%s: more than %d report pages for %s..%s", SourceTogglAPI, togglMaxReportPages, from, to)
+		}
+		var rows []togglRow
+		hdr, err := c.postJSON(ctx, endpoint.String(), req, &rows)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if err := t.row(ctx, c, &rows[i], from, to, agency, fn); err != nil {
+				return err
+			}
+		}
+		next := strings.TrimSpace(hdr.Get("X-Next-Row-Number"))
+		if next == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(next)
+		if err != nil || n <= last || n <= req.FirstRowNumber {
+			return fmt.Errorf("%s: X-Next-Row-Number %q does not move forward", SourceTogglAPI, next)
+		}
+		last = n
+		req.FirstRowNumber = n
+	}
 }
 
-func (t *TogglAPI) endpoint(base *url.URL, path string, q url.Values) string {
+// togglSearch is the body of a detailed search.
+type togglSearch struct {
+	StartDate      string `json:"start_date"`
+	EndDate        string `json:"end_date"`
+	PageSize       int    `json:"page_size"`
+	FirstRowNumber int    `json:"first_row_number,omitempty"`
+}
+
+// togglRow is one row of a detailed search: a user's entries with the same
+// description, project, task, tags and billable flag (one entry unless
+// grouped).
+type togglRow struct {
+	UserID      int64   `json:"user_id"`
+	Username    string  `json:"username"`
+	ProjectID   *int64  `json:"project_id"`
+	TaskID      *int64  `json:"task_id"`
+	Billable    bool    `json:"billable"`
+	Description *string `json:"description"`
+	RowNumber   int     `json:"row_number"`
+	TimeEntries []struct {
+		ID      int64   `json:"id"`
+		Seconds int64   `json:"seconds"`
+		Start   string  `json:"start"`
+		Stop    *string `json:"stop"`
+		At      string  `json:"at"`
+	} `json:"time_entries"`
+}
+
+// row converts the row's stopped entries dated from..to.
+func (t *TogglAPI) row(ctx context.Context, c *apiClient, r *togglRow, from, to billing.Date, agency *time.Location, fn func(Entry) error) error {
+	for _, te := range r.TimeEntries {
+		bad := func(format string, args ...any) error {
+			return fmt.Errorf("%s: time entry %d: %s", SourceTogglAPI, te.ID, fmt.Sprintf(format, args...))
+		}
+		if te.Stop == nil || *te.Stop == "" || te.Seconds < 0 {
+			continue // running: counted once it stops
+		}
+		start, err := time.Parse(togglRFC3339, te.Start)
+		if err != nil {
+			return bad("start %q: %v", te.Start, err)
+		}
+		date := billing.DateAt(start, agency)
+		if err := billing.CheckDate(date); err != nil {
+			return bad("start %q: %v", te.Start, err)
+		}
+		if date < from || date > to {
+			continue // the request's margin: the entry's own window takes it
+		}
+		if err := billing.CheckHours(te.Seconds); err != nil {
+			return bad("seconds %d: %v", te.Seconds, err)
+		}
+		e := Entry{
+			Format:     Format(SourceTogglAPI),
+			Date:       date,
+			Seconds:    te.Seconds,
+			Billable:   r.Billable,
+			User:       r.Username,
+			ExternalID: strconv.FormatInt(te.ID, 10),
+		}
+		if r.Description != nil {
+			e.Notes = *r.Description
+		}
+		if r.ProjectID != nil {
+			n, err := t.lookup(ctx, c)
+			if err != nil {
+				return err
+			}
+			if p, ok := n.projects[*r.ProjectID]; ok {
+				e.Project = p.Name
+				if p.ClientID != nil {
+					e.Client = n.clients[*p.ClientID]
+				}
+			}
+		}
+		if err := apiText(&e); err != nil {
+			return bad("%v", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookup reads the names once per TogglAPI value, at the first entry with a
+// project: a window without entries costs no request for them.
+func (t *TogglAPI) lookup(ctx context.Context, c *apiClient) (*togglNames, error) {
+	if t.names != nil {
+		return t.names, nil
+	}
+	base, err := absoluteURL(SourceTogglAPI, "base_url", t.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	n, err := t.readNames(ctx, c, base)
+	if err != nil {
+		return nil, err
+	}
+	t.names = n
+	return n, nil
+}
+
+func endpoint(base *url.URL, path string, q url.Values) string {
 	u := *base
 	u.Path += path
 	u.RawQuery = q.Encode()
@@ -185,9 +293,10 @@ type togglClient struct {
 	Name string `json:"name"`
 }
 
-// names reads every project (active or not, page by page) and every client
-// (active or archived) of the workspace: entries may point at archived ones.
-func (t *TogglAPI) names(ctx context.Context, c *apiClient, base *url.URL) (*togglNames, error) {
+// readNames reads every project (active or not, page by page) and every
+// client (active or archived) of the workspace: entries may point at
+// archived ones.
+func (t *TogglAPI) readNames(ctx context.Context, c *apiClient, base *url.URL) (*togglNames, error) {
 	ws := "/workspaces/" + strconv.FormatInt(t.WorkspaceID, 10)
 	n := &togglNames{projects: map[int64]togglProject{}, clients: map[int64]string{}}
 	for page := 1; ; page++ {
@@ -199,7 +308,7 @@ func (t *TogglAPI) names(ctx context.Context, c *apiClient, base *url.URL) (*tog
 		q.Set("page", strconv.Itoa(page))
 		q.Set("per_page", strconv.Itoa(togglProjectsPerPage))
 		var ps []togglProject
-		if err := c.getJSON(ctx, t.endpoint(base, ws+"/projects", q), &ps); err != nil {
+		if err := c.getJSON(ctx, endpoint(base, ws+"/projects", q), &ps); err != nil {
 			return nil, err
 		}
 		for _, p := range ps {
@@ -212,93 +321,11 @@ func (t *TogglAPI) names(ctx context.Context, c *apiClient, base *url.URL) (*tog
 	q := url.Values{}
 	q.Set("status", "both")
 	var cs []togglClient
-	if err := c.getJSON(ctx, t.endpoint(base, ws+"/clients", q), &cs); err != nil {
+	if err := c.getJSON(ctx, endpoint(base, ws+"/clients", q), &cs); err != nil {
 		return nil, err
 	}
 	for _, cl := range cs {
 		n.clients[cl.ID] = cl.Name
 	}
 	return n, nil
-}
-
-type togglTimeEntry struct {
-	ID              int64    `json:"id"`
-	WorkspaceID     int64    `json:"workspace_id"`
-	ProjectID       *int64   `json:"project_id"`
-	TaskID          *int64   `json:"task_id"`
-	Billable        bool     `json:"billable"`
-	Start           string   `json:"start"`
-	Stop            *string  `json:"stop"`
-	Duration        int64    `json:"duration"`
-	Description     *string  `json:"description"`
-	Tags            []string `json:"tags"`
-	UserID          int64    `json:"user_id"`
-	At              string   `json:"at"`
-	ServerDeletedAt *string  `json:"server_deleted_at"`
-	TaskName        *string  `json:"task_name"` // meta=true
-	ClientName      *string  `json:"client_name"`
-	ProjectName     *string  `json:"project_name"`
-}
-
-func (te *togglTimeEntry) at() (time.Time, error) {
-	if te.At == "" {
-		return time.Time{}, nil
-	}
-	at, err := time.Parse(togglRFC3339, te.At)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: time entry %d: at %q: %w", SourceTogglAPI, te.ID, te.At, err)
-	}
-	return at, nil
-}
-
-// entry converts a stopped, live time entry. Its date is the start's civil
-// date in the agency timezone; its length is duration, never stop − start.
-func (te *togglTimeEntry) entry(n *togglNames, agency *time.Location) (Entry, error) {
-	start, err := time.Parse(togglRFC3339, te.Start)
-	if err != nil {
-		return Entry{}, fmt.Errorf("%s: time entry %d: start %q: %w", SourceTogglAPI, te.ID, te.Start, err)
-	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%s: time entry %d: %s", SourceTogglAPI, te.ID, fmt.Sprintf(format, args...))
-	}
-	date := billing.DateAt(start, agency)
-	if err := billing.CheckDate(date); err != nil {
-		return Entry{}, bad("start %q: %v", te.Start, err)
-	}
-	if err := billing.CheckHours(te.Duration); err != nil {
-		return Entry{}, bad("duration %ds: %v", te.Duration, err)
-	}
-	e := Entry{
-		Format:     Format(SourceTogglAPI),
-		Date:       date,
-		Seconds:    te.Duration,
-		Billable:   te.Billable,
-		ExternalID: strconv.FormatInt(te.ID, 10),
-	}
-	if te.Description != nil {
-		e.Notes = *te.Description
-	}
-	if te.TaskName != nil {
-		e.Task = *te.TaskName
-	}
-	if te.ProjectID != nil {
-		if p, ok := n.projects[*te.ProjectID]; ok {
-			e.Project = p.Name
-			if p.ClientID != nil {
-				e.Client = n.clients[*p.ClientID]
-			}
-		}
-	}
-	// A project deleted since, or not visible to this token: fall back on
-	// the meta names the entry itself carries.
-	if e.Project == "" && te.ProjectName != nil {
-		e.Project = *te.ProjectName
-	}
-	if e.Client == "" && te.ClientName != nil {
-		e.Client = *te.ClientName
-	}
-	if err := apiText(&e); err != nil {
-		return Entry{}, bad("%v", err)
-	}
-	return e, nil
 }

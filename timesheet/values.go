@@ -233,9 +233,9 @@ func parseClock(s string) (int, bool) {
 	return h*3600 + mi*60 + sec, true
 }
 
-// parseDuration reads H:MM[:SS] (hours unbounded) or decimal hours with a
-// decimal point or comma and optional thousands separators. The reason is
-// "" on success.
+// parseDuration reads H:MM[:SS] (hours unbounded), Toggl's "M:SS min", or
+// decimal hours with a decimal point or comma and optional thousands
+// separators. The reason is "" on success.
 func parseDuration(raw string) (int64, string) {
 	s := strings.TrimSpace(raw)
 	neg := false
@@ -247,7 +247,9 @@ func parseDuration(raw string) (int64, string) {
 	}
 	var secs int64
 	var ok bool
-	if strings.Contains(s, ":") {
+	if m, isMin := strings.CutSuffix(s, "min"); isMin {
+		secs, ok = minutesDuration(strings.TrimSpace(m))
+	} else if strings.Contains(s, ":") {
 		secs, ok = clockDuration(s)
 	} else {
 		secs, ok = decimalHours(s)
@@ -283,6 +285,24 @@ func clockDuration(s string) (int64, bool) {
 		}
 	}
 	return int64(h)*3600 + int64(m)*60 + int64(sec), true
+}
+
+// minutesDuration reads Toggl's M:SS before " min" ("47:06 min" is 47
+// minutes 6 seconds, not 47 hours); minutes may exceed 59.
+func minutesDuration(s string) (int64, bool) {
+	m, sec, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, false
+	}
+	mins, ok := atoiDigits(m, 7)
+	if !ok {
+		return 0, false
+	}
+	secs, ok := atoiDigits(sec, 2)
+	if !ok || len(sec) != 2 || secs > 59 {
+		return 0, false
+	}
+	return int64(mins)*60 + int64(secs), true
 }
 
 // groupSeparators are thousands separators with no other meaning.
@@ -365,13 +385,14 @@ func stripThousands(s string, sep byte) string {
 }
 
 // parseBillable reads Yes/No, true/false, 1/0 (and Portuguese Sim/Não,
-// Japanese はい/いいえ as seen in a localised Toggl export).
+// German Ja/Nein and Spanish Sí/No as Clockify writes them in those
+// languages, Japanese はい/いいえ as seen in a localised Toggl export).
 // Empty reads as billable.
 func parseBillable(s string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "yes", "y", "true", "1", "sim", "はい", "billable":
+	case "", "yes", "y", "true", "1", "sim", "ja", "sí", "si", "はい", "billable":
 		return true, true
-	case "no", "n", "false", "0", "não", "nao", "いいえ", "non-billable":
+	case "no", "n", "false", "0", "não", "nao", "nein", "いいえ", "non-billable":
 		return false, true
 	}
 	return false, false

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"retainer/billing"
-	"retainer/config"
 	"retainer/jobs"
 	"retainer/report"
 	"retainer/store"
@@ -77,6 +76,7 @@ type dashBurnView struct {
 	Unmatched                      string // hours of entries matching no contract; "" when none
 	UnmatchedEntries               int64
 	UnmatchedLines                 []string // by client, hours before a contract's start named
+	NonBillable                    []string // contracts whose hours were all non-billable
 	Error                          string   // a bad ?month
 }
 
@@ -132,6 +132,7 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 		return out.Rows[i].ContractID < out.Rows[j].ContractID
 	})
 	out.Summary = t
+	out.NonBillable = report.NonBillableLines(v.NonBillable, v.Period)
 	if v.UnmatchedEntries > 0 {
 		out.Unmatched, out.UnmatchedEntries = billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries
 		out.UnmatchedLines = report.UnmatchedLines(v.Unmatched, 10)
@@ -305,7 +306,7 @@ func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminR
 		currency = cfg.Currency
 	}
 	if err := writeStatement(w, report.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, AsOf: a.today},
-		cfg.TemplatesDir); err != nil {
+		a.env.Templates); err != nil {
 		s.dashboardError(w, "statement", err)
 	}
 }
@@ -399,7 +400,7 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request, a *adminReques
 func dashJobs(env *jobs.Env, st map[string]store.JobStatus, now time.Time) []dashJob {
 	cfg := env.Config
 	loc := cfg.Location
-	exprs := dashScheduleExprs(cfg.Schedule)
+	exprs := cfg.Schedule.Expressions()
 	out := make([]dashJob, 0, len(jobs.Names))
 	for _, name := range jobs.Names {
 		j := dashJob{Name: name, Schedule: exprs[name]}
@@ -420,13 +421,6 @@ func dashJobs(env *jobs.Env, st map[string]store.JobStatus, now time.Time) []das
 		out = append(out, j)
 	}
 	return out
-}
-
-func dashScheduleExprs(s config.Schedule) map[string]string {
-	return map[string]string{
-		jobs.Import: s.Import, jobs.Alerts: s.Alerts, jobs.Close: s.Close, jobs.Digest: s.Digest,
-		jobs.Checkins: s.Checkins, jobs.Renewals: s.Renewals, jobs.Overdue: s.Overdue, jobs.Dispatch: s.Dispatch,
-	}
 }
 
 // dashCounts shows a run's counts as "a=1, b=2", by name.

@@ -183,7 +183,7 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
 	if err := writeStatement(w, report.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, AsOf: today},
-		cfg.TemplatesDir); err != nil {
+		env.Templates); err != nil {
 		s.portalError(w, "render statement", err, "contract", c.ID, "period", p.String())
 		return
 	}

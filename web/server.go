@@ -2,9 +2,10 @@
 // /healthz and /metrics, the client portal /p/<token>, the agency dashboard
 // behind a login, and the JSON API /api/v1/ behind bearer tokens.
 //
-// Pages are html/template files embedded from templates/web, drawn from the
-// same store and billing figures as the CLI and the statements, and work
-// without JavaScript.
+// Pages are html/template files embedded from templates/web (each
+// overridable from templates_dir/web, parsed with the config), drawn from
+// the same store and billing figures as the CLI and the statements, and
+// work without JavaScript.
 package web
 
 import (
@@ -37,8 +38,7 @@ type Server struct {
 	// Now is the clock of every page and of the rate limits.
 	Now func() time.Time
 
-	limits    *limits
-	pageCache pageCache
+	limits *limits
 }
 
 // Handler routes every endpoint, behind the security middleware (headers,
@@ -54,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 			s.Now = time.Now
 		}
 		s.limits = newLimits(s.Now)
-		mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(serveStatic)))
+		mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(s.serveStatic)))
 		s.portalRoutes(mux)
 		s.dashboardRoutes(mux)
 		s.apiRoutes(mux)

@@ -12,7 +12,7 @@ func alertsFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.BoolVar(&c.send, "send", false, "queue the alerts and deliver them (otherwise only print them)")
 }
 
-func (a *app) alerts(ctx context.Context, c *cmdline) error {
+func (a *invocation) alerts(ctx context.Context, c *cmdline) error {
 	asOf, err := a.openForReminders(ctx, c, "alerts")
 	if err != nil {
 		return err

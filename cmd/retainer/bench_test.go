@@ -26,7 +26,7 @@ func BenchmarkStatusCommand(b *testing.B) {
 	if err := os.WriteFile(cfg, []byte(sb.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	a := &app{stdout: io.Discard, stderr: os.Stderr, environ: []string{"RETAINER_CONFIG=" + cfg},
+	a := &invocation{stdout: io.Discard, stderr: os.Stderr, environ: []string{"RETAINER_CONFIG=" + cfg},
 		now: func() time.Time { return time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC) }}
 	if code := a.run(context.Background(), []string{"status", "--json"}); code != 0 {
 		b.Fatalf("exit %d", code)
@@ -63,7 +63,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 					body = []byte(sb.String())
 				}
 				os.WriteFile(config, body, 0o644)
-				d := startDaemon(b, bin, config, "RETAINER_HTTP__LISTEN=127.0.0.1:0")
+				d := startBinary(b, bin, config, "RETAINER_HTTP__LISTEN=127.0.0.1:0")
 				d.waitFor(0, "catch-up done")
 				time.Sleep(5 * time.Second)
 				status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))

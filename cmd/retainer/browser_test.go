@@ -77,7 +77,6 @@ func saveScreenshot(t *testing.T, ctx context.Context, dir, name string) {
 // agency logs in and switches the dashboard's month.
 func TestBrowser(t *testing.T) {
 	ctx := browserContext(t)
-	bin := buildBinary(t)
 	e := newEnv(t)
 	e.now = daemonClock // where the daemon's clock starts
 	addr := freePort(t)
@@ -102,7 +101,7 @@ func TestBrowser(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.must("status", "acme-001", "--json")), &st); err != nil || len(st.Contracts) != 1 {
 		t.Fatalf("status: %v", err)
 	}
-	d := startDaemon(t, bin, filepath.Join(e.dir, "retainer.yaml"), e.extra...)
+	d := startDaemon(t, filepath.Join(e.dir, "retainer.yaml"), e.extra...)
 	d.waitFor(0, "catch-up done")
 	shots := screenshotDir(t)
 

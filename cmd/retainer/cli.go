@@ -27,53 +27,56 @@ const (
 	exitUsage  = 2
 )
 
-// app is one invocation: its streams, environment and clock.
-type app struct {
+// invocation is one command line: its streams, environment and clocks.
+type invocation struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	environ        []string
-	now            func() time.Time
+	// now is the clock of the figures and messages (--now, --as-of may
+	// move it); wall the wall clock, for what other processes and the file
+	// system read (claim leases, inbox file ages).
+	now, wall func() time.Time
 }
 
 // Main runs one command line and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, now: time.Now}
+	a := &invocation{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, now: time.Now, wall: time.Now}
 	return a.run(ctx, args)
 }
 
 type command struct {
 	name, args, summary string
-	run                 func(a *app, ctx context.Context, c *cmdline) error
+	run                 func(a *invocation, ctx context.Context, c *cmdline) error
 	flags               func(fs *flag.FlagSet, c *cmdline)
 }
 
 var commands = []command{
-	{"check", "", "validate the config and list the contracts", (*app).check, nil},
+	{"check", "", "validate the config and list the contracts", (*invocation).check, nil},
 	{"log", "CONTRACT_ID AMOUNT [--date YYYY-MM-DD] [--note TEXT] [--user NAME]",
-		"log time (2.5, 2:30, 2h30m; at most 744 h; sessions: a count)", (*app).log, logFlags},
+		"log time (2.5, 2:30, 2h30m; at most 744 h; sessions: a count)", (*invocation).log, logFlags},
 	{"import", "[FILE...] [--format auto|harvest|toggl|clockify|generic] [--json]",
-		"import tracker exports (no FILE: every finished file in import.inbox)", (*app).importCmd, importFlags},
+		"import tracker exports (no FILE: every finished file in import.inbox)", (*invocation).importCmd, importFlags},
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
-		"the burn tracker for one month", (*app).status, statusFlags},
-	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*app).close, closeFlags},
-	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*app).statement, statementFlags},
-	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*app).alerts, alertsFlags},
-	{"digest", "[--as-of YYYY-MM-DD] [--send]", "the mid-month burndown digest; --send posts it to the agency's Slack once a month", (*app).digest, digestFlags},
-	{"checkins", "[--as-of YYYY-MM-DD] [--send]", "the mid-month check-in email to each client with checkin: true", (*app).checkins, alertsFlags},
-	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*app).renewals, alertsFlags},
-	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*app).overdue, alertsFlags},
-	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*app).outbox, outboxFlags},
+		"the burn tracker for one month", (*invocation).status, statusFlags},
+	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*invocation).close, closeFlags},
+	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*invocation).statement, statementFlags},
+	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*invocation).alerts, alertsFlags},
+	{"digest", "[--as-of YYYY-MM-DD] [--send]", "the mid-month burndown digest; --send posts it to the agency's Slack once a month", (*invocation).digest, digestFlags},
+	{"checkins", "[--as-of YYYY-MM-DD] [--send]", "the mid-month check-in email to each client with checkin: true", (*invocation).checkins, alertsFlags},
+	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*invocation).renewals, alertsFlags},
+	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*invocation).overdue, alertsFlags},
+	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*invocation).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD] | unpaid INVOICE_NUMBER",
-		"mark an invoice paid (not before its issue date), or undo a mistaken paid", (*app).invoice, invoiceFlags},
+		"mark an invoice paid (not before its issue date), or undo a mistaken paid", (*invocation).invoice, invoiceFlags},
 	{"entry", "edit ID [--amount A] [--date YYYY-MM-DD] [--note TEXT] | delete ID",
-		"correct or delete a logged or API entry (log prints its id); in a closed month it becomes a late adjustment", (*app).entry, entryFlags},
-	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*app).runCmd, runFlags},
-	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*app).jobsCmd, outboxFlags},
-	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*app).portal, nil},
+		"correct or delete a logged or API entry (log prints its id); in a closed month it becomes a late adjustment", (*invocation).entry, entryFlags},
+	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*invocation).runCmd, runFlags},
+	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*invocation).jobsCmd, outboxFlags},
+	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*invocation).portal, nil},
 	{"export", "status|statements|entries [--month YYYY-MM] [--as-of YYYY-MM-DD] [--format csv|json]",
-		"export the burn tracker, the statements or a month's entries as CSV or JSON", (*app).export, exportFlags},
-	{"password-hash", "", "read a dashboard password on standard input and print its bcrypt hash for http.admin_password_hash", (*app).passwordHash, nil},
-	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*app).note, noteFlags},
+		"export the burn tracker, the statements or a month's entries as CSV or JSON", (*invocation).export, exportFlags},
+	{"password-hash", "", "read a dashboard password on standard input and print its bcrypt hash for http.admin_password_hash", (*invocation).passwordHash, nil},
+	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*invocation).note, noteFlags},
 }
 
 func usage() string {
@@ -99,7 +102,10 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // cmdline holds the parsed flags of one command.
 type cmdline struct {
-	config   string
+	config string
+	// sendAt is the instant the messages this command queues are dated
+	// and delivered at (--as-of with --send); zero: the command's clock.
+	sendAt   time.Time
 	args     []string
 	set      map[string]bool // the flags given on the command line
 	amount   string
@@ -120,7 +126,7 @@ type cmdline struct {
 	location *time.Location
 }
 
-func (a *app) run(ctx context.Context, args []string) int {
+func (a *invocation) run(ctx context.Context, args []string) int {
 	// --config may also come before the command name: retainer --config
 	// x.yaml status. The command's own --config, if any, wins.
 	global, args, err := globalConfig(args)
@@ -266,7 +272,7 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-func (a *app) getenv(key string) string {
+func (a *invocation) getenv(key string) string {
 	for _, kv := range a.environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
 			return v
@@ -276,7 +282,7 @@ func (a *app) getenv(key string) string {
 }
 
 // loadConfig reads and validates the config.
-func (a *app) loadConfig(c *cmdline) error {
+func (a *invocation) loadConfig(c *cmdline) error {
 	cfg, err := config.Load(c.config, a.environ)
 	if errors.Is(err, fs.ErrNotExist) {
 		return usagef("%v (write one from examples/retainer.yaml, or pass --config FILE)", err)
@@ -290,7 +296,7 @@ func (a *app) loadConfig(c *cmdline) error {
 
 // openStore loads the config, opens the database and brings its matching up
 // to date with the contracts.
-func (a *app) openStore(ctx context.Context, c *cmdline) error {
+func (a *invocation) openStore(ctx context.Context, c *cmdline) error {
 	if err := a.loadConfig(c); err != nil {
 		return err
 	}
@@ -309,14 +315,15 @@ func (a *app) openStore(ctx context.Context, c *cmdline) error {
 	if c.env, err = jobs.NewEnv(ctx, c.cfg, db, a.now()); err != nil {
 		return err
 	}
+	c.env.Wall = a.wall
 	c.rules = c.env.Rules
 	return nil
 }
 
 // today is the current date in the agency timezone.
-func (a *app) today(c *cmdline) billing.Date { return billing.DateAt(a.now(), c.location) }
+func (a *invocation) today(c *cmdline) billing.Date { return billing.DateAt(a.now(), c.location) }
 
-func (a *app) asOf(c *cmdline) (billing.Date, error) {
+func (a *invocation) asOf(c *cmdline) (billing.Date, error) {
 	if c.asOf == "" {
 		return a.today(c), nil
 	}
@@ -329,7 +336,7 @@ func (a *app) asOf(c *cmdline) (billing.Date, error) {
 
 // openMonth opens the store and reads --as-of (default today) and --month
 // (default the as-of date's period, unless required).
-func (a *app) openMonth(ctx context.Context, c *cmdline, required bool) (billing.Date, billing.Period, error) {
+func (a *invocation) openMonth(ctx context.Context, c *cmdline, required bool) (billing.Date, billing.Period, error) {
 	if err := a.openStore(ctx, c); err != nil {
 		return 0, 0, err
 	}
@@ -352,7 +359,7 @@ func textArg(name, s string, multiline bool) error {
 	return nil
 }
 
-func (a *app) month(c *cmdline, asOf billing.Date, required bool) (billing.Period, error) {
+func (a *invocation) month(c *cmdline, asOf billing.Date, required bool) (billing.Period, error) {
 	if c.month == "" {
 		if required {
 			return 0, usagef("--month YYYY-MM is required")
@@ -366,7 +373,7 @@ func (a *app) month(c *cmdline, asOf billing.Date, required bool) (billing.Perio
 	return p, nil
 }
 
-func (a *app) check(ctx context.Context, c *cmdline) error {
+func (a *invocation) check(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("check takes no arguments")
 	}

@@ -17,7 +17,7 @@ import (
 func (e *env) runWith(environ []string, args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdout: &out, stderr: &errb, environ: environ, now: func() time.Time { return e.now }}
+	a := &invocation{stdout: &out, stderr: &errb, environ: environ, now: func() time.Time { return e.now }}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
@@ -81,7 +81,7 @@ func TestPasswordHashFromPipe(t *testing.T) {
 	}
 	w.Close()
 	var out, errb bytes.Buffer
-	a := &app{stdin: r, stdout: &out, stderr: &errb}
+	a := &invocation{stdin: r, stdout: &out, stderr: &errb}
 	if code := a.run(context.Background(), []string{"password-hash"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -49,7 +49,7 @@ func noteFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (required)")
 }
 
-func (a *app) log(ctx context.Context, c *cmdline) error {
+func (a *invocation) log(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 2 {
 		return usagef("want CONTRACT_ID AMOUNT")
 	}
@@ -138,7 +138,7 @@ func (a *app) log(ctx context.Context, c *cmdline) error {
 	return nil
 }
 
-func (a *app) status(ctx context.Context, c *cmdline) error {
+func (a *invocation) status(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 1 {
 		return usagef("want at most one CONTRACT_ID")
 	}
@@ -187,7 +187,7 @@ type statementJSON struct {
 	Status        string `json:"status"`
 }
 
-func (a *app) close(ctx context.Context, c *cmdline) error {
+func (a *invocation) close(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("close takes no arguments")
 	}
@@ -256,7 +256,7 @@ func (a *app) close(ctx context.Context, c *cmdline) error {
 // plural is "1 statement", "2 statements".
 func plural(n int, one, many string) string { return report.Count(n, one, many) }
 
-func (a *app) statement(ctx context.Context, c *cmdline) error {
+func (a *invocation) statement(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 && c.args[0] == "approve" {
 		return a.approve(ctx, c)
 	}
@@ -280,7 +280,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	}
 	body, err := report.RenderStatement(report.StatementInput{
 		Data: d, Currency: c.cfg.Currency, Agency: c.cfg.Agency.Name, AsOf: asOf,
-	}, format, c.cfg.TemplatesDir)
+	}, format, c.env.Templates)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (a *app) statement(ctx context.Context, c *cmdline) error {
 	return err
 }
 
-func (a *app) invoice(ctx context.Context, c *cmdline) error {
+func (a *invocation) invoice(ctx context.Context, c *cmdline) error {
 	const want = "want: invoice paid INVOICE_NUMBER [--date YYYY-MM-DD] | invoice unpaid INVOICE_NUMBER"
 	if len(c.args) != 2 {
 		return usagef(want)
@@ -334,7 +334,7 @@ func (a *app) invoice(ctx context.Context, c *cmdline) error {
 	return nil
 }
 
-func (a *app) note(ctx context.Context, c *cmdline) error {
+func (a *invocation) note(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 2 {
 		return usagef("want CONTRACT_ID TEXT")
 	}

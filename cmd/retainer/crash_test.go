@@ -252,7 +252,7 @@ func TestDaemonKilledWhileDelivering(t *testing.T) {
 		vars := append([]string{"RETAINER_LOG__LEVEL=debug"}, ci.vars...)
 		kills := 0
 		for round := 0; round < 3; round++ {
-			d := startDaemon(t, bin, ci.config, append(vars, "RETAINER_HTTP__LISTEN="+freePort(t))...)
+			d := startBinary(t, bin, ci.config, append(vars, "RETAINER_HTTP__LISTEN="+freePort(t))...)
 			if round == 0 {
 				d.waitFor(0, "job run", "job=close", "outcome=ok") // the statements are queued
 			} else {
@@ -271,7 +271,7 @@ func TestDaemonKilledWhileDelivering(t *testing.T) {
 			t.Logf("round %d: %d delivered so far", round, ci.total(t))
 		}
 		// A last daemon delivers the rest.
-		d := startDaemon(t, bin, ci.config, append(vars, "RETAINER_HTTP__LISTEN="+freePort(t))...)
+		d := startBinary(t, bin, ci.config, append(vars, "RETAINER_HTTP__LISTEN="+freePort(t))...)
 		d.waitFor(0, "catch-up done")
 		waitSettled(t, ci)
 		d.signal(syscall.SIGTERM)
@@ -332,7 +332,7 @@ func TestDaemonStartsBesideOutboxSend(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // poll
 	}
 	// Its clock where the close queued the statements: they are due.
-	d := startDaemonAt(t, bin, ci.config, ci.e.now, append(ci.vars, "RETAINER_HTTP__LISTEN="+freePort(t), "RETAINER_LOG__LEVEL=debug")...)
+	d := startDaemonAt(t, ci.config, ci.e.now, append(ci.vars, "RETAINER_HTTP__LISTEN="+freePort(t), "RETAINER_LOG__LEVEL=debug")...)
 	d.waitFor(0, "catch-up done")
 	if err := <-exited; err != nil {
 		t.Errorf("outbox send: %v\n%s", err, out.String())

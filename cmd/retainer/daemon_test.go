@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,7 +18,8 @@ import (
 	"time"
 )
 
-// These tests start the real binary and talk to it with signals and HTTP.
+// These tests start the daemon — the real binary where a test needs a
+// process, else in this process — and talk to it with signals and HTTP.
 
 func buildBinary(t testing.TB) string {
 	t.Helper()
@@ -57,24 +59,59 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// daemon is a running `retainer run`: the real binary (startBinary), for
+// what needs a process — signals, the lock against another process, a
+// kill, its memory — or the same command in this process (startDaemon).
 type daemon struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	log  *syncBuffer
-	done chan error
+	t      testing.TB
+	cmd    *exec.Cmd          // the binary; nil in-process
+	cancel context.CancelFunc // in-process: SIGTERM
+	log    *syncBuffer
+	done   chan error
 }
 
 // daemonClock is where every test daemon's clock starts (run --now): no
 // test depends on the day it runs.
 var daemonClock = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func startDaemon(t testing.TB, bin, config string, env ...string) *daemon {
+// startDaemon runs `retainer run` in this process, its clock starting at
+// daemonClock.
+func startDaemon(t testing.TB, config string, env ...string) *daemon {
 	t.Helper()
-	return startDaemonAt(t, bin, config, daemonClock, env...)
+	return startDaemonAt(t, config, daemonClock, env...)
 }
 
-// startDaemonAt starts a daemon whose clock starts at at.
-func startDaemonAt(t testing.TB, bin, config string, at time.Time, env ...string) *daemon {
+// startDaemonAt runs `retainer run` in this process, its clock starting
+// at at; env is added to the environment it reads.
+func startDaemonAt(t testing.TB, config string, at time.Time, env ...string) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{t: t, cancel: cancel, log: &syncBuffer{}, done: make(chan error, 1)}
+	a := &invocation{stdin: strings.NewReader(""), stdout: d.log, stderr: d.log, environ: append(os.Environ(), env...), now: time.Now, wall: time.Now}
+	go func() {
+		if code := a.run(ctx, []string{"run", "--config", config, "--now", at.Format(time.RFC3339)}); code != exitOK {
+			d.done <- fmt.Errorf("exit status %d", code)
+			return
+		}
+		d.done <- nil
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-d.done
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.log)
+		}
+	})
+	return d
+}
+
+func startBinary(t testing.TB, bin, config string, env ...string) *daemon {
+	t.Helper()
+	return startBinaryAt(t, bin, config, daemonClock, env...)
+}
+
+// startBinaryAt starts the binary's daemon, its clock starting at at.
+func startBinaryAt(t testing.TB, bin, config string, at time.Time, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, log: &syncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(bin, "run", "--config", config, "--now", at.Format(time.RFC3339))
@@ -129,8 +166,17 @@ func (d *daemon) waitFor(from int, parts ...string) int {
 	return 0
 }
 
+// signal sends sig to the binary; in-process, SIGTERM and SIGINT cancel
+// the command's context, as main's signal handler does.
 func (d *daemon) signal(sig syscall.Signal) {
 	d.t.Helper()
+	if d.cmd == nil {
+		if sig != syscall.SIGTERM && sig != syscall.SIGINT {
+			d.t.Fatalf("%v needs the binary (startBinary)", sig)
+		}
+		d.cancel()
+		return
+	}
 	if err := d.cmd.Process.Signal(sig); err != nil {
 		d.t.Fatal(err)
 	}
@@ -169,7 +215,7 @@ func TestDaemonLockReloadAndShutdown(t *testing.T) {
 		"RETAINER_NOTIFY__SLACK__WEBHOOK_URL=http://" + closed + "/services/T0/B0/SECRET-HOOK",
 		"RETAINER_NOTIFY__EMAIL__HOST=127.0.0.1", "RETAINER_NOTIFY__EMAIL__PORT=" + strings.Split(closed, ":")[1],
 		"RETAINER_NOTIFY__EMAIL__USERNAME=billing", "RETAINER_NOTIFY__EMAIL__PASSWORD=hunter2-SECRET", "RETAINER_NOTIFY__EMAIL__TLS=none"}
-	d := startDaemon(t, bin, config, env...)
+	d := startBinary(t, bin, config, env...)
 	off := d.waitFor(0, "retainer running")
 	off = d.waitFor(off, "catch-up done")
 
@@ -264,7 +310,7 @@ func TestDaemonKilledMidCloseRestarts(t *testing.T) {
 	os.WriteFile(config, []byte(cfg.String()), 0o644)
 	env := []string{"RETAINER_HTTP__LISTEN=" + freePort(t), "RETAINER_LOG__LEVEL=debug", "RETAINER_SCHEDULE__DISPATCH="}
 
-	d := startDaemon(t, bin, config, env...)
+	d := startBinary(t, bin, config, env...)
 	d.waitFor(0, "job start", "job=close")
 	time.Sleep(300 * time.Millisecond) // inside the close's transaction
 	d.signal(syscall.SIGKILL)
@@ -273,7 +319,7 @@ func TestDaemonKilledMidCloseRestarts(t *testing.T) {
 		t.Fatal("the close finished before the kill; the test needs a bigger close")
 	}
 
-	d2 := startDaemon(t, bin, config, append(env[1:], "RETAINER_HTTP__LISTEN="+freePort(t))...)
+	d2 := startBinary(t, bin, config, append(env[1:], "RETAINER_HTTP__LISTEN="+freePort(t))...)
 	d2.waitFor(0, "runs interrupted by the last stop", "runs=1")
 	d2.waitFor(0, "job run", "job=close", "outcome=ok", "periods=10", fmt.Sprintf("statements=%d", 10*n))
 	d2.signal(syscall.SIGTERM)
@@ -295,7 +341,6 @@ func TestDaemonKilledMidCloseRestarts(t *testing.T) {
 // last 2 s) is imported as soon as it settles, not at the import's next
 // firing a quarter of an hour later.
 func TestDaemonImportsSettlingFileSoon(t *testing.T) {
-	bin := buildBinary(t)
 	e := newEnv(t)
 	inbox := filepath.Join(e.dir, "inbox")
 	os.MkdirAll(inbox, 0o755)
@@ -303,7 +348,7 @@ func TestDaemonImportsSettlingFileSoon(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(inbox, "fresh.csv"), []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, bin, filepath.Join(e.dir, "retainer.yaml"), "RETAINER_HTTP__LISTEN=127.0.0.1:0",
+	d := startDaemon(t, filepath.Join(e.dir, "retainer.yaml"), "RETAINER_HTTP__LISTEN=127.0.0.1:0",
 		"RETAINER_SCHEDULE__IMPORT=0 0 1 1 *") // next firing: new year
 	off := d.waitFor(0, "job=import", "waiting=1")
 	d.waitFor(off, "job=import", "imported=1")

@@ -23,7 +23,6 @@ import (
 // browser against the real daemon); then each is emailed once.
 func TestDayOne(t *testing.T) {
 	ctx := browserContext(t)
-	bin := buildBinary(t)
 	smtp := &notifytest.SMTPServer{}
 	host, port := smtp.Start(t)
 	dir := t.TempDir()
@@ -121,7 +120,7 @@ contracts:
 	}
 
 	// The agency approves December on the dashboard.
-	d := startDaemonAt(t, bin, config, time.Date(2027, 1, 1, 8, 0, 0, 0, time.UTC), e.extra...)
+	d := startDaemonAt(t, config, time.Date(2027, 1, 1, 8, 0, 0, 0, time.UTC), e.extra...)
 	d.waitFor(0, "catch-up done")
 	base := "http://" + addr
 	browserLogin(t, ctx, base+"/statements", "s3cret-day-one")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
 	"retainer/jobs"
 	"retainer/notify"
@@ -15,7 +14,7 @@ func digestFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.BoolVar(&c.send, "send", false, "queue the digest for the agency's Slack and deliver it (once per month)")
 }
 
-func (a *app) digest(ctx context.Context, c *cmdline) error {
+func (a *invocation) digest(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("digest takes no arguments")
 	}
@@ -32,7 +31,7 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return err
 		}
-		_, text, _, err := notify.DigestMessage(v, c.cfg.Currency, c.cfg.Alerts.Thresholds, asOf, c.cfg.TemplatesDir)
+		_, text, _, err := notify.DigestMessage(v, c.cfg.Currency, c.cfg.Alerts.Thresholds, asOf, c.env.Templates)
 		if err != nil {
 			return err
 		}
@@ -43,9 +42,12 @@ func (a *app) digest(ctx context.Context, c *cmdline) error {
 		fmt.Fprintf(a.stdout, "%s is before go_live %s: no digest\n", p, c.cfg.GoLive)
 		return nil
 	}
-	at := a.clockAt(c, asOf)
-	a.now = func() time.Time { return at } // queued, dated and delivered as of that day
-	if err := jobs.Queue(ctx, c.db, []jobs.Candidate{jobs.DigestCandidate(c.env, p)}, at); err != nil {
+	c.sendAt = a.clockAt(c, asOf) // queued, dated and delivered as of that day
+	cd, err := jobs.DigestCandidate(ctx, c.env, p, c.sendAt)
+	if err != nil {
+		return err
+	}
+	if err := jobs.Queue(ctx, c.db, []jobs.Candidate{cd}, c.sendAt); err != nil {
 		return err
 	}
 	return a.deliver(ctx, c)

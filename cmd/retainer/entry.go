@@ -66,7 +66,7 @@ func entryFlags(fs *flag.FlagSet, c *cmdline) {
 // the API. An imported entry is corrected in its tracker and imported again:
 // the next import would undo a change made here. Both that refusal and an
 // unknown id are failed operations (exit 1), as an unknown invoice is.
-func (a *app) entry(ctx context.Context, c *cmdline) error {
+func (a *invocation) entry(ctx context.Context, c *cmdline) error {
 	const want = "want: entry edit ID [--amount A] [--date YYYY-MM-DD] [--note TEXT] | entry delete ID"
 	if len(c.args) != 2 || (c.args[0] != "edit" && c.args[0] != "delete") {
 		return usagef(want)
@@ -141,7 +141,7 @@ func (a *app) entry(ctx context.Context, c *cmdline) error {
 }
 
 // describeEntry is one entry on a line: amount, date, contract, note.
-func (a *app) describeEntry(c *cmdline, e store.Entry) string {
+func (a *invocation) describeEntry(c *cmdline, e store.Entry) string {
 	contract, unit := "unmatched", billing.UnitHours
 	if k := c.rules.Contract(e.ContractID); k != nil {
 		contract, unit = k.ID, k.Unit
@@ -157,7 +157,7 @@ func (a *app) describeEntry(c *cmdline, e store.Entry) string {
 }
 
 // lateNote says so when a change landed in a closed period.
-func (a *app) lateNote(ctx context.Context, c *cmdline, d billing.Date) error {
+func (a *invocation) lateNote(ctx context.Context, c *cmdline, d billing.Date) error {
 	last, ok, err := c.db.LastClosed(ctx)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ type entryRecord struct {
 // export writes the burn tracker, the statements or the entries of a month
 // as CSV (one header row, RFC 4180) or JSON, for a spreadsheet or an
 // accounting system.
-func (a *app) export(ctx context.Context, c *cmdline) error {
+func (a *invocation) export(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 1 {
 		return usagef("want what to export: status, statements or entries")
 	}
@@ -67,7 +67,7 @@ func (a *app) export(ctx context.Context, c *cmdline) error {
 	return out.Flush()
 }
 
-func (a *app) exportTo(ctx context.Context, c *cmdline, out io.Writer, what string, asOf billing.Date, p billing.Period) error {
+func (a *invocation) exportTo(ctx context.Context, c *cmdline, out io.Writer, what string, asOf billing.Date, p billing.Period) error {
 	switch what {
 	case "status":
 		v, err := c.db.Status(ctx, c.rules, p, asOf)
@@ -96,7 +96,7 @@ func (a *app) exportTo(ctx context.Context, c *cmdline, out io.Writer, what stri
 
 // exportEntries streams the month's entries: JSON Lines with --format json
 // (one entry a line), CSV otherwise.
-func (a *app) exportEntries(ctx context.Context, c *cmdline, out io.Writer, p billing.Period) error {
+func (a *invocation) exportEntries(ctx context.Context, c *cmdline, out io.Writer, p billing.Period) error {
 	var cw *csv.Writer
 	enc := json.NewEncoder(out)
 	if c.format == "csv" {

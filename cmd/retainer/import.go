@@ -9,6 +9,7 @@ import (
 
 	"retainer/billing"
 	"retainer/jobs"
+	"retainer/report"
 	"retainer/store"
 	"retainer/timesheet"
 )
@@ -34,7 +35,7 @@ type rejectedJSON struct {
 	Reason string `json:"reason"`
 }
 
-func (a *app) importCmd(ctx context.Context, c *cmdline) error {
+func (a *invocation) importCmd(ctx context.Context, c *cmdline) error {
 	format := timesheet.Format(c.format)
 	switch format {
 	case "auto":
@@ -52,7 +53,7 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 	var syncs []timesheet.SyncResult
 	var syncErrs []error
 	if len(c.args) == 0 {
-		res, err := jobs.ImportAll(ctx, c.env, a.now(), nil, format)
+		res, err := jobs.ImportAll(ctx, c.env, a.now(), nil, format, true)
 		if err != nil {
 			return err
 		}
@@ -90,11 +91,12 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 		add(r.ImportResult)
 	}
 	for i, r := range syncs {
+		// What a sync committed before an error counts: the windows before
+		// the one that failed stay imported.
+		add(r.ImportResult)
 		if syncErrs[i] != nil {
 			fmt.Fprintf(&errText, "%v\n", syncErrs[i])
-			continue
 		}
-		add(r.ImportResult)
 	}
 	if c.json {
 		if err := writeJSON(a.stdout, out); err != nil {
@@ -121,24 +123,55 @@ func (a *app) importCmd(ctx context.Context, c *cmdline) error {
 			if r.Running > 0 {
 				fmt.Fprintf(a.stdout, ", %s skipped", plural(r.Running, "running timer", "running timers"))
 			}
+			if r.Breaks > 0 { // Clockify breaks are not work
+				fmt.Fprintf(a.stdout, ", %s skipped", plural(r.Breaks, "break row", "break rows"))
+			}
 			if r.Reimported {
 				fmt.Fprint(a.stdout, " (imported again: it changed after it was imported)")
 			}
 			fmt.Fprintln(a.stdout)
 		}
 		for i, r := range syncs {
-			if syncErrs[i] == nil {
-				fmt.Fprintf(a.stdout, "%s: %d imported, %d updated, %d unchanged, %d removed, %d unmatched\n",
-					r.Source, r.Imported, r.Updated, r.Unchanged, r.Removed, r.Unmatched)
-			}
+			writeSync(a.stdout, r, syncErrs[i])
 		}
 		writeUnmatched(a.stdout, out.Unmatched, store.MergeUnmatched(unmatched...))
+		if err := a.warnNonBillable(ctx, c); err != nil {
+			return err
+		}
 	}
 	if errText.Len() > 0 {
 		fmt.Fprint(a.stderr, errText.String())
 		return errSilent
 	}
 	return nil
+}
+
+// writeSync is one tracker API's line: what it imported, what it listed
+// again, what it left out, and, when it stopped early, that what came
+// before is imported (the error itself goes to stderr).
+func writeSync(w io.Writer, r timesheet.SyncResult, err error) {
+	fmt.Fprintf(w, "%s: %d imported, %d updated, %d unchanged, %d removed, %d unmatched",
+		r.Source, r.Imported, r.Updated, r.Unchanged, r.Removed, r.Unmatched)
+	if r.Excluded > 0 {
+		fmt.Fprintf(w, ", %s left out (breaks, holidays, time off)", plural(r.Excluded, "entry", "entries"))
+	}
+	if r.Running > 0 {
+		fmt.Fprintf(w, ", %s not counted until stopped", plural(r.Running, "running timer", "running timers"))
+	}
+	if r.From != 0 {
+		fmt.Fprintf(w, "; listed %s..%s", r.From, r.To)
+		if r.Full {
+			fmt.Fprint(w, " (the whole reconcile range: deletions upstream are removed)")
+		}
+	}
+	if err != nil {
+		if r.Windows > 0 || r.Through != 0 {
+			fmt.Fprintf(w, "; stopped early, imported through %s, the next run goes on from there", r.Through)
+		} else {
+			fmt.Fprint(w, "; failed, nothing imported")
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // unmatchedShown is how many clients the import summary names.
@@ -167,4 +200,21 @@ func writeUnmatched(w io.Writer, entries int, clients []store.UnmatchedClient) {
 		}
 		fmt.Fprintf(w, "  %s: %s h, %s\n", name, billing.FormatQuantity(c.Seconds, billing.UnitHours), plural(c.Entries, "entry", "entries"))
 	}
+}
+
+// warnNonBillable names the contracts whose hours this month or last were
+// all non-billable: a tracker plan without billable rates marks every entry
+// so, and the client would show 0% used with no reason given.
+func (a *invocation) warnNonBillable(ctx context.Context, c *cmdline) error {
+	now := a.today(c).Period()
+	for _, p := range []billing.Period{now - 1, now} {
+		nbs, err := c.db.NonBillableOnly(ctx, c.rules, p)
+		if err != nil {
+			return err
+		}
+		for _, l := range report.NonBillableLines(nbs, p) {
+			fmt.Fprintf(a.stdout, "warning: %s\n", l)
+		}
+	}
+	return nil
 }

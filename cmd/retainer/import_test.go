@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -120,41 +121,113 @@ func TestImportInbox(t *testing.T) {
 	}
 }
 
-// With a tracker API configured, `retainer import` also syncs it.
+// With a tracker API configured, `retainer import` also syncs it: Toggl
+// through the Reports API v3 detailed search (rows shaped as recorded in
+// mcordell/toggl_rb spec/vcr_cassettes/search_time_entries_simple_success.yml),
+// names through API v9, month by month from the first open period.
 func TestImportSyncsTogglAPI(t *testing.T) {
+	var mu sync.Mutex
+	var uas []string
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		uas = append(uas, r.Header.Get("User-Agent"))
+		mu.Unlock()
 		if user, _, _ := r.BasicAuth(); user != "toggl-token" {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
 		switch r.URL.Path {
-		case "/me/time_entries":
-			w.Write([]byte(`[{"id": 11, "workspace_id": 789, "project_id": 201, "billable": true, "start": "2026-03-02T14:00:00Z",
-				"duration": 5400, "description": "design", "at": "2026-03-02T16:00:00Z", "server_deleted_at": null}]`))
-		case "/workspaces/789/projects":
+		case "/reports/api/v3/workspace/789/search/time_entries":
+			var body struct {
+				StartDate string `json:"start_date"`
+				EndDate   string `json:"end_date"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.EndDate == "" {
+				http.Error(w, `{"error":"bad body"}`, http.StatusBadRequest)
+				return
+			}
+			if body.StartDate > "2026-03-02" || body.EndDate < "2026-03-02" {
+				w.Write([]byte(`[]`))
+				return
+			}
+			w.Write([]byte(`[{"user_id":10658406,"username":"Michael C","project_id":201,"task_id":null,"billable":true,
+				"description":"design","tag_ids":[],"billable_amount_in_cents":null,"hourly_rate_in_cents":null,"currency":"USD",
+				"time_entries":[{"id":11,"seconds":5400,"start":"2026-03-02T14:00:00+00:00","stop":"2026-03-02T15:30:00+00:00",
+				"at":"2026-03-02T16:00:00+00:00"}],"row_number":1}]`))
+		case "/api/v9/workspaces/789/projects":
 			if r.URL.Query().Get("page") > "1" {
 				w.Write([]byte(`[]`))
 				return
 			}
 			w.Write([]byte(`[{"id": 201, "workspace_id": 789, "client_id": 401, "name": "Web", "active": true}]`))
-		case "/workspaces/789/clients":
+		case "/api/v9/workspaces/789/clients":
 			w.Write([]byte(`[{"id": 401, "wid": 789, "name": "Acme Corp"}]`))
 		default:
-			http.NotFound(w, r)
+			http.NotFound(w, r) // /me/time_entries included: the import never needs it
 		}
 	}))
 	defer ts.Close()
 	e := newEnv(t)
 	e.extra = []string{"RETAINER_IMPORT__TOGGL__WORKSPACE_ID=789", "RETAINER_IMPORT__TOGGL__TOKEN=toggl-token",
-		"RETAINER_IMPORT__TOGGL__BASE_URL=" + ts.URL}
+		"RETAINER_IMPORT__TOGGL__BASE_URL=" + ts.URL + "/api/v9", "RETAINER_IMPORT__TOGGL__REPORTS_URL=" + ts.URL + "/reports/api/v3"}
 	out := e.must("import")
-	if !strings.Contains(out, "api-toggl: 1 imported") {
+	if !strings.Contains(out, "api-toggl: 1 imported") || !strings.Contains(out, "deletions upstream are removed") {
 		t.Fatalf("import:\n%s", out)
 	}
 	if strings.Contains(out, "toggl-token") {
 		t.Errorf("the token leaked into the output")
 	}
 	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":1.50`) {
+		t.Errorf("status:\n%s", st)
+	}
+	// The same answers again: nothing new.
+	if out := e.must("import"); !strings.Contains(out, "api-toggl: 0 imported, 0 updated, 1 unchanged, 0 removed") {
+		t.Errorf("second import:\n%s", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ua := range uas {
+		if ua != "retainer (owner@northwind.example)" {
+			t.Fatalf("User-Agent %q, want the agency email as contact", ua)
+		}
+	}
+}
+
+// Clockify through its detailed report (answer shaped as a recorded one:
+// timeentries with timeInterval.duration in seconds and type); a break is
+// left out and said so.
+func TestImportSyncsClockifyAPI(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "clockify-key" || r.URL.Path != "/v1/workspaces/5b715448b079875110792222/reports/detailed" {
+			http.Error(w, `{"message":"no","code":1000}`, http.StatusUnauthorized)
+			return
+		}
+		var body struct {
+			DateRangeStart string `json:"dateRangeStart"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		if !strings.HasPrefix(body.DateRangeStart, "2026-03-01") {
+			w.Write([]byte(`{"totals":[],"timeentries":[]}`))
+			return
+		}
+		w.Write([]byte(`{"totals":[{"_id":"","totalTime":10440,"entriesCount":2}],"timeentries":[
+			{"_id":"63b03060b01ebfad292c61ed","description":"Description","userId":"b4de890ff78038db26859c0a","billable":true,
+			 "timeInterval":{"start":"2026-03-03T15:48:00Z","end":"2026-03-03T18:42:00Z","duration":10440},
+			 "projectId":"97210bf336f73c996f45f6e1","projectName":"Project","clientName":"Acme Corp","taskName":"Consulting",
+			 "userName":"Luke","type":"REGULAR","isLocked":false},
+			{"_id":"63b03060b01ebfad292c61ee","description":"","userId":"b4de890ff78038db26859c0a","billable":false,
+			 "timeInterval":{"start":"2026-03-03T12:00:00Z","end":"2026-03-03T12:30:00Z","duration":1800},
+			 "projectName":null,"clientName":null,"userName":"Luke","type":"BREAK","isLocked":false}]}`))
+	}))
+	defer ts.Close()
+	e := newEnv(t)
+	e.extra = []string{"RETAINER_IMPORT__CLOCKIFY__WORKSPACE_ID=5b715448b079875110792222", "RETAINER_IMPORT__CLOCKIFY__TOKEN=clockify-key",
+		"RETAINER_IMPORT__CLOCKIFY__REPORTS_URL=" + ts.URL + "/v1"}
+	out := e.must("import")
+	if !strings.Contains(out, "api-clockify: 1 imported") || !strings.Contains(out, "1 entry left out (breaks, holidays, time off)") {
+		t.Fatalf("import:\n%s", out)
+	}
+	if st := e.must("status", "acme-001", "--month", "2026-03", "--json"); !strings.Contains(st, `"hours_used":2.90`) {
 		t.Errorf("status:\n%s", st)
 	}
 }

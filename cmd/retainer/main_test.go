@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdout: &out, stderr: &errb, environ: append([]string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml")}, e.extra...),
+	a := &invocation{stdout: &out, stderr: &errb, environ: append([]string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml")}, e.extra...),
 		now: func() time.Time { return e.now }}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()

@@ -34,12 +34,17 @@ type outboxMessageJSON struct {
 }
 
 // dispatcher is the outbox dispatcher of the config, the one the daemon uses.
-func (a *app) dispatcher(c *cmdline) *notify.Dispatcher { return c.env.Dispatcher(a.now) }
+func (a *invocation) dispatcher(c *cmdline) *notify.Dispatcher {
+	if at := c.sendAt; !at.IsZero() {
+		return c.env.Dispatcher(func() time.Time { return at })
+	}
+	return c.env.Dispatcher(a.now)
+}
 
 // transportFor names the transport a channel's pending messages will use.
 func transportFor(d *notify.Dispatcher, channel string) string { return d.Routes[channel].Transport }
 
-func (a *app) outbox(ctx context.Context, c *cmdline) error {
+func (a *invocation) outbox(ctx context.Context, c *cmdline) error {
 	if err := a.openStore(ctx, c); err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func (a *app) outbox(ctx context.Context, c *cmdline) error {
 	return usagef("want: outbox [--json] | outbox send | outbox retry ID")
 }
 
-func (a *app) listOutbox(ctx context.Context, c *cmdline) error {
+func (a *invocation) listOutbox(ctx context.Context, c *cmdline) error {
 	msgs, err := c.db.Outbox(ctx)
 	if err != nil {
 		return err
@@ -115,7 +120,7 @@ func (a *app) listOutbox(ctx context.Context, c *cmdline) error {
 }
 
 // deliver sends what is due after a command queued messages (close --send).
-func (a *app) deliver(ctx context.Context, c *cmdline) error {
+func (a *invocation) deliver(ctx context.Context, c *cmdline) error {
 	res, err := a.dispatcher(c).Dispatch(ctx, false)
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func typeAtTerminal(t *testing.T, first, second string) (int, string, string, st
 	master, tty := openPTY(t)
 	var out bytes.Buffer
 	errb := &lockedBuffer{}
-	a := &app{stdin: tty, stdout: &out, stderr: errb}
+	a := &invocation{stdin: tty, stdout: &out, stderr: errb}
 	done := make(chan int, 1)
 	go func() { done <- a.run(context.Background(), []string{"password-hash"}) }()
 

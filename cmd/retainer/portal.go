@@ -15,7 +15,7 @@ import (
 
 // portal link CONTRACT_ID: a new client portal link for the contract. Any
 // earlier link of the contract stops working at once.
-func (a *app) portal(ctx context.Context, c *cmdline) error {
+func (a *invocation) portal(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 2 || c.args[0] != "link" {
 		return usagef("want: portal link CONTRACT_ID")
 	}
@@ -39,7 +39,7 @@ func (a *app) portal(ctx context.Context, c *cmdline) error {
 // http.admin_password_hash. It needs no config. At a terminal it asks twice
 // on standard error and reads without echo; otherwise it reads the first
 // line of standard input (echo 'pw' | retainer password-hash).
-func (a *app) passwordHash(ctx context.Context, c *cmdline) error {
+func (a *invocation) passwordHash(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("password-hash takes no arguments: it reads the password on standard input")
 	}
@@ -71,7 +71,7 @@ func (a *app) passwordHash(ctx context.Context, c *cmdline) error {
 }
 
 // promptPassword asks for the password twice at the terminal fd, echo off.
-func (a *app) promptPassword(ctx context.Context, fd int) (string, error) {
+func (a *invocation) promptPassword(ctx context.Context, fd int) (string, error) {
 	fmt.Fprint(a.stderr, "Password: ")
 	pw, err := readNoEcho(ctx, fd)
 	fmt.Fprintln(a.stderr)

@@ -82,7 +82,7 @@ func TestPortalLinkErrors(t *testing.T) {
 
 func TestPasswordHash(t *testing.T) {
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader("s3cret-demo\n"), stdout: &out, stderr: &errb, now: time.Now}
+	a := &invocation{stdin: strings.NewReader("s3cret-demo\n"), stdout: &out, stderr: &errb, now: time.Now}
 	if code := a.run(context.Background(), []string{"password-hash"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -90,7 +90,7 @@ func TestPasswordHash(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret-demo")); err != nil {
 		t.Errorf("%q does not check: %v", hash, err)
 	}
-	a = &app{stdin: strings.NewReader("short\n"), stdout: &out, stderr: &errb, now: time.Now}
+	a = &invocation{stdin: strings.NewReader("short\n"), stdout: &out, stderr: &errb, now: time.Now}
 	if code := a.run(context.Background(), []string{"password-hash"}); code != exitUsage {
 		t.Errorf("a short password: exit %d", code)
 	}

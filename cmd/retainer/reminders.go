@@ -11,7 +11,7 @@ import (
 
 // openForReminders checks a once-per-key command's arguments, opens the
 // store and returns the as-of date.
-func (a *app) openForReminders(ctx context.Context, c *cmdline, name string) (billing.Date, error) {
+func (a *invocation) openForReminders(ctx context.Context, c *cmdline, name string) (billing.Date, error) {
 	if len(c.args) > 0 {
 		return 0, usagef("%s takes no arguments", name)
 	}
@@ -25,7 +25,7 @@ func (a *app) openForReminders(ctx context.Context, c *cmdline, name string) (bi
 // that day at the current time of day in the agency timezone. Messages
 // queued with --as-of are dated, and render their figures, as of that day,
 // never the machine's date.
-func (a *app) clockAt(c *cmdline, asOf billing.Date) time.Time {
+func (a *invocation) clockAt(c *cmdline, asOf billing.Date) time.Time {
 	now := a.now().In(c.location)
 	if billing.DateAt(now, c.location) == asOf {
 		return now
@@ -37,7 +37,7 @@ func (a *app) clockAt(c *cmdline, asOf billing.Date) time.Time {
 // queueOrPrint drops the candidates already in the outbox, then prints the
 // rest, or with --send queues them, dated asOf, and delivers: the daemon's
 // jobs queue through the same functions.
-func (a *app) queueOrPrint(ctx context.Context, c *cmdline, asOf billing.Date, cands []jobs.Candidate, none string) error {
+func (a *invocation) queueOrPrint(ctx context.Context, c *cmdline, asOf billing.Date, cands []jobs.Candidate, none string) error {
 	fresh, err := jobs.Fresh(ctx, c.db, cands)
 	if err != nil {
 		return err
@@ -51,17 +51,15 @@ func (a *app) queueOrPrint(ctx context.Context, c *cmdline, asOf billing.Date, c
 		}
 		return nil
 	}
-	// The rest of the command runs on the as-of day's clock: the messages
-	// are queued, dated and delivered as of it.
-	at := a.clockAt(c, asOf)
-	a.now = func() time.Time { return at }
-	if err := jobs.Queue(ctx, c.db, fresh, at); err != nil {
+	// The messages are queued, dated and delivered as of the as-of day.
+	c.sendAt = a.clockAt(c, asOf)
+	if err := jobs.Queue(ctx, c.db, fresh, c.sendAt); err != nil {
 		return err
 	}
 	return a.deliver(ctx, c)
 }
 
-func (a *app) renewals(ctx context.Context, c *cmdline) error {
+func (a *invocation) renewals(ctx context.Context, c *cmdline) error {
 	today, err := a.openForReminders(ctx, c, "renewals")
 	if err != nil {
 		return err
@@ -69,7 +67,7 @@ func (a *app) renewals(ctx context.Context, c *cmdline) error {
 	return a.queueOrPrint(ctx, c, today, jobs.RenewalCandidates(c.env, today), "no renewal reminders due")
 }
 
-func (a *app) overdue(ctx context.Context, c *cmdline) error {
+func (a *invocation) overdue(ctx context.Context, c *cmdline) error {
 	today, err := a.openForReminders(ctx, c, "overdue")
 	if err != nil {
 		return err
@@ -81,7 +79,7 @@ func (a *app) overdue(ctx context.Context, c *cmdline) error {
 	return a.queueOrPrint(ctx, c, today, cands, "no overdue invoices")
 }
 
-func (a *app) checkins(ctx context.Context, c *cmdline) error {
+func (a *invocation) checkins(ctx context.Context, c *cmdline) error {
 	today, err := a.openForReminders(ctx, c, "checkins")
 	if err != nil {
 		return err

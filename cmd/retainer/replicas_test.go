@@ -82,7 +82,7 @@ func TestThreeReplicas(t *testing.T) {
 
 	var replicas []*daemon
 	for i := 0; i < 3; i++ {
-		replicas = append(replicas, startDaemon(t, bin, config, env...))
+		replicas = append(replicas, startBinary(t, bin, config, env...))
 	}
 	// Kill the first replica to start closing, while it closes.
 	victim := -1

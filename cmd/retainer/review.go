@@ -13,7 +13,7 @@ import (
 
 // approve makes statements under review pending and queues their emails:
 // `statement approve INVOICE_NUMBER...` or `statement approve --month M`.
-func (a *app) approve(ctx context.Context, c *cmdline) error {
+func (a *invocation) approve(ctx context.Context, c *cmdline) error {
 	invoices := c.args[1:]
 	if (len(invoices) == 0) == (c.month == "") {
 		return usagef("want: statement approve INVOICE_NUMBER... | statement approve --month YYYY-MM")
@@ -60,19 +60,39 @@ func (a *app) approve(ctx context.Context, c *cmdline) error {
 }
 
 // dayOneWarnings are what `check` says about the first close and about
-// hours logged after a contract's end, from the database when there is one
-// (check never creates it).
-func (a *app) dayOneWarnings(ctx context.Context, c *cmdline) ([]string, error) {
+// hours logged after a contract's end, from the database when there is one.
+// check never writes: it never creates the database, and opens it
+// read-only, so it neither migrates its schema nor re-matches its entries
+// to contracts that changed (the next command that writes does both); it
+// says so instead.
+func (a *invocation) dayOneWarnings(ctx context.Context, c *cmdline) ([]string, error) {
 	cfg := c.cfg
 	today := a.today(c)
+	rules := store.NewRules(cfg.Contracts)
+	var out []string
 	var db *store.DB
 	if strings.Contains(cfg.Database, "://") || fileExists(cfg.Database) {
-		if err := a.openStore(ctx, c); err != nil {
+		ro, err := store.OpenWith(ctx, cfg.Database, store.Options{ReadOnly: true})
+		if err != nil {
 			return nil, err
 		}
-		db = c.db
+		defer ro.Close()
+		if n := ro.SchemaBehind(); n > 0 {
+			// Its tables may lack what this version reads.
+			out = append(out, fmt.Sprintf("database: its schema is %s behind this version of retainer: "+
+				"the next command that writes upgrades it; check reads nothing from it until then", plural(n, "migration", "migrations")))
+		} else {
+			db = ro
+			changed, err := db.RulesChanged(ctx, rules)
+			if err != nil {
+				return nil, err
+			}
+			if changed {
+				out = append(out, "contracts: changed since the database's entries were matched and counted: "+
+					"check reads the figures as they were; the next command that writes matches and counts the entries again")
+			}
+		}
 	}
-	var out []string
 	lastEnded := today.Period() - 1
 	if cfg.GoLive == nil {
 		from, ok := billing.Period(0), false
@@ -96,7 +116,7 @@ func (a *app) dayOneWarnings(ctx context.Context, c *cmdline) ([]string, error) 
 		}
 	}
 	if db != nil {
-		v, err := db.Status(ctx, c.rules, today.Period(), today)
+		v, err := db.Status(ctx, rules, today.Period(), today)
 		if err != nil {
 			return nil, err
 		}

@@ -2,23 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	"retainer/app"
 	"retainer/billing"
-	"retainer/config"
 	"retainer/jobs"
 	"retainer/store"
-	"retainer/web"
 )
 
 func runFlags(fs *flag.FlagSet, c *cmdline) {
@@ -26,14 +21,18 @@ func runFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.nowFlag, "now", "", "the clock, RFC3339 (2026-03-01T07:00:00Z): with --once, the instant the jobs run at; without, where the daemon's clock starts (it runs on from there)")
 }
 
-// run is the daemon: the scheduled jobs and the HTTP server, until SIGTERM
-// or SIGINT; SIGHUP or a change to the config file reloads the config.
-func (a *app) runCmd(ctx context.Context, c *cmdline) error {
+// runCmd is the daemon (package app): the scheduled jobs and the HTTP
+// server, until SIGTERM or SIGINT; SIGHUP reloads the config (the daemon
+// also reloads when the file changes).
+func (a *invocation) runCmd(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("run takes no arguments")
 	}
 	var offset time.Duration
-	wall := a.now
+	wall := a.wall
+	if wall == nil {
+		wall = a.now
+	}
 	if c.nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, c.nowFlag)
 		if err != nil {
@@ -53,32 +52,15 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 	if err := a.openStore(ctx, c); err != nil {
 		return err
 	}
-	release, err := c.db.LockDaemon()
+	d, err := app.New(ctx, app.Options{ConfigPath: c.config, Environ: a.environ, Env: c.env,
+		Now: a.now, Wall: wall, Offset: offset, Log: a.stderr})
 	if err != nil {
 		return err
 	}
-	defer release()
-	log := newLogger(a.stderr, c.cfg.Log)
-	if n, err := c.db.InterruptedJobs(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		log.Warn("runs interrupted by the last stop", "runs", n)
-	}
-	// Claims of processes that are gone (a crash); a live one's, an
-	// `outbox send` running beside us, are left alone. Every dispatch does
-	// the same; here it is logged.
-	if rec, err := c.db.RecoverClaims(ctx, store.ThisProcess(), time.Now()); err != nil {
-		return err
-	} else if rec.Pending+rec.Unknown > 0 {
-		log.Warn("outbox messages left claimed by a stopped process", "pending_again", rec.Pending, "unknown", rec.Unknown)
-	}
-	if !c.once {
-		c.env.FileClock = wall
-	}
-	runner := jobs.NewRunner(c.env, a.now, log)
+	defer d.Close()
 
 	if c.once {
-		ran, _, err := runner.RunDue(ctx)
+		ran, err := d.RunDue(ctx)
 		fmt.Fprintf(a.stdout, "ran: %s\n", orNone(ran))
 		if err != nil {
 			fmt.Fprintf(a.stderr, "%v\n", err)
@@ -87,60 +69,22 @@ func (a *app) runCmd(ctx context.Context, c *cmdline) error {
 		return nil
 	}
 
-	metrics := web.NewMetrics(gauges{runner}, a.now)
-	runner.Observer = metrics
-	srv := web.NewHTTPServer((&web.Server{DB: c.db, Metrics: metrics, Log: log, Env: runner.Env, Now: a.now}).Handler(), web.DefaultTimeouts)
-	ln, err := net.Listen("tcp", c.cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
-	}
-	ln = web.LimitListener(ln, maxConnections())
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "err", err)
-		}
-	}()
-	log.Info("retainer running", "pid", os.Getpid(), "config", c.config, "database", store.RedactDSN(c.cfg.Database),
-		"contracts", len(c.cfg.Contracts), "http", ln.Addr().String())
-
 	sigCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	reload := make(chan struct{}, 1)
 	go func() {
-		for range hup {
+		for {
 			select {
-			case reload <- struct{}{}:
-			default:
+			case <-hup:
+				d.Reload()
+			case <-sigCtx.Done():
+				return
 			}
 		}
 	}()
-
-	d := &jobs.Daemon{
-		Runner: runner, Log: log, ConfigPath: c.config, Reload: reload, Offset: offset,
-		Load: func(ctx context.Context) (*jobs.Env, error) {
-			cfg, err := config.Load(c.config, a.environ)
-			if err != nil {
-				return nil, err
-			}
-			if cfg.Database != c.cfg.Database {
-				log.Warn("database changed in the config: it takes effect at the next start", "running", store.RedactDSN(c.cfg.Database))
-			}
-			env, err := jobs.NewEnv(ctx, cfg, c.db, a.now())
-			if err != nil {
-				return nil, err
-			}
-			env.FileClock = wall
-			return env, nil
-		},
-	}
-	err = d.Run(sigCtx)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	return err
+	return d.Run(sigCtx)
 }
 
 func orNone(s []string) string {
@@ -148,38 +92,6 @@ func orNone(s []string) string {
 		return "nothing was due"
 	}
 	return strings.Join(s, ", ")
-}
-
-// newLogger builds the slog logger of the config: text or JSON, at its level.
-func newLogger(w interface{ Write([]byte) (int, error) }, lc config.Log) *slog.Logger {
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(lc.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if lc.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// gauges feeds /metrics from the store, with the runner's current config.
-type gauges struct{ r *jobs.Runner }
-
-func (g gauges) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	return g.r.Env().DB.OutboxCounts(ctx)
-}
-
-func (g gauges) Utilization(ctx context.Context) ([]web.Utilization, error) {
-	env := g.r.Env()
-	today := billing.DateAt(g.r.Now(), env.Config.Location)
-	v, err := env.DB.Status(ctx, env.Rules, today.Period(), today)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.Utilization, len(v.Rows))
-	for i, row := range v.Rows {
-		out[i] = web.Utilization{ContractID: row.Contract.ID, Tenths: row.Figures.Utilization.Tenths, OK: row.Figures.Utilization.Valid}
-	}
-	return out, nil
 }
 
 // ---- retainer jobs
@@ -205,7 +117,7 @@ type jobRunJSON struct {
 	Error     string         `json:"error"`
 }
 
-func (a *app) jobsCmd(ctx context.Context, c *cmdline) error {
+func (a *invocation) jobsCmd(ctx context.Context, c *cmdline) error {
 	if len(c.args) > 0 {
 		return usagef("jobs takes no arguments")
 	}
@@ -218,7 +130,7 @@ func (a *app) jobsCmd(ctx context.Context, c *cmdline) error {
 	}
 	now := a.now()
 	loc := c.cfg.Location
-	exprs := jobs.Expressions(c.cfg.Schedule)
+	exprs := c.cfg.Schedule.Expressions()
 	ts := func(t time.Time) string { return t.In(loc).Format(time.RFC3339) }
 	runJSON := func(r *store.JobRun) *jobRunJSON {
 		if r == nil {

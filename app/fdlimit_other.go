@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package app
 
 // maxConnections is the HTTP connection cap where the descriptor limit
 // cannot be read.
