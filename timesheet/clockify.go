@@ -52,8 +52,8 @@ import "strings"
 //     refused with a message saying what to do (clockifyFrench).
 //   - Breaks: Clockify help, "Breaks (web)": an export that includes break
 //     entries has "an additional column indicating whether the entry is a
-//     break or a non-break". Its name "Type" and the value "Break" are as
-//     issue 17 reports them; I found neither in a recorded export, nor the
+//     break or a non-break". Its name "Type" and the value "Break" are as a
+//     user reported them; no recorded export shows either, nor the
 //     column's name in the other languages.
 //
 // The CSV has no time-entry id, so ExternalID is "". Duration (h) may be

@@ -20,8 +20,8 @@ package timesheet
 //
 // The export has no entry id ("Employee Id" is a person, "External Reference
 // URL" a linked issue) and no start time, so Entry.Date is the Date column as
-// written. The header has no running-timer column, and I found no source
-// saying how (or whether) a running timer appears in this export, so no
+// written. The header has no running-timer column, and no public source
+// says how (or whether) a running timer appears in this export, so no
 // Harvest row is skipped as running: a row with an empty Hours is a bad row
 // ("missing column value: Hours"), a row with hours is imported as it stands.
 var harvestSpec = &spec{

@@ -26,7 +26,7 @@ import (
 //   - The break column (testdata/clockify_breaks.csv too): Clockify help,
 //     "Breaks (web)", says only that an export including breaks gets "an
 //     additional column indicating whether the entry is a break or a
-//     non-break"; the name "Type" and the value "Break" are issue 17's, and
+//     non-break"; the name "Type" and the value "Break" are as a user reported them, and
 //     "Regular" for work rows is a stand-in (any other value is work).
 //
 // German Ja/Nein: the Abrechenbar values a dashboard over a real German

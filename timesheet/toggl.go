@@ -21,8 +21,8 @@ package timesheet
 // with durations like 1:30:00; another parser expects
 // Description,Tags,Start date,Start time,Stop date,Stop time. So "Stop
 // date"/"Stop time" are read as the end columns. Toggl's new UI calls users
-// "Member"; that header spelling is accepted as an alias for User but I found
-// no export showing it. Billable may be localised (a Japanese export has
+// "Member"; that header spelling is accepted as an alias for User though no
+// recorded export shows it. Billable may be localised (a Japanese export has
 // "いいえ"); Yes/No in English, Portuguese and Japanese are read.
 //
 // The CSV has no time-entry id, so ExternalID is "". A running timer has an
