@@ -43,13 +43,15 @@ import "strings"
 //     of creation" (left in English), then the workspace's custom fields;
 //     every field quoted, dates "29/09/2023", times "18:10:00", durations
 //     "01:45:00", decimals "1.75", billable "Sí"/"No".
-//   - French is not read: the column names found (Projet, Client, Groupe,
-//     Description, Email, Utilisateur, Facturable, Date de début, Heure de
-//     début, Date de fin, Heure de fin, Durée (décimal), billable "Oui", in
+//   - French: the column names found (Projet, Client, Groupe, Description,
+//     Email, Utilisateur, Facturable, Date de début, Heure de début, Date de
+//     fin, Heure de fin, Durée (décimal), billable "Oui", in
 //     mohamedksiaa/internship-project config/import_column_mapping_clockify
-//     .json) do not include the name of the duration column that is read
-//     (the English "Duration (h)"), so a French header is recognised and
-//     refused with a message saying what to do (clockifyFrench).
+//     .json) do not include a "Durée (h)"; the rounded decimal column is
+//     never read, so the duration is the span from Date/Heure de début to
+//     Date/Heure de fin (spec.span), exact to the second the times carry
+//     (recorded exports write HH:MM:SS). "Non" for not billable is the
+//     French word, not seen in an export.
 //   - Breaks: Clockify help, "Breaks (web)": an export that includes break
 //     entries has "an additional column indicating whether the entry is a
 //     break or a non-break". Its name "Type" and the value "Break" are as a
@@ -65,28 +67,32 @@ var clockifySpec = newClockifySpec([]clockifyHeader{
 	hdr(fDate, portuguese, "data de início", "data de inicio"),
 	hdr(fDate, german, "startdatum"),
 	hdr(fDate, spanish, "fecha de inicio"),
+	hdr(fDate, french, "date de début", "date de debut"),
 
 	hdr(fStartTime, english, "start time"),
 	hdr(fStartTime, portuguese, "hora de início", "hora de inicio"),
 	hdr(fStartTime, german, "startzeit"),
 	hdr(fStartTime, spanish, "hora de inicio"),
+	hdr(fStartTime, french, "heure de début", "heure de debut"),
 
 	hdr(fEndDate, english, "end date"),
 	hdr(fEndDate, portuguese, "data de término", "data de termino", "data de fim"),
 	hdr(fEndDate, german, "enddatum"),
 	hdr(fEndDate, spanish, "fecha de finalización"),
+	hdr(fEndDate, french, "date de fin"),
 
 	hdr(fEndTime, english, "end time"),
 	hdr(fEndTime, portuguese, "hora de término", "hora de termino", "hora de fim"),
 	hdr(fEndTime, german, "endzeit"),
 	hdr(fEndTime, spanish, "hora de finalización"),
+	hdr(fEndTime, french, "heure de fin"),
 
 	hdr(fDuration, english, "duration (h)"),
 	hdr(fDuration, portuguese, "duração (h)", "duracao (h)"),
 	hdr(fDuration, german, "dauer (h)"),
 	hdr(fDuration, spanish, "duración (h)"),
 
-	hdr(fClient, english, "client"),
+	hdr(fClient, english|french, "client"),
 	hdr(fClient, portuguese|spanish, "cliente"),
 	hdr(fClient, german, "kunde"),
 
@@ -94,13 +100,14 @@ var clockifySpec = newClockifySpec([]clockifyHeader{
 	hdr(fProject, portuguese, "projeto"),
 	hdr(fProject, german, "projekt"),
 	hdr(fProject, spanish, "proyecto"),
+	hdr(fProject, french, "projet"),
 
 	hdr(fTask, english, "task"),
 	hdr(fTask, portuguese, "tarefa"),
 	hdr(fTask, german, "aufgabe"),
 	hdr(fTask, spanish, "tarea"),
 
-	hdr(fNotes, english, "description"),
+	hdr(fNotes, english|french, "description"),
 	hdr(fNotes, portuguese, "descrição", "descricao"),
 	hdr(fNotes, german, "beschreibung"),
 	hdr(fNotes, spanish, "descripción"),
@@ -109,15 +116,16 @@ var clockifySpec = newClockifySpec([]clockifyHeader{
 	hdr(fUser, portuguese, "usuário", "usuario"),
 	hdr(fUser, german, "benutzer"),
 	hdr(fUser, spanish, "usuario"),
+	hdr(fUser, french, "utilisateur"),
 
-	hdr(fEmail, english|german, "email"),
+	hdr(fEmail, english|german|french, "email"),
 	hdr(fEmail, portuguese|german, "e-mail"),
 	hdr(fEmail, spanish, "correo electrónico"),
 
 	hdr(fBillable, english, "billable"),
 	hdr(fBillable, portuguese, "faturável", "faturavel"),
 	hdr(fBillable, german, "abrechenbar"),
-	hdr(fBillable, spanish, "facturable"),
+	hdr(fBillable, spanish|french, "facturable"),
 
 	// The break column's name is known in English only; Clockify may
 	// well leave it in English, as it does "Date of creation".
@@ -141,6 +149,7 @@ func newClockifySpec(headers []clockifyHeader) *spec {
 		aliases:   map[field][]string{},
 		required:  []field{fDate, fDuration},
 		running:   true,
+		span:      true,
 		spellings: map[string]language{},
 	}
 	for _, h := range headers {
@@ -156,17 +165,3 @@ func newClockifySpec(headers []clockifyHeader) *spec {
 
 // isBreak reports whether a Type value marks a Clockify break entry.
 func isBreak(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "break") }
-
-// clockifyFrench recognises a Clockify export written in French and says
-// why it is refused, or "".
-func clockifyFrench(names []string) string {
-	has := map[string]bool{}
-	for _, n := range names {
-		has[n] = true
-	}
-	if !has["date de début"] || !(has["durée (décimal)"] || has["heure de début"]) {
-		return ""
-	}
-	return "this is a Clockify export with French headers, which retainer does not read: " +
-		"export the report again with the Clockify profile's language set to English, German, Spanish or Brazilian Portuguese"
-}

@@ -57,6 +57,9 @@ type spec struct {
 	// (distinguishes Harvest from a generic file with date,client,hours).
 	oneOf   []string
 	running bool // the format can export running timers
+	// span: a header without the duration column may have the start and
+	// end (date and time) instead, and the duration is their difference.
+	span bool
 	// spellings, when set, says which languages each header spelling
 	// (lower-case, trimmed) of this format belongs to: a tracker writes its
 	// header in one language, so a header whose columns share none was
@@ -95,6 +98,9 @@ func mapColumns(sp *spec, names, raw []string) (columns, []field) {
 	}
 	var missing []field
 	for _, f := range sp.required {
+		if f == fDuration && sp.span && c.idx[fStartTime] >= 0 && c.idx[fEndDate] >= 0 && c.idx[fEndTime] >= 0 {
+			continue // the duration is the span from start to end
+		}
 		if c.idx[f] < 0 {
 			missing = append(missing, f)
 		}
@@ -133,9 +139,6 @@ func detect(forced Format, names, raw []string) (Format, columns, error) {
 		if c, missing := mapColumns(sp, names, raw); len(missing) == 0 {
 			return sp.format, c, nil
 		}
-	}
-	if french := clockifyFrench(names); french != "" {
-		return "", columns{}, fmt.Errorf("%w: %s", ErrUnknownFormat, french)
 	}
 	shown := strings.Join(raw, ",")
 	if len(shown) > 200 {
@@ -177,14 +180,15 @@ const (
 	portuguese          // Brazilian Portuguese
 	german
 	spanish
+	french
 
-	anyLanguage = english | portuguese | german | spanish
+	anyLanguage = english | portuguese | german | spanish | french
 )
 
 var languageNames = []struct {
 	l    language
 	name string
-}{{english, "English"}, {portuguese, "Brazilian Portuguese"}, {german, "German"}, {spanish, "Spanish"}}
+}{{english, "English"}, {portuguese, "Brazilian Portuguese"}, {german, "German"}, {spanish, "Spanish"}, {french, "French"}}
 
 // String names the languages in l: "English or German".
 func (l language) String() string {

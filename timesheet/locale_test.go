@@ -21,8 +21,9 @@ import (
 //     clockify.me/help/de/reports/exporting-reports.
 //   - Spanish: miguellosoyo/SKU "Informe Detallado de Horas 4.csv" (commit
 //     5fb8488037b669b8ab0acac150e30960e3864e8f), a recorded export.
-//   - French (refused): mohamedksiaa/internship-project
-//     config/import_column_mapping_clockify.json.
+//   - French: mohamedksiaa/internship-project
+//     config/import_column_mapping_clockify.json (no "Durée (h)" in it: the
+//     duration is read as the span from start to end).
 //   - The break column (testdata/clockify_breaks.csv too): Clockify help,
 //     "Breaks (web)", says only that an export including breaks gets "an
 //     additional column indicating whether the entry is a break or a
@@ -113,7 +114,7 @@ func TestClockifyLanguages(t *testing.T) {
 			breaks: 1},
 		{name: "mixed: a German header with one English column",
 			csv:    strings.Replace(germanHeader, `"Kunde"`, `"Client"`, 1) + "\n" + de("A", "Ja", "16.03.2026", "09:00", "10:00", "1:00") + "\n",
-			rowErr: []RowError{{1, `the header mixes languages: column 2 ("Client") is English, but the columns before it ("Projekt") are German`}}},
+			rowErr: []RowError{{1, `the header mixes languages: column 2 ("Client") is English or French, but the columns before it ("Projekt") are German`}}},
 		{name: "mixed: the date in English and in Spanish",
 			csv:    "Start Date,Fecha de inicio,Client,Duration (h)\n2026-03-16,2026-03-16,A,1:00\n",
 			rowErr: []RowError{{1, `column 2 ("Fecha de inicio") is Spanish, but the columns before it ("Start Date") are English`}}},
@@ -124,9 +125,19 @@ func TestClockifyLanguages(t *testing.T) {
 			csv:    strings.Replace(germanHeader, `"Startzeit"`, `"Hora de inicio"`, 1) + "\n" + de("A", "Ja", "16.03.2026", "09:00", "10:00", "1:00") + "\n",
 			opts:   Options{Format: Clockify},
 			rowErr: []RowError{{1, `("Hora de inicio") is Brazilian Portuguese or Spanish, but the columns before it ("Projekt", "Kunde", "Beschreibung", …) are German`}}},
-		{name: "French is recognised and refused with what to do",
-			csv: frenchHeader + "\nWeb,A,,Note,a@example.fr,Anne,Oui,03/16/2026,09:00,03/16/2026,10:30,1.50\n",
-			err: ErrUnknownFormat, errHas: "Clockify export with French headers"},
+		// French has no "Durée (h)" in any source found, only the rounded
+		// "Durée (décimal)": the duration is the span from start to end,
+		// exact to the second the times carry; past midnight too; a row
+		// without an end time is a running timer.
+		{name: "French: the duration is the span from start to end",
+			csv: frenchHeader + "\n" +
+				"Web,A,,Note,a@example.fr,Anne,Oui,03/16/2026,09:00:00,03/16/2026,10:29:59,1.50\n" +
+				"Web,A,,Nuit,a@example.fr,Anne,Non,03/16/2026,23:15:00,03/17/2026,00:45:30,1.51\n" +
+				"Web,A,,En cours,a@example.fr,Anne,Oui,03/17/2026,09:00:00,,,\n",
+			want: []brief{{"2026-03-16", 5399, "A", true}, {"2026-03-16", 5430, "A", false}}},
+		{name: "French: an end before the start is a bad row",
+			csv:    frenchHeader + "\nWeb,A,,Note,a@example.fr,Anne,Oui,03/16/2026,10:00:00,03/16/2026,09:00:00,1.00\n",
+			rowErr: []RowError{{2, `before it starts`}}},
 		{name: "breaks whatever their case or state, even with a bad date",
 			csv: "Project,Client,Start Date,Start Time,End Time,Duration (h),Type\n" +
 				"W,A,03/16/2026,09:00,10:30,1:30:00,\n" +
@@ -216,7 +227,7 @@ func TestImportFileMixedLanguagesNamesFileAndLine(t *testing.T) {
 	if !res.Rejected() {
 		t.Fatalf("accepted: %+v", res)
 	}
-	const want = `export.csv:1: the header mixes languages: column 2 ("Client") is English, but the columns before it ("Projekt") are German; export the report again instead of editing its header` + "\n"
+	const want = `export.csv:1: the header mixes languages: column 2 ("Client") is English or French, but the columns before it ("Projekt") are German; export the report again instead of editing its header` + "\n"
 	if got := res.ErrorText("export.csv"); got != want {
 		t.Errorf("error text:\n got %q\nwant %q", got, want)
 	}

@@ -47,8 +47,11 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	}
 	sp := specFor(s.format)
 	dur := strings.TrimSpace(c.get(rec, fDuration))
+	// spanned: the header has no duration column (a French Clockify
+	// export) and the duration is the span from start to end.
+	spanned := sp.span && !c.has(fDuration)
 	if sp.running {
-		if dur == "" || strings.Contains(strings.ToLower(dur), "running") ||
+		if (!spanned && (dur == "" || strings.Contains(strings.ToLower(dur), "running"))) ||
 			(c.has(fEndTime) && strings.TrimSpace(c.get(rec, fEndTime)) == "") {
 			return Entry{}, rowRunning, ""
 		}
@@ -69,6 +72,7 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 	if !date.Valid() {
 		return Entry{}, rowBad, "date " + quote(ds) + " is " + billing.ErrOutOfRange.Error()
 	}
+	var start time.Time
 	if c.has(fStartTime) {
 		if ts := strings.TrimSpace(c.get(rec, fStartTime)); ts != "" {
 			secs, ok := parseClock(ts)
@@ -76,7 +80,7 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 				return Entry{}, rowBad, "bad time " + quote(ts)
 			}
 			t := date.Time()
-			start := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, secs, 0, s.loc)
+			start = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, secs, 0, s.loc)
 			date = billing.DateAt(start, s.agency)
 			if !date.Valid() { // 2000-01-01 00:30 in a zone ahead of the agency's
 				return Entry{}, rowBad, "date " + quote(ds+" "+ts) + " is, in the agency timezone, " + billing.ErrOutOfRange.Error()
@@ -84,12 +88,24 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 		}
 	}
 
-	if dur == "" {
-		return Entry{}, rowBad, s.missing(fDuration)
-	}
-	secs, reason := parseDuration(dur)
-	if reason != "" {
-		return Entry{}, rowBad, reason
+	var secs int64
+	if spanned {
+		if start.IsZero() {
+			return Entry{}, rowBad, s.missing(fStartTime)
+		}
+		var reason string
+		if secs, reason = s.span(rec, start, ev, line); reason != "" {
+			return Entry{}, rowBad, reason
+		}
+		dur = billing.FormatQuantity(secs, billing.UnitHours) + " h"
+	} else {
+		if dur == "" {
+			return Entry{}, rowBad, s.missing(fDuration)
+		}
+		var reason string
+		if secs, reason = parseDuration(dur); reason != "" {
+			return Entry{}, rowBad, reason
+		}
 	}
 	if err := billing.CheckHours(secs); err != nil {
 		// One entry longer than a month is a typing mistake, and keeps
@@ -137,6 +153,31 @@ func (s *scanner) row(rec []string, line int) (Entry, rowKind, string) {
 		e.User = billing.CleanName(c.get(rec, fEmail))
 	}
 	return e, rowOK, ""
+}
+
+// span is the seconds from start to the row's end date and time, read in
+// the same timezone (a daylight-saving change in between counts as the
+// clock on the wall passed it), or why it cannot be read.
+func (s *scanner) span(rec []string, start time.Time, ev *evidence, line int) (int64, string) {
+	c := &s.cols
+	eds, ets := strings.TrimSpace(c.get(rec, fEndDate)), strings.TrimSpace(c.get(rec, fEndTime))
+	if eds == "" {
+		return 0, s.missing(fEndDate)
+	}
+	endDate, ok := parseDate(eds, s.order, ev, line)
+	if !ok || !endDate.Valid() {
+		return 0, "bad date " + quote(eds)
+	}
+	clock, ok := parseClock(ets)
+	if !ok {
+		return 0, "bad time " + quote(ets)
+	}
+	t := endDate.Time()
+	end := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, clock, 0, s.loc)
+	if end.Before(start) {
+		return 0, "ends (" + quote(eds+" "+ets) + ") before it starts"
+	}
+	return int64(end.Sub(start) / time.Second), ""
 }
 
 // textFields are the columns whose text is stored.

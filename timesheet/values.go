@@ -390,9 +390,9 @@ func stripThousands(s string, sep byte) string {
 // Empty reads as billable.
 func parseBillable(s string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "yes", "y", "true", "1", "sim", "ja", "sí", "si", "はい", "billable":
+	case "", "yes", "y", "true", "1", "sim", "ja", "sí", "si", "oui", "はい", "billable":
 		return true, true
-	case "no", "n", "false", "0", "não", "nao", "nein", "いいえ", "non-billable":
+	case "no", "n", "false", "0", "não", "nao", "nein", "non", "いいえ", "non-billable":
 		return false, true
 	}
 	return false, false
