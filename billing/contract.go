@@ -63,6 +63,22 @@ type Contract struct {
 
 	Start *Period // first period; nil = unbounded
 	End   *Period // last period; nil = unbounded
+
+	// Invoice details (SPEC §14). Currency is the contract's money's ISO
+	// 4217 code (the config's top-level currency unless it names its own).
+	Currency       string
+	BillingName    string // the invoice's addressee; "" = Client
+	BillingAddress string // lines separated by "\n"
+	TaxID          string
+	TaxRate        TaxRate
+}
+
+// InvoiceName is who the invoice is addressed to.
+func (c *Contract) InvoiceName() string {
+	if c.BillingName != "" {
+		return c.BillingName
+	}
+	return c.Client
 }
 
 // TermsAt returns the terms in effect in period p (ignoring start and end):

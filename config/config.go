@@ -60,6 +60,10 @@ type Config struct {
 type Agency struct {
 	Name  string `koanf:"name"`
 	Email string `koanf:"email"` // agency alerts go here by email; "" = none
+	// Invoice details (SPEC §14): shown on every invoice.
+	Address             string `koanf:"address"` // lines separated by line breaks
+	TaxID               string `koanf:"tax_id"`
+	PaymentInstructions string `koanf:"payment_instructions"` // free text, e.g. bank details
 }
 
 // Notify configures the transports. Whatever channel is not configured goes

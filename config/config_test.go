@@ -152,7 +152,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("go_live %v, review %v", cfg.GoLive, cfg.Statements.Review)
 	}
 	for i, w := range want {
-		w.TakeOver = nov
+		w.TakeOver, w.Currency = nov, "USD"
 		if got := cfg.Contracts[i]; !reflect.DeepEqual(got, w) {
 			t.Errorf("contract %d:\n got %+v\nwant %+v", i, got, w)
 		}
@@ -209,7 +209,7 @@ func TestDefaults(t *testing.T) {
 	want := &billing.Contract{
 		ID: "acme-001", Client: "Acme Corp", Unit: billing.UnitHours, Contacts: []string{}, Match: []string{},
 		Terms:           billing.Terms{MonthlyHours: hours(40), MonthlyFee: 500000},
-		OverageBillable: true, PaymentTermsDays: 15,
+		OverageBillable: true, PaymentTermsDays: 15, Currency: "USD",
 	}
 	if got := cfg.Contract("acme-001"); !reflect.DeepEqual(got, want) {
 		t.Errorf("contract:\n got %+v\nwant %+v", got, want)
@@ -283,6 +283,11 @@ contracts:
     contacts: ["Zed <zed@zeta.example>"]
     match: [ZETA, Zeta Labs]
     overage_billable: false
+    currency: eur
+    billing_name: Zeta Labs GmbH
+    billing_address: "Hauptstraße 1\n10115 Berlin"
+    tax_id: DE123456789
+    tax_rate: 8.875
     terms:
       - from: 2026-03
         overage_rate: 120
@@ -301,6 +306,8 @@ contracts:
 					},
 					Rollover: true, MaxRollover: ptr(int64(4 * billing.SessionSeconds)), ExpiresAfter: 2,
 					CountNonBillable: true, PaymentTermsDays: 30, AlertClientAt: 90, PortalEntries: true,
+					Currency: "EUR", BillingName: "Zeta Labs GmbH", BillingAddress: "Hauptstraße 1\n10115 Berlin",
+					TaxID: "DE123456789", TaxRate: 88750,
 				}
 				if !reflect.DeepEqual(z, want) {
 					t.Errorf("\n got %+v\nwant %+v", z, want)

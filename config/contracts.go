@@ -83,6 +83,31 @@ func (l *loader) contract(id string, d *contractDoc, currency string) *billing.C
 		c.Match = append(c.Match, m)
 	}
 
+	c.Currency = currency
+	if cur := strings.ToUpper(strings.TrimSpace(d.Currency)); cur != "" {
+		switch {
+		case !currencyCode.MatchString(cur):
+			l.invalid(p+".currency", fmt.Sprintf("%q is not an ISO 4217 code (three letters, such as EUR)", d.Currency))
+		case !billing.KnownCurrency(cur):
+			l.invalid(p+".currency", fmt.Sprintf("%q is not an active ISO 4217 currency code (such as USD, EUR, GBP)", d.Currency))
+		default:
+			c.Currency, currency = cur, cur // the contract's amounts are in its own currency
+		}
+	}
+	c.BillingName = strings.TrimSpace(d.BillingName)
+	l.text(p+".billing_name", c.BillingName)
+	c.BillingAddress = strings.TrimSpace(d.BillingAddress)
+	l.textBlock(p+".billing_address", c.BillingAddress)
+	c.TaxID = strings.TrimSpace(d.TaxID)
+	l.text(p+".tax_id", c.TaxID)
+	if d.TaxRate != nil {
+		r, err := billing.ParseTaxRate(string(*d.TaxRate))
+		if err != nil {
+			l.invalid(p+".tax_rate", err.Error())
+		}
+		c.TaxRate = r
+	}
+
 	money := moneyParser{l: l, currency: currency}
 	if d.MonthlyHours == nil {
 		l.invalid(p+".monthly_hours", "required")

@@ -61,6 +61,11 @@ type contractDoc struct {
 	Start                string     `koanf:"start"`
 	End                  string     `koanf:"end"`
 	Terms                []termsDoc `koanf:"terms"`
+	Currency             string     `koanf:"currency"`
+	BillingName          string     `koanf:"billing_name"`
+	BillingAddress       string     `koanf:"billing_address"`
+	TaxID                string     `koanf:"tax_id"`
+	TaxRate              *decimal   `koanf:"tax_rate"`
 }
 
 // termsDoc is one effective-dated change; only the keys it names change.

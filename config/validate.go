@@ -43,8 +43,13 @@ func (l *loader) build(d *document) *Config {
 		l.directory("templates_dir", c.TemplatesDir)
 	}
 
-	c.Agency = Agency{Name: strings.TrimSpace(d.Agency.Name), Email: strings.TrimSpace(d.Agency.Email)}
+	c.Agency = Agency{Name: strings.TrimSpace(d.Agency.Name), Email: strings.TrimSpace(d.Agency.Email),
+		Address: strings.TrimSpace(d.Agency.Address), TaxID: strings.TrimSpace(d.Agency.TaxID),
+		PaymentInstructions: strings.TrimSpace(d.Agency.PaymentInstructions)}
 	l.text("agency.name", c.Agency.Name)
+	l.textBlock("agency.address", c.Agency.Address)
+	l.text("agency.tax_id", c.Agency.TaxID)
+	l.textBlock("agency.payment_instructions", c.Agency.PaymentInstructions)
 	if c.Agency.Email != "" {
 		l.address("agency.email", c.Agency.Email)
 	}
@@ -156,6 +161,14 @@ func (l *loader) address(path, s string) {
 func (l *loader) text(path, s string) {
 	if err := billing.CheckText(s, false); err != nil {
 		l.invalid(path, "must be one line of plain text: it "+err.Error())
+	}
+}
+
+// textBlock is text that may hold line breaks (an address, payment
+// instructions), but no other control character.
+func (l *loader) textBlock(path, s string) {
+	if err := billing.CheckText(s, true); err != nil {
+		l.invalid(path, "must be plain text: it "+err.Error())
 	}
 }
 
