@@ -50,6 +50,9 @@ type Config struct {
 	// email or alert. Nil: every period is invoiced.
 	GoLive     *billing.Period
 	Statements Statements
+	Payments   Payments // Stripe (SPEC §14); not Enabled unless a secret key is set
+	Reminders  Reminders
+	Exports    Exports
 
 	Contracts []*billing.Contract // sorted by ID
 
@@ -134,6 +137,64 @@ type Statements struct {
 	Review bool `koanf:"review"`
 }
 
+// Reminders configures the reminders sent to clients.
+type Reminders struct {
+	// ClientOverdueDays are the days past its due date on which an overdue
+	// invoice emails the contract's contacts a payment reminder (SPEC §14):
+	// distinct, 1..365, ascending; none by default.
+	ClientOverdueDays []int `koanf:"client_overdue_days"`
+}
+
+// MaxReminderDays bounds reminders.client_overdue_days: a year past due.
+const MaxReminderDays = 365
+
+// Exports configures the accounting exports (`retainer export invoices`,
+// SPEC §14): what each accounting system files the invoice lines under.
+// Each value must be spelled exactly as the accounting system shows it.
+type Exports struct {
+	Xero       XeroExport       `koanf:"xero"`
+	QuickBooks QuickBooksExport `koanf:"quickbooks"`
+}
+
+// XeroExport codes the lines of the Xero sales-invoice import file.
+type XeroExport struct {
+	// AccountCode is the revenue account every line is coded to; default
+	// DefaultXeroAccountCode (Sales in Xero's default chart of accounts).
+	AccountCode string `koanf:"account_code"`
+	// TaxType is the tax rate's display name on the lines of an invoice
+	// that carries tax; default DefaultXeroTaxType.
+	TaxType string `koanf:"tax_type"`
+	// ExemptTaxType is the one on the lines of an invoice without tax
+	// (tax_rate 0); default DefaultXeroExemptTaxType.
+	ExemptTaxType string `koanf:"exempt_tax_type"`
+}
+
+// QuickBooksExport codes the lines of the QuickBooks Online invoice import
+// file.
+type QuickBooksExport struct {
+	// Item is the product/service every line sells; default
+	// DefaultQuickBooksItem.
+	Item string `koanf:"item"`
+	// TaxCode is the line tax code of an invoice that carries tax; default
+	// DefaultQuickBooksTaxCode (US companies; elsewhere the code's name,
+	// such as "20.0% S").
+	TaxCode string `koanf:"tax_code"`
+	// ExemptTaxCode is the one of an invoice without tax; default
+	// DefaultQuickBooksExemptTaxCode.
+	ExemptTaxCode string `koanf:"exempt_tax_code"`
+}
+
+// The accounting exports' defaults: the names a new Xero organisation
+// (global and US editions) and a new QuickBooks Online US company have.
+const (
+	DefaultXeroAccountCode         = "200" // "Sales"
+	DefaultXeroTaxType             = "Tax on Sales"
+	DefaultXeroExemptTaxType       = "Tax Exempt"
+	DefaultQuickBooksItem          = "Services"
+	DefaultQuickBooksTaxCode       = "TAX"
+	DefaultQuickBooksExemptTaxCode = "NON"
+)
+
 // Invoiced reports whether period p gets statements: it is not before go_live.
 func (c *Config) Invoiced(p billing.Period) bool { return c.GoLive == nil || p >= *c.GoLive }
 
@@ -154,6 +215,9 @@ type Schedule struct {
 	Renewals string `koanf:"renewals"`
 	Overdue  string `koanf:"overdue"`
 	Dispatch string `koanf:"dispatch"`
+	// Payments creates the Stripe invoices of pending statements (a no-op
+	// unless payments.stripe is configured).
+	Payments string `koanf:"payments"`
 }
 
 // DefaultSchedule returns the schedules used for keys the file leaves out.
@@ -167,6 +231,7 @@ func DefaultSchedule() Schedule {
 		Renewals: "0 9 * * *",
 		Overdue:  "0 9 * * *",
 		Dispatch: "@every 2s",
+		Payments: "@every 2s",
 	}
 }
 

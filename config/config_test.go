@@ -186,7 +186,7 @@ func TestDefaults(t *testing.T) {
 		{"thresholds", cfg.Alerts.Thresholds, []int{90, 100}},
 		{"schedule", cfg.Schedule, Schedule{
 			Import: "*/15 * * * *", Alerts: "0 * * * *", Digest: "0 9 15 * *", Checkins: "0 9 15 * *",
-			Close: "0 6 1 * *", Renewals: "0 9 * * *", Overdue: "0 9 * * *", Dispatch: "@every 2s",
+			Close: "0 6 1 * *", Renewals: "0 9 * * *", Overdue: "0 9 * * *", Dispatch: "@every 2s", Payments: "@every 2s",
 		}},
 		{"inbox", cfg.Import.Inbox, filepath.Join(dir, "inbox")},
 		{"import timezone", cfg.Import.Timezone, "UTC"},

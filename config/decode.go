@@ -32,6 +32,9 @@ type document struct {
 	ShutdownTimeout time.Duration           `koanf:"shutdown_timeout"`
 	GoLive          string                  `koanf:"go_live"`
 	Statements      Statements              `koanf:"statements"`
+	Payments        Payments                `koanf:"payments"`
+	Reminders       Reminders               `koanf:"reminders"`
+	Exports         Exports                 `koanf:"exports"`
 	Contracts       map[string]*contractDoc `koanf:"contracts"`
 }
 

@@ -79,7 +79,7 @@ func (s *Schedule) fields() []scheduleField {
 	return []scheduleField{
 		{"import", &s.Import}, {"alerts", &s.Alerts}, {"digest", &s.Digest},
 		{"checkins", &s.Checkins}, {"close", &s.Close}, {"renewals", &s.Renewals},
-		{"overdue", &s.Overdue}, {"dispatch", &s.Dispatch},
+		{"overdue", &s.Overdue}, {"dispatch", &s.Dispatch}, {"payments", &s.Payments},
 	}
 }
 

@@ -69,6 +69,9 @@ func (l *loader) build(d *document) *Config {
 	l.positive("shutdown_timeout", c.ShutdownTimeout)
 	c.GoLive = l.period("go_live", d.GoLive)
 	c.Statements = d.Statements
+	c.Payments = l.payments(d.Payments, c.Schedule)
+	c.Reminders = l.reminders(d.Reminders)
+	c.Exports = l.exports(d.Exports)
 
 	moneyCurrency := c.Currency
 	if !billing.KnownCurrency(moneyCurrency) {
@@ -334,6 +337,51 @@ func (l *loader) alerts(a Alerts) Alerts {
 	}
 	sort.Ints(out)
 	return Alerts{Thresholds: out}
+}
+
+// reminders checks reminders.client_overdue_days: each 1..365, none twice;
+// kept ascending.
+func (l *loader) reminders(r Reminders) Reminders {
+	seen := map[int]bool{}
+	var out []int
+	for i, d := range r.ClientOverdueDays {
+		p := fmt.Sprintf("reminders.client_overdue_days[%d]", i)
+		switch {
+		case d < 1 || d > MaxReminderDays:
+			l.invalid(p, fmt.Sprintf("must be 1..%d days past the due date, not %d", MaxReminderDays, d))
+		case seen[d]:
+			l.invalid(p, fmt.Sprintf("%d is listed twice", d))
+		default:
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Ints(out)
+	return Reminders{ClientOverdueDays: out}
+}
+
+// exports trims the accounting export codes, puts the defaults in place of
+// the ones left out, and checks that each is one line of plain text.
+func (l *loader) exports(e Exports) Exports {
+	out := Exports{
+		Xero: XeroExport{
+			AccountCode:   orDefault(e.Xero.AccountCode, DefaultXeroAccountCode),
+			TaxType:       orDefault(e.Xero.TaxType, DefaultXeroTaxType),
+			ExemptTaxType: orDefault(e.Xero.ExemptTaxType, DefaultXeroExemptTaxType),
+		},
+		QuickBooks: QuickBooksExport{
+			Item:          orDefault(e.QuickBooks.Item, DefaultQuickBooksItem),
+			TaxCode:       orDefault(e.QuickBooks.TaxCode, DefaultQuickBooksTaxCode),
+			ExemptTaxCode: orDefault(e.QuickBooks.ExemptTaxCode, DefaultQuickBooksExemptTaxCode),
+		},
+	}
+	l.text("exports.xero.account_code", out.Xero.AccountCode)
+	l.text("exports.xero.tax_type", out.Xero.TaxType)
+	l.text("exports.xero.exempt_tax_type", out.Xero.ExemptTaxType)
+	l.text("exports.quickbooks.item", out.QuickBooks.Item)
+	l.text("exports.quickbooks.tax_code", out.QuickBooks.TaxCode)
+	l.text("exports.quickbooks.exempt_tax_code", out.QuickBooks.ExemptTaxCode)
+	return out
 }
 
 // schedule trims and parses each job's schedule once, in the agency

@@ -165,7 +165,11 @@ func (d *Daemon) newCron(jobCtx context.Context, env *Env) *cron.Cron {
 				}
 			}
 			counts, err := d.Runner.Run(jobCtx, job)
-			if err == nil && p.dispatchAfter && (counts["queued"] > 0 || counts["statements"] > 0) {
+			if err == nil && p.dispatchAfter && counts.releasedMessages() {
+				if counts["statements"] > 0 {
+					// Their emails wait for their Stripe invoices' links.
+					_, _ = d.Runner.Run(jobCtx, Payments)
+				}
 				_, _ = d.Runner.Run(jobCtx, Dispatch)
 			}
 			if job == Import {

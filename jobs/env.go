@@ -8,6 +8,7 @@ import (
 
 	"retainer/config"
 	"retainer/notify"
+	"retainer/payments"
 	"retainer/report"
 	"retainer/store"
 )
@@ -22,13 +23,15 @@ const (
 	Checkins = "checkins"
 	Renewals = "renewals"
 	Overdue  = "overdue"
+	Payments = "payments"
 	Dispatch = "dispatch"
 )
 
 // Names lists every job, in catch-up order.
 // A start closes what ended before it evaluates alerts, so that no alert is
-// sent for a month about to be closed.
-var Names = []string{Import, Close, Alerts, Digest, Checkins, Renewals, Overdue, Dispatch}
+// sent for a month about to be closed; the Stripe invoices of the
+// statements issued are made before the dispatch that sends them.
+var Names = []string{Import, Close, Alerts, Digest, Checkins, Renewals, Overdue, Payments, Dispatch}
 
 // Env is what the jobs work with: one loaded config and everything built
 // from it — the matching rules, the parsed schedules, the transports. A
@@ -50,6 +53,9 @@ type Env struct {
 	// read: the inbox's file ages and the outbox's claim leases (whatever
 	// the jobs' clock says, under `run --now`); nil means the jobs' clock.
 	Wall func() time.Time
+	// Stripe creates the statements' Stripe invoices; nil when
+	// payments.stripe is not configured.
+	Stripe *payments.Client
 }
 
 // NewEnv builds the Env of cfg on db: the matching rules (entries are
@@ -59,6 +65,9 @@ type Env struct {
 // does.
 func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*Env, error) {
 	e := &Env{Config: cfg, DB: db, Rules: store.NewRules(cfg.Contracts), Schedules: cfg.Schedules, Routes: routes(cfg, db)}
+	if st := cfg.Payments.Stripe; st.Enabled() {
+		e.Stripe = payments.New(payments.Config{SecretKey: st.SecretKey.Reveal(), APIBase: st.APIBase})
+	}
 	if e.Schedules == nil { // a Config built by hand, not by config.Load
 		var err error
 		if e.Schedules, err = cfg.Schedule.Parse(cfg.Location); err != nil {
@@ -107,8 +116,9 @@ func routes(cfg *config.Config, db *store.DB) map[string]notify.Route {
 func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 	cfg := e.Config
 	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
-		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds}
-	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall}
+		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds, Issuer: Issuer(cfg), PaymentInstructions: cfg.Agency.PaymentInstructions}
+	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall,
+		HoldForPaymentLink: cfg.Payments.Stripe.Enabled()}
 }
 
 // templatesError is a templates_dir override that does not parse: an

@@ -131,7 +131,9 @@ func RenewalCandidates(env *Env, today billing.Date) []Candidate {
 	return out
 }
 
-// OverdueCandidates tell the agency of sent invoices past their due date.
+// OverdueCandidates are the overdue job's messages: the agency is told of
+// each sent invoice past its due date, and the invoice's client is sent the
+// payment reminder due today, if any (see PaymentReminderCandidates).
 func OverdueCandidates(ctx context.Context, env *Env, today billing.Date) ([]Candidate, error) {
 	sts, err := env.DB.Statements(ctx, "")
 	if err != nil {
@@ -142,10 +144,52 @@ func OverdueCandidates(ctx context.Context, env *Env, today billing.Date) ([]Can
 		if st.StatusAt(today) == billing.InvoiceOverdue {
 			key := notify.OverdueKey(st.ContractID, st.Period)
 			out = append(out, Candidate{key, fmt.Sprintf("%s overdue since %s (%s)", st.InvoiceNumber, st.DueOn,
-				st.Total.Format(st.Currency)), AgencyMessages(env.Config, key)})
+				st.TotalWithTax().Format(st.Currency)), AgencyMessages(env.Config, key)})
+			if cd, ok := paymentReminder(env, &st, today); ok {
+				out = append(out, cd)
+			}
 		}
 	}
 	return out, nil
+}
+
+// PaymentReminderCandidates are the payment reminders due today to the
+// clients of overdue invoices (SPEC §14, reminders.client_overdue_days): per
+// invoice at most one, for the latest listed day past due that today has
+// reached (notify.PaymentReminderDay), by email to the contract's contacts.
+// Fresh then drops those already queued, so each day's goes out once; a
+// paid invoice, a draft and one not yet sent get none, and neither does a
+// period before go_live or a contract without contacts.
+func PaymentReminderCandidates(ctx context.Context, env *Env, today billing.Date) ([]Candidate, error) {
+	if len(env.Config.Reminders.ClientOverdueDays) == 0 {
+		return nil, nil
+	}
+	sts, err := env.DB.Statements(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for _, st := range sts {
+		if cd, ok := paymentReminder(env, &st, today); ok {
+			out = append(out, cd)
+		}
+	}
+	return out, nil
+}
+
+// paymentReminder is statement st's payment reminder due today, if any.
+func paymentReminder(env *Env, st *store.Statement, today billing.Date) (Candidate, bool) {
+	days, ok := notify.PaymentReminderDay(env.Config.Reminders.ClientOverdueDays, st.Status, st.DueOn, today)
+	if !ok || !env.Config.Invoiced(st.Period) {
+		return Candidate{}, false
+	}
+	c := env.Rules.Contract(st.ContractID)
+	if c == nil || len(c.Contacts) == 0 {
+		return Candidate{}, false // nobody to remind; check warns of a contract without contacts
+	}
+	key := notify.PaymentReminderKey(st.ContractID, st.Period, days)
+	return Candidate{key, fmt.Sprintf("%s payment reminder, day %d past due (%s) to %v", st.InvoiceNumber, days,
+		st.TotalWithTax().Format(st.Currency), c.Contacts), []store.OutboxMessage{{Key: key, Channel: notify.ChannelEmail, To: c.Contacts}}}, true
 }
 
 // Fresh drops the candidates whose key is already in the outbox.

@@ -111,6 +111,8 @@ var policies = map[string]policy{
 	Checkins: {run: runCheckins, catchUp: dueWithinDay, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
 	Renewals: {run: runRenewals, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
 	Overdue:  {run: runOverdue, catchUp: dueFired, recordsEvery: true, claimsFiring: true, dispatchAfter: true, releasesMemory: true},
+	// Every few seconds, like dispatch: statement emails wait for it.
+	Payments: {run: runPayments, catchUp: dueAlways, dispatchAfter: true},
 	Dispatch: {run: runDispatch, catchUp: dueAlways},
 }
 

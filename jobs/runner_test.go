@@ -207,8 +207,9 @@ func TestStartClosesBeforeAlerting(t *testing.T) {
 	}
 }
 
-// Every job has a policy, and only delivery is exempt from recording,
-// claiming a firing and being followed by a dispatch.
+// Every job has a policy, and only delivery (and the Stripe step that
+// statement emails wait for, which a dispatch follows) is exempt from
+// recording and claiming a firing.
 func TestPolicies(t *testing.T) {
 	if len(policies) != len(Names) {
 		t.Errorf("%d policies for %d jobs", len(policies), len(Names))
@@ -221,6 +222,10 @@ func TestPolicies(t *testing.T) {
 		case job == Dispatch:
 			if p.recordsEvery || p.claimsFiring || p.dispatchAfter || p.releasesMemory || p.catchUp != dueAlways {
 				t.Errorf("dispatch: %+v", p)
+			}
+		case job == Payments:
+			if p.recordsEvery || p.claimsFiring || !p.dispatchAfter || p.releasesMemory || p.catchUp != dueAlways {
+				t.Errorf("payments: %+v", p)
 			}
 		case !p.recordsEvery || !p.claimsFiring || !p.dispatchAfter || p.catchUp == dueAlways:
 			t.Errorf("%s: %+v", job, p)

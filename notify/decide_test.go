@@ -46,6 +46,7 @@ func TestDecide(t *testing.T) {
 		{"temporary on the 10th attempt: gives up", smtp4xx, 10, 0, store.OutboxFailed, 0, "gave up after 10 attempts: smtp: 421"},
 		{"Retry-After on the 10th attempt: gives up", &RetryAfterError{After: time.Minute, Err: errors.New("429")}, 10, 0, store.OutboxFailed, 0, "gave up after 10 attempts"},
 		{"the backoff is capped at an hour", smtp4xx, 9, 0.999999, store.OutboxPending, time.Hour, "421"},
+		{"obsolete (a reminder of an invoice paid since): cancelled, never retried", fmt.Errorf("payment reminder: the invoice is paid: %w", ErrObsolete), 1, 0, store.OutboxCancelled, 0, "paid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,13 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"retainer/billing"
 	"retainer/report"
@@ -109,11 +111,41 @@ func newDigest(v *store.View, currency string, thresholds []int, asOf billing.Da
 		period: v.Period,
 		title:  fmt.Sprintf("Retainer burndown %s — as of %s", v.Period, asOf),
 		summary: fmt.Sprintf("%s, %d flagged · %s of %s h used · overage %s h (%s) · average burn %s",
-			report.Count(len(rows), "contract", "contracts"), nflag, h(s.Used), h(s.Contracted), h(s.Overage), s.OverageFee.Format(currency), report.Percent(s.AvgBurnRate)),
+			report.Count(len(rows), "contract", "contracts"), nflag, h(s.Used), h(s.Contracted), h(s.Overage), overageFees(v, currency, s.OverageFee), report.Percent(s.AvgBurnRate)),
 		lines: lines,
 	}
 	d.pack()
 	return d
+}
+
+// overageFees is the summary's overage fee in each currency the contracts
+// are in (SPEC §14: summaries are per currency), the top-level currency's
+// first: "USD 350.00", or "USD 350.00, EUR 120.00, JPY 30000". total is
+// the checked sum, shown as it is when every contract is in one currency.
+func overageFees(v *store.View, currency string, total billing.Money) string {
+	var order []string
+	fees := map[string]billing.Money{}
+	for _, r := range v.Rows {
+		cur := cmp.Or(r.Currency, r.Contract.Currency, currency)
+		if _, ok := fees[cur]; !ok {
+			order = append(order, cur)
+		}
+		fees[cur] += r.Figures.OverageFee
+	}
+	if len(order) <= 1 {
+		return total.Format(cmp.Or(append(order, currency)[0], currency))
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i] == currency || order[j] == currency {
+			return order[i] == currency
+		}
+		return order[i] < order[j]
+	})
+	out := make([]string, len(order))
+	for i, cur := range order {
+		out[i] = fees[cur].Format(cur)
+	}
+	return strings.Join(out, ", ")
 }
 
 // moreNote closes a message after which n contracts are not shown.

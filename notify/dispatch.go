@@ -44,6 +44,12 @@ type Handover interface {
 // over: Handover.Begin said no, or ctx ended before its turn.
 var ErrNotSent = errors.New("not sent")
 
+// ErrObsolete is what a render returns (wrapped) for a message that has
+// become pointless since it was queued — a payment reminder of an invoice
+// paid since: the dispatcher cancels it (store.OutboxCancelled) instead of
+// sending it, and never retries it.
+var ErrObsolete = errors.New("obsolete")
+
 // BatchSender sends many messages at once (SMTP: over one connection) and
 // reports one error per message; h (nil: none) hears of each hand-over.
 type BatchSender interface {
@@ -86,11 +92,15 @@ type Dispatcher struct {
 	// Grace is how long outcomes are still written after ctx ends (a
 	// shutdown); 0 = 30 s.
 	Grace time.Duration
+	// HoldForPaymentLink (Stripe is configured) leaves each statement email
+	// in the outbox until its statement's Stripe invoice is linked (or its
+	// Stripe step gave up): see store.Claim.
+	HoldForPaymentLink bool
 }
 
 // Result counts what one dispatch did. Unknown includes the messages a
 // crashed process left handed over, found by this dispatch.
-type Result struct{ Sent, Retrying, Failed, Unknown int }
+type Result struct{ Sent, Retrying, Failed, Unknown, Cancelled int }
 
 // Backoff is the wait after the given number of failed attempts: 30 s
 // doubling to at most an hour, scaled by 0.5–1.0 with jitter in [0,1).
@@ -149,19 +159,23 @@ type RetryPolicy struct {
 
 // Outcome is what becomes of a message after one attempt.
 type Outcome struct {
-	Status string    // store.OutboxSent, OutboxPending (retried at Next), OutboxFailed or OutboxUnknown
+	Status string    // store.OutboxSent, OutboxPending (retried at Next), OutboxFailed, OutboxUnknown or OutboxCancelled
 	Next   time.Time // the next attempt when pending; now otherwise
 	Reason string    // why it is not sent, as last_error keeps it; "" when sent
 }
 
 // Decide is the outcome of attempt number attempts (1 = the first) of a
-// message whose send returned err (nil: sent), at now (SPEC §8): a
-// permanent failure is failed, an ambiguous one unknown; a temporary one is
-// retried after Backoff, or the wait the server asked for when longer,
-// until MaxAttempts attempts failed.
+// message whose send returned err (nil: sent), at now (SPEC §8): an
+// obsolete message (ErrObsolete) is cancelled, a permanent failure is
+// failed, an ambiguous one unknown; a temporary one is retried after
+// Backoff, or the wait the server asked for when longer, until MaxAttempts
+// attempts failed.
 func (p RetryPolicy) Decide(err error, attempts int, now time.Time) Outcome {
 	if err == nil {
 		return Outcome{Status: store.OutboxSent, Next: now}
+	}
+	if errors.Is(err, ErrObsolete) {
+		return Outcome{Status: store.OutboxCancelled, Next: now, Reason: err.Error()}
 	}
 	limit := p.MaxAttempts
 	if limit <= 0 {
@@ -227,7 +241,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 		}
 		now := d.Now()
 		batch, err := d.Outbox.Claim(ctx, store.Claim{Owner: owner, Now: now, Force: force, After: after, Limit: size,
-			LeaseUntil: d.wall().Add(d.lease())})
+			LeaseUntil: d.wall().Add(d.lease()), HoldForPaymentLink: d.HoldForPaymentLink})
 		if err != nil {
 			return res, err
 		}
@@ -358,6 +372,10 @@ func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) ([
 					continue
 				}
 				msg, err := d.Render(ctx, m)
+				if errors.Is(err, ErrObsolete) {
+					errs[i] = err // cancelled, not failed (see Decide)
+					continue
+				}
 				if err != nil {
 					errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
 					continue
@@ -496,6 +514,8 @@ func (b *book) tally() {
 			b.res.Failed++
 		case store.OutboxUnknown:
 			b.res.Unknown++
+		case store.OutboxCancelled:
+			b.res.Cancelled++
 		}
 	}
 	b.pending = b.pending[:0]

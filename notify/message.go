@@ -26,7 +26,9 @@ type Message struct {
 	HTML    string   // email HTML alternative
 	Blocks  []byte   // Slack Block Kit blocks, a JSON array
 	Inline  []Inline // email inline parts, referenced from the HTML as cid:CID
-	Date    time.Time
+	// Attachments are email files (a statement's PDF invoice).
+	Attachments []Attachment
+	Date        time.Time
 	// After (Slack) is the key of the message that must be done — sent,
 	// failed or unknown — before this one goes: a digest's parts go in
 	// order. "" = none.
@@ -41,6 +43,14 @@ type Inline struct {
 	CID         string
 	Name        string
 	ContentType string
+	Data        []byte
+}
+
+// Attachment is a file attached to an email (Content-Disposition:
+// attachment).
+type Attachment struct {
+	Name        string // the file name the recipient sees
+	ContentType string // "" = from the name's extension
 	Data        []byte
 }
 

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -39,7 +40,7 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 			figs = append(figs, f)
 			hist = append(hist, fmt.Sprintf("%s: %s of %s %s used, burn %s, invoiced %s", p,
 				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), report.UnitName(c.Unit),
-				report.Percent(f.BurnRate), f.TotalInvoiced.Format(r.Currency)))
+				report.Percent(f.BurnRate), f.TotalInvoiced.Format(cmp.Or(row.Currency, r.Currency))))
 		}
 	}
 	s := billing.Summarize(figs)
@@ -69,7 +70,7 @@ func (r *Renderer) overdue(ctx context.Context, m store.OutboxMessage, invoice s
 	}
 	msg := r.base(m)
 	if err := r.fromTemplate("overdue.txt.tmpl", map[string]string{
-		"Invoice": invoice, "Client": client, "Total": st.Total.Format(st.Currency), "DueOn": st.DueOn.String(),
+		"Invoice": invoice, "Client": client, "Total": st.TotalWithTax().Format(st.Currency), "DueOn": st.DueOn.String(),
 	}, msg); err != nil {
 		return nil, err
 	}

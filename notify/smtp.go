@@ -390,6 +390,15 @@ func (s *SMTP) build(m *Message) (*mail.Msg, error) {
 			return nil, fmt.Errorf("smtp: message %q: inline %q: %w", m.Key, in.CID, err)
 		}
 	}
+	for _, at := range m.Attachments {
+		var opts []mail.FileOption
+		if at.ContentType != "" {
+			opts = append(opts, mail.WithFileContentType(mail.ContentType(at.ContentType)))
+		}
+		if err := gm.AttachReader(at.Name, bytes.NewReader(at.Data), opts...); err != nil {
+			return nil, fmt.Errorf("smtp: message %q: attachment %q: %w", m.Key, at.Name, err)
+		}
+	}
 	return gm, nil
 }
 

@@ -32,16 +32,43 @@ func (f Format) template() string {
 
 // StatementInput is what a statement is rendered from.
 type StatementInput struct {
-	Data     *store.StatementData
+	Data *store.StatementData
+	// Currency is the config's top-level currency: the statement's money
+	// is in Data's currency (frozen with a closed period, the contract's
+	// while open), and in this one only when Data names none.
 	Currency string
 	Agency   string
+	Issuer   Issuer       // the agency's invoice details (config agency.*): its address, tax id and payment instructions, each shown when set
 	AsOf     billing.Date // for an open period's preview
 	ChartCID string       // the Content-ID of the inline burndown chart, if the email has one
+	// PayURL is the invoice's hosted payment page (Stripe, SPEC §14); ""
+	// when there is none. A preview, a draft and a paid invoice do not show
+	// it.
+	PayURL string
+}
+
+// statementCurrency is the currency a statement's money is shown in.
+func (in StatementInput) statementCurrency() string {
+	if in.Data != nil && in.Data.Currency != "" {
+		return in.Data.Currency
+	}
+	if in.Data != nil && in.Data.Contract != nil && in.Data.Contract.Currency != "" {
+		return in.Data.Contract.Currency
+	}
+	return in.Currency
 }
 
 type lotView struct{ Earned, Qty string }
 
 type weekView struct{ From, To, Hours, Cumulative, Remaining string }
+
+// lineView is one invoice line, formatted: "Retainer fee", "1",
+// "USD 5,000.00", "USD 5,000.00"; an overage line's quantity is in hours
+// (or sessions) and its amount is exact, from the seconds (SPEC §1).
+type lineView struct {
+	Description, Quantity, UnitAmount, Amount string
+	Note                                      string // the late adjustments the line includes; "" when none
+}
 
 // statementView is the statement with every figure already formatted, so
 // templates only place strings.
@@ -60,8 +87,30 @@ type statementView struct {
 	Earned, ExpiredTotal, ExpiredDetail, RolloverOut                    string
 	Weeks                                                               []weekView
 	RetainerFee, OverageLine, OverageFee, TotalInvoiced                 string
-	Note                                                                string
-	ChartCID                                                            string // the inline chart's Content-ID, when there is one
+	// OverageLate notes the late adjustments billed in the overage line;
+	// "" when it has none.
+	OverageLate string
+	// Lines are the invoice lines of the frozen invoice (an open period's:
+	// at the contract's current rate), for templates that lay them out.
+	Lines []lineView
+	// Taxed: the statement has a tax rate or a tax; then TaxLabel ("Tax
+	// (8.875%)"), Tax and TotalWithTax follow TotalInvoiced, the total
+	// before tax.
+	Taxed               bool
+	TaxRate, TaxLabel   string
+	Tax, TotalWithTax   string
+	AgencyAddress       []string // lines; nil when none
+	AgencyAddressLine   string   // the same on one line, comma separated
+	AgencyTaxID         string
+	BillTo              bool     // the contract has billing details: show the addressee
+	BillToName          string   // billing_name, else the client
+	BillToAddress       []string // lines; nil when none
+	BillToAddressLine   string
+	ClientTaxID         string
+	PaymentInstructions []string // lines; shown on an invoice, not on a preview
+	PayURL              string   // the "Pay now" link of an unpaid invoice; "" when none
+	Note                string
+	ChartCID            string // the inline chart's Content-ID, when there is one
 }
 
 func newStatementView(in StatementInput) statementView {
@@ -69,7 +118,8 @@ func newStatementView(in StatementInput) statementView {
 	f, c := d.Figures, d.Contract
 	u := c.Unit
 	q := func(s int64) string { return billing.FormatQuantity(s, u) }
-	money := func(m billing.Money) string { return m.Format(in.Currency) }
+	currency := in.statementCurrency()
+	money := func(m billing.Money) string { return m.Format(currency) }
 	v := statementView{
 		Agency: in.Agency, InvoiceNumber: store.InvoiceNumber(c.ID, f.Period), Client: c.Client, Tier: c.Tier,
 		ContractID: c.ID, Period: f.Period.String(),
@@ -112,7 +162,67 @@ func newStatementView(in StatementInput) statementView {
 	if !c.OverageBillable {
 		v.OverageLine += " (not billable)"
 	}
+	v.invoiceDetails(in, money, q)
 	return v
+}
+
+// invoiceDetails adds the invoice's lines, tax and addresses to v: what a
+// statement says as the client's invoice (SPEC §14). Every amount comes
+// from the frozen invoice, never from the config's current tax rate.
+func (v *statementView) invoiceDetails(in StatementInput, money func(billing.Money) string, q func(int64) string) {
+	d, c := in.Data, in.Data.Contract
+	bill := d.Bill
+	for _, l := range bill.Lines {
+		lv := lineView{UnitAmount: money(l.UnitAmount), Amount: money(l.Amount)}
+		switch l.Kind {
+		case billing.LineRetainer:
+			lv.Description, lv.Quantity = "Retainer fee", "1"
+		case billing.LineOverage:
+			lv.Description, lv.Quantity = "Overage ("+UnitName(l.Unit)+")", billing.FormatQuantity(l.Seconds, l.Unit)
+			if l.LateAdjustment != 0 {
+				lv.Note = fmt.Sprintf("incl. %s %s of late adjustments from closed periods", signed(l.LateAdjustment, l.Unit), UnitName(l.Unit))
+				v.OverageLate = lv.Note
+			}
+		default:
+			lv.Description, lv.Quantity = string(l.Kind), "1"
+		}
+		v.Lines = append(v.Lines, lv)
+	}
+	if bill.TaxRate != 0 || bill.Tax != 0 {
+		v.Taxed = true
+		v.TaxRate = bill.TaxRate.String()
+		v.TaxLabel = "Tax (" + v.TaxRate + "%)"
+		v.Tax, v.TotalWithTax = money(bill.Tax), money(bill.Subtotal+bill.Tax)
+	}
+	v.AgencyAddress = lines(in.Issuer.Address)
+	v.AgencyAddressLine = strings.Join(v.AgencyAddress, ", ")
+	v.AgencyTaxID = strings.TrimSpace(in.Issuer.TaxID)
+	if c.BillingName != "" || strings.TrimSpace(c.BillingAddress) != "" || c.TaxID != "" {
+		v.BillTo = true
+		v.BillToName = c.InvoiceName()
+		v.BillToAddress = lines(c.BillingAddress)
+		v.BillToAddressLine = strings.Join(v.BillToAddress, ", ")
+		v.ClientTaxID = c.TaxID
+	}
+	// Payment instructions belong on an invoice: not on an open period's
+	// preview, nor on a month closed before go-live.
+	if !v.Draft && !v.NotInvoiced {
+		v.PaymentInstructions = lines(in.Issuer.PaymentInstructions)
+		if inv := d.Invoice; inv == nil || inv.Status != store.StatusPaid && inv.Status != store.StatusDraft {
+			v.PayURL = in.PayURL
+		}
+	}
+}
+
+// lines splits free text into its non-blank lines, each trimmed.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Percent is a percentage as people read it, with its "%" sign, or "—"

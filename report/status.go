@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -13,12 +15,19 @@ import (
 	"retainer/store"
 )
 
-// StatusObject is the `status --json` object of SPEC §11.
+// StatusObject is the `status --json` object of SPEC §11. Each contract's
+// money is in its own currency (its `currency`). Summaries are per
+// currency (SPEC §14): Summary is the summary of Currency's contracts —
+// the config's top-level currency, or, when no contract is in it, the
+// first currency present — and, when the contracts are in several
+// currencies, Summaries has one summary per currency, Currency's first,
+// the others by code.
 type StatusObject struct {
-	Period    string           `json:"period"`
-	Currency  string           `json:"currency"`
-	Contracts []ContractStatus `json:"contracts"`
-	Summary   SummaryStatus    `json:"summary"`
+	Period    string            `json:"period"`
+	Currency  string            `json:"currency"`
+	Contracts []ContractStatus  `json:"contracts"`
+	Summary   SummaryStatus     `json:"summary"`
+	Summaries []CurrencySummary `json:"summaries,omitempty"`
 }
 
 // ContractStatus is one burn tracker row.
@@ -29,6 +38,7 @@ type ContractStatus struct {
 	Period        string       `json:"period"`
 	Closed        bool         `json:"closed"`
 	Unit          string       `json:"unit"`
+	Currency      string       `json:"currency"` // the contract's money's, frozen with a closed period
 	Contracted    json.Number  `json:"hours_contracted"`
 	Banked        json.Number  `json:"hours_banked"`
 	Available     json.Number  `json:"total_available"`
@@ -38,7 +48,8 @@ type ContractStatus struct {
 	OverageRate   string       `json:"overage_rate"`
 	OverageFee    string       `json:"overage_fee"`
 	RetainerFee   string       `json:"retainer_fee"`
-	TotalInvoiced string       `json:"total_invoiced"`
+	TotalInvoiced string       `json:"total_invoiced"` // before tax (SPEC §3)
+	Tax           string       `json:"tax"`            // on total_invoiced: frozen at the close, the contract's current tax_rate while open
 	Utilization   *json.Number `json:"utilization_pct"`
 	BurnRate      *json.Number `json:"burn_rate_pct"`
 	Projected     json.Number  `json:"projected_hours"`
@@ -57,6 +68,84 @@ type SummaryStatus struct {
 	AvgBurnRate   *json.Number `json:"average_burn_rate_pct"`
 }
 
+// CurrencySummary is the summary of the contracts in one currency, with
+// their tax.
+type CurrencySummary struct {
+	Currency string `json:"currency"`
+	SummaryStatus
+	Tax string `json:"tax"`
+}
+
+// rowCurrency is the currency of a row's money: the row's own (frozen with
+// a closed period), else its contract's, else the config's.
+func rowCurrency(r *store.Row, fallback string) string {
+	switch {
+	case r.Currency != "":
+		return r.Currency
+	case r.Contract != nil && r.Contract.Currency != "":
+		return r.Contract.Currency
+	}
+	return fallback
+}
+
+// currencyGroup is the rows of a view in one currency.
+type currencyGroup struct {
+	currency string
+	rows     []int // indexes in View.Rows
+}
+
+// byCurrency groups the rows of v by the currency of their money: the
+// primary currency first — the config's (currency) when a row is in it or
+// when there is no row, else the first present by code — then the others
+// by code.
+func byCurrency(v *store.View, currency string) []currencyGroup {
+	idx := map[string]int{}
+	var groups []currencyGroup
+	for i := range v.Rows {
+		cur := rowCurrency(&v.Rows[i], currency)
+		g, ok := idx[cur]
+		if !ok {
+			g = len(groups)
+			idx[cur] = g
+			groups = append(groups, currencyGroup{currency: cur})
+		}
+		groups[g].rows = append(groups[g].rows, i)
+	}
+	if len(groups) == 0 {
+		return []currencyGroup{{currency: currency}}
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if pi, pj := groups[i].currency == currency, groups[j].currency == currency; pi != pj {
+			return pi
+		}
+		return groups[i].currency < groups[j].currency
+	})
+	return groups
+}
+
+// summarize adds up the figures and the tax of the rows of one group.
+func summarize(v *store.View, g currencyGroup) (billing.Summary, billing.Money) {
+	figs := make([]billing.Figures, 0, len(g.rows))
+	var tax billing.Money
+	for _, i := range g.rows {
+		figs = append(figs, v.Rows[i].Figures)
+		tax = addMoney(tax, v.Rows[i].Bill.Tax)
+	}
+	return billing.Summarize(figs), tax
+}
+
+// addMoney is a + b held at the int64 limits, as billing's sums are.
+func addMoney(a, b billing.Money) billing.Money {
+	s := a + b
+	switch {
+	case a > 0 && b > 0 && s < 0:
+		return math.MaxInt64
+	case a < 0 && b < 0 && s >= 0:
+		return math.MinInt64
+	}
+	return s
+}
+
 func qty(seconds int64, u billing.Unit) json.Number {
 	return json.Number(billing.FormatQuantity(seconds, u))
 }
@@ -69,17 +158,19 @@ func pct(p billing.Pct) *json.Number {
 	return &n
 }
 
-// StatusJSON builds the status object of one period.
+// StatusJSON builds the status object of one period; currency is the
+// config's top-level currency.
 func StatusJSON(v *store.View, currency string, asOf billing.Date) StatusObject {
-	digits := billing.CurrencyDigits(currency)
-	out := StatusObject{Period: v.Period.String(), Currency: currency, Contracts: []ContractStatus{}}
-	figs := make([]billing.Figures, 0, len(v.Rows))
-	for _, r := range v.Rows {
+	groups := byCurrency(v, currency)
+	out := StatusObject{Period: v.Period.String(), Currency: groups[0].currency, Contracts: []ContractStatus{}}
+	for i := range v.Rows {
+		r := &v.Rows[i]
 		f, u := r.Figures, r.Contract.Unit
-		figs = append(figs, f)
+		cur := rowCurrency(r, currency)
+		digits := billing.CurrencyDigits(cur)
 		cs := ContractStatus{
 			ContractID: r.Contract.ID, Client: r.Contract.Client, Tier: r.Contract.Tier, Period: f.Period.String(),
-			Closed: r.Closed, Unit: string(u),
+			Closed: r.Closed, Unit: string(u), Currency: cur, Tax: r.Bill.Tax.Decimal(digits),
 			Contracted: qty(f.Contracted, u), Banked: qty(f.Banked, u), Available: qty(f.Available, u),
 			Used: qty(f.Used, u), Remaining: qty(f.Remaining, u), Overage: qty(f.Overage, u),
 			OverageRate: f.OverageRate.Decimal(digits), OverageFee: f.OverageFee.Decimal(digits),
@@ -93,11 +184,20 @@ func StatusJSON(v *store.View, currency string, asOf billing.Date) StatusObject 
 		}
 		out.Contracts = append(out.Contracts, cs)
 	}
-	s := billing.Summarize(figs)
-	out.Summary = SummaryStatus{
-		Contracted: qty(s.Contracted, billing.UnitHours), Used: qty(s.Used, billing.UnitHours), Overage: qty(s.Overage, billing.UnitHours),
-		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
-		TotalInvoiced: s.TotalInvoiced.Decimal(digits), AvgBurnRate: pct(s.AvgBurnRate),
+	for i, g := range groups {
+		s, tax := summarize(v, g)
+		digits := billing.CurrencyDigits(g.currency)
+		sum := SummaryStatus{
+			Contracted: qty(s.Contracted, billing.UnitHours), Used: qty(s.Used, billing.UnitHours), Overage: qty(s.Overage, billing.UnitHours),
+			OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
+			TotalInvoiced: s.TotalInvoiced.Decimal(digits), AvgBurnRate: pct(s.AvgBurnRate),
+		}
+		if i == 0 {
+			out.Summary = sum
+		}
+		if len(groups) > 1 {
+			out.Summaries = append(out.Summaries, CurrencySummary{Currency: g.currency, SummaryStatus: sum, Tax: tax.Decimal(digits)})
+		}
 	}
 	return out
 }
@@ -109,7 +209,23 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 	if v.Closed {
 		state = "closed"
 	}
-	fmt.Fprintf(w, "%s (%s) — as of %s, money in %s\n\n", v.Period, state, asOf, currency)
+	lines, totals := StatusLines(v, currency, asOf)
+	// Columns that say nothing in most agencies are shown only when they
+	// do: the currency when contracts are in several, the tax when one is
+	// taxed.
+	mixed, taxed := len(totals) > 1, false
+	for _, l := range lines {
+		taxed = taxed || l.Row.Bill.TaxRate != 0 || l.Row.Bill.Tax != 0
+	}
+	if mixed {
+		codes := make([]string, len(totals))
+		for i, t := range totals {
+			codes[i] = t.Currency
+		}
+		fmt.Fprintf(w, "%s (%s) — as of %s, money in each contract's currency (%s)\n\n", v.Period, state, asOf, strings.Join(codes, ", "))
+	} else {
+		fmt.Fprintf(w, "%s (%s) — as of %s, money in %s\n\n", v.Period, state, asOf, totals[0].Currency)
+	}
 	if len(v.Rows) == 0 {
 		fmt.Fprintln(w, "no contracts in this period")
 	}
@@ -123,17 +239,23 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		}
 	}
 	width[1] = max(width[1], len(Count(len(v.Rows), "contract", "contracts")))
-	row := func(cells ...string) {
+	// row writes one line; cur and tax are the optional columns' cells.
+	row := func(cur, tax string, cells ...string) {
 		for i := 0; i < 3; i++ {
 			cells[i] += strings.Repeat(" ", width[i]-utf8.RuneCountInString(cells[i]))
+		}
+		if taxed { // after TOTAL
+			cells = append(cells[:13], append([]string{tax}, cells[13:]...)...)
+		}
+		if mixed { // before RATE
+			cells = append(cells[:9], append([]string{cur}, cells[9:]...)...)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	if len(v.Rows) > 0 {
-		row("CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
+		row("CUR", "TAX", "CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
 			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
 	}
-	lines, t := StatusLines(v, currency, asOf)
 	var notes, late, after []string
 	for _, l := range lines {
 		inv := l.InvoiceStatus
@@ -144,7 +266,7 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 		if l.NotBillable {
 			rate += " n/b"
 		}
-		row(l.Row.Contract.ID, l.Row.Contract.Client, dash(l.Row.Contract.Tier), l.Contracted, l.Banked, l.Available,
+		row(l.Currency, l.Tax, l.Row.Contract.ID, l.Row.Contract.Client, dash(l.Row.Contract.Tier), l.Contracted, l.Banked, l.Available,
 			l.Used, l.Remaining, l.Overage, rate, l.OverageFee, l.RetainerFee, l.Total, l.Utilization, l.BurnRate, l.Projected, inv)
 		if l.Note != "" {
 			notes = append(notes, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Note))
@@ -156,9 +278,11 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 			after = append(after, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.AfterEnd))
 		}
 	}
-	if len(v.Rows) > 0 {
-		row("TOTAL", Count(t.Contracts, "contract", "contracts"), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
-			t.OverageFee, t.RetainerFee, t.Total, "", "avg "+t.AvgBurnRate, "", "")
+	if len(v.Rows) > 0 { // one summary line per currency
+		for _, t := range totals {
+			row(t.Currency, t.Tax, "TOTAL", Count(t.Contracts, "contract", "contracts"), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
+				t.OverageFee, t.RetainerFee, t.Total, "", "avg "+t.AvgBurnRate, "", "")
+		}
 	}
 	tw.Flush()
 	if len(late) > 0 {
@@ -243,9 +367,11 @@ func Count[N ~int | ~int64](n N, one, many string) string {
 type StatusLine struct {
 	Row                                                                store.Row
 	Contracted, Banked, Available, Used, Remaining, Overage, Projected string
+	Currency                                                           string // the code of the row's money
 	Rate                                                               string
-	NotBillable                                                        bool // the overage is recorded, not charged
-	OverageFee, RetainerFee, Total                                     string
+	NotBillable                                                        bool   // the overage is recorded, not charged
+	OverageFee, RetainerFee, Total                                     string // Total: total_invoiced, before tax
+	Tax                                                                string
 	Utilization, BurnRate                                              string
 	InvoiceStatus                                                      string // as of the view's date; "" while open
 	Note                                                               string // on one line; "" when none
@@ -253,21 +379,27 @@ type StatusLine struct {
 	AfterEnd                                                           string // "3.00 h logged after the contract ended …"; "" when none
 }
 
-// StatusTotals is the monthly summary row, formatted.
+// StatusTotals is the monthly summary row of the contracts in one
+// currency, formatted.
 type StatusTotals struct {
+	Currency                                    string
 	Contracts                                   int
 	Contracted, Used, Overage                   string
-	OverageFee, RetainerFee, Total, AvgBurnRate string
+	OverageFee, RetainerFee, Total, AvgBurnRate string // Total: before tax
+	Tax                                         string
 }
 
-// StatusLines formats the rows and the summary of a period's view.
-func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLine, StatusTotals) {
-	digits := billing.CurrencyDigits(currency)
+// StatusLines formats the rows and the summaries of a period's view: one
+// summary per currency (SPEC §14), the config's (currency) first, so a
+// view whose contracts share one currency has one. Each row's money is in
+// its own currency.
+func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLine, []StatusTotals) {
 	lines := make([]StatusLine, 0, len(v.Rows))
-	figs := make([]billing.Figures, 0, len(v.Rows))
-	for _, r := range v.Rows {
+	for i := range v.Rows {
+		r := v.Rows[i]
 		f, u := r.Figures, r.Contract.Unit
-		figs = append(figs, f)
+		cur := rowCurrency(&r, currency)
+		digits := billing.CurrencyDigits(cur)
 		suffix := ""
 		if u == billing.UnitSessions {
 			suffix = " s"
@@ -276,8 +408,9 @@ func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLin
 		l := StatusLine{Row: r,
 			Contracted: q(f.Contracted), Banked: q(f.Banked), Available: q(f.Available), Used: q(f.Used),
 			Remaining: q(f.Remaining), Overage: q(f.Overage), Projected: q(f.Projected),
-			Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
+			Currency: cur, Rate: f.OverageRate.Decimal(digits), NotBillable: !r.Contract.OverageBillable,
 			OverageFee: f.OverageFee.Decimal(digits), RetainerFee: f.RetainerFee.Decimal(digits), Total: f.TotalInvoiced.Decimal(digits),
+			Tax:         r.Bill.Tax.Decimal(digits),
 			Utilization: f.Utilization.String(), BurnRate: f.BurnRate.String(), Note: OneLine(r.Note)}
 		if r.Invoice != nil {
 			l.InvoiceStatus = r.Invoice.StatusAt(asOf)
@@ -291,11 +424,18 @@ func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLin
 		}
 		lines = append(lines, l)
 	}
-	s := billing.Summarize(figs)
 	h := func(x int64) string { return billing.FormatQuantity(x, billing.UnitHours) }
-	return lines, StatusTotals{Contracts: len(v.Rows), Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
-		OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
-		Total: s.TotalInvoiced.Decimal(digits), AvgBurnRate: s.AvgBurnRate.String()}
+	groups := byCurrency(v, currency)
+	totals := make([]StatusTotals, 0, len(groups))
+	for _, g := range groups {
+		s, tax := summarize(v, g)
+		digits := billing.CurrencyDigits(g.currency)
+		totals = append(totals, StatusTotals{Currency: g.currency, Contracts: len(g.rows),
+			Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
+			OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
+			Total: s.TotalInvoiced.Decimal(digits), AvgBurnRate: s.AvgBurnRate.String(), Tax: tax.Decimal(digits)})
+	}
+	return lines, totals
 }
 
 func dash(s string) string {
@@ -357,18 +497,37 @@ func (o StatusObject) WriteJSON(w io.Writer) error {
 	}
 	bw.WriteString(`],"summary":`)
 	bw.Write(sum)
+	if len(o.Summaries) > 0 {
+		bw.WriteString(`,"summaries":[`)
+		for i := range o.Summaries {
+			line, err := json.Marshal(&o.Summaries[i])
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.WriteString("\n  ")
+			bw.Write(line)
+		}
+		bw.WriteString("\n]")
+	}
 	bw.WriteString("}\n")
 	return bw.Flush()
 }
 
 // StatementRecord is one statement as the API and `retainer export
-// statements` write it.
+// statements` write it. Total is what the client owes: the subtotal
+// (total_invoiced, before tax) plus the tax, frozen at the close.
 type StatementRecord struct {
 	InvoiceNumber string `json:"invoice_number"`
 	ContractID    string `json:"contract_id"`
 	Period        string `json:"period"`
 	Currency      string `json:"currency"`
-	Total         string `json:"total"`
+	Subtotal      string `json:"subtotal"` // before tax
+	TaxRate       string `json:"tax_rate"` // percent: "20", "8.875", "0"
+	Tax           string `json:"tax"`
+	Total         string `json:"total"` // subtotal + tax
 	IssuedOn      string `json:"issued_on"`
 	DueOn         string `json:"due_on"`
 	Status        string `json:"status"` // draft, pending, sent, paid or overdue, on the day given
@@ -379,9 +538,11 @@ func StatementRecords(sts []store.Statement, today billing.Date) []StatementReco
 	out := make([]StatementRecord, 0, len(sts))
 	for i := range sts {
 		st := &sts[i]
+		digits := billing.CurrencyDigits(st.Currency)
 		out = append(out, StatementRecord{
-			InvoiceNumber: st.InvoiceNumber, ContractID: st.ContractID, Period: st.Period.String(),
-			Currency: st.Currency, Total: st.Total.Decimal(billing.CurrencyDigits(st.Currency)),
+			InvoiceNumber: st.InvoiceNumber, ContractID: st.ContractID, Period: st.Period.String(), Currency: st.Currency,
+			Subtotal: st.Total.Decimal(digits), TaxRate: st.TaxRate.String(), Tax: st.Tax.Decimal(digits),
+			Total:    st.TotalWithTax().Decimal(digits),
 			IssuedOn: st.IssuedOn.String(), DueOn: st.DueOn.String(), Status: st.StatusAt(today),
 		})
 	}

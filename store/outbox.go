@@ -30,6 +30,10 @@ const (
 	OutboxSent    = "sent"
 	OutboxFailed  = "failed"
 	OutboxUnknown = "unknown"
+	// OutboxCancelled is a message that became pointless before it went
+	// out (a payment reminder of an invoice paid since it was queued): it
+	// is never sent, nor retried.
+	OutboxCancelled = "cancelled"
 )
 
 // DefaultLease is how long a claim lasts unless its owner renews it.
@@ -282,6 +286,10 @@ type Claim struct {
 	After      int64 // only ids above After: a Force pass goes by id, each message once
 	Limit      int
 	LeaseUntil time.Time // wall clock: the claims expire then unless renewed
+	// HoldForPaymentLink (Stripe is configured) leaves a statement email
+	// unclaimed while its statement is pending and its Stripe step is not
+	// done, so that it goes out with its payment link (see StripeInvoice).
+	HoldForPaymentLink bool
 }
 
 // Claim marks up to c.Limit pending messages as being sent by c.Owner,
@@ -294,11 +302,15 @@ func (s *DB) Claim(ctx context.Context, c Claim) ([]OutboxMessage, error) {
 	if c.Force {
 		due, order = 1<<62, `id`
 	}
+	hold := ""
+	if c.HoldForPaymentLink {
+		hold = holdForPaymentLink
+	}
 	// Most dispatches (the daemon's, every 2 s) find nothing due: they ask
 	// without the write lock.
 	var found int
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ? LIMIT 1) AS due`,
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?`+hold+` LIMIT 1) AS due`,
 			due, c.After).Scan(&found)
 		return err
 	})
@@ -310,7 +322,7 @@ func (s *DB) Claim(ctx context.Context, c Claim) ([]OutboxMessage, error) {
 	}
 	var out []OutboxMessage
 	err = s.patientTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?
+		rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND id > ?`+hold+`
 			ORDER BY `+order+` LIMIT ?`+s.d.skipLocked, due, c.After, c.Limit)
 		if err != nil {
 			return err
@@ -338,7 +350,7 @@ func (s *DB) Claim(ctx context.Context, c Claim) ([]OutboxMessage, error) {
 // Outcome is how the delivery of a claimed message went.
 type Outcome struct {
 	ID        int64
-	Status    string // OutboxSent, OutboxPending (a retry at Next), OutboxFailed or OutboxUnknown
+	Status    string // OutboxSent, OutboxPending (a retry at Next), OutboxFailed, OutboxUnknown or OutboxCancelled
 	Transport string
 	LastError string
 	Next      time.Time

@@ -18,9 +18,18 @@ var ErrPeriodNotEnded = errors.New("period has not ended yet")
 type Row struct {
 	Contract *billing.Contract
 	Figures  billing.Figures
-	Closed   bool
-	Invoice  *Statement // nil while the period is open
-	Note     string
+	// Currency is the ISO 4217 code of the row's money: the one frozen with
+	// a closed period, the contract's own while the period is open.
+	Currency string
+	// Bill is the period's invoice: its lines, subtotal (Figures'
+	// TotalInvoiced), tax and total with tax (SPEC §14). A closed period's
+	// tax rate and tax are the ones frozen at its close, never the config's
+	// current rate; an open period's are computed with the contract's
+	// current tax_rate.
+	Bill    billing.Invoice
+	Closed  bool
+	Invoice *Statement // the stored statement; nil while the period is open or before go-live
+	Note    string
 }
 
 // View is one period of the burn tracker.
@@ -55,14 +64,23 @@ type Statement struct {
 	InvoiceNumber string
 	ContractID    string
 	Period        billing.Period
-	Currency      string
-	Total         billing.Money
-	IssuedOn      billing.Date
-	DueOn         billing.Date
-	Status        string // draft, pending, sent, paid; overdue is derived
-	SentAt        *time.Time
-	PaidOn        *billing.Date
+	Currency      string // the contract's currency when it was closed
+	// Total is the total before tax: the period's total_invoiced (SPEC §3).
+	// What the client owes is TotalWithTax.
+	Total billing.Money
+	// TaxRate and Tax are frozen at the close (SPEC §14): a later change
+	// of the contract's tax_rate changes neither.
+	TaxRate  billing.TaxRate
+	Tax      billing.Money
+	IssuedOn billing.Date
+	DueOn    billing.Date
+	Status   string // draft, pending, sent, paid; overdue is derived
+	SentAt   *time.Time
+	PaidOn   *billing.Date
 }
+
+// TotalWithTax is what the client owes: the total before tax plus the tax.
+func (st *Statement) TotalWithTax() billing.Money { return st.Total + st.Tax }
 
 // Statement statuses as stored (billing's names); overdue is derived
 // (StatusAt).
@@ -242,7 +260,7 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 			}
 			for _, c := range rules.list {
 				if f, ok := frozen[c.ID]; ok {
-					v.Rows = append(v.Rows, Row{Contract: c, Figures: *f, Closed: true})
+					v.Rows = append(v.Rows, f.row(c))
 				}
 			}
 		} else {
@@ -253,7 +271,7 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 					return err
 				}
 				if f := st.final(c, p, asOf); f.Listed(c) {
-					v.Rows = append(v.Rows, Row{Contract: c, Figures: f})
+					v.Rows = append(v.Rows, openRow(c, f))
 				}
 			}
 		}
@@ -327,7 +345,7 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 	return nil
 }
 
-const statementCols = `invoice_number, contract_id, period, currency, total, issued_on, due_on, status, sent_at, paid_on`
+const statementCols = `invoice_number, contract_id, period, currency, total, issued_on, due_on, status, sent_at, paid_on, tax_rate, tax`
 
 func statements(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Statement, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+statementCols+` FROM statements `+where, args...)
@@ -338,12 +356,13 @@ func statements(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]S
 	var out []Statement
 	for rows.Next() {
 		var st Statement
-		var p, total, issued, due int64
+		var p, total, issued, due, rate, tax int64
 		var sent, paid sql.NullInt64
-		if err := rows.Scan(&st.InvoiceNumber, &st.ContractID, &p, &st.Currency, &total, &issued, &due, &st.Status, &sent, &paid); err != nil {
+		if err := rows.Scan(&st.InvoiceNumber, &st.ContractID, &p, &st.Currency, &total, &issued, &due, &st.Status, &sent, &paid, &rate, &tax); err != nil {
 			return nil, err
 		}
 		st.Period, st.Total, st.IssuedOn, st.DueOn = billing.Period(p), billing.Money(total), billing.Date(issued), billing.Date(due)
+		st.TaxRate, st.Tax = billing.TaxRate(rate), billing.Money(tax)
 		if sent.Valid {
 			t := time.Unix(sent.Int64, 0).UTC()
 			st.SentAt = &t
@@ -358,11 +377,34 @@ func statements(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]S
 }
 
 const closeCols = `contract_id, unit, contracted, banked, available, used, late_adjustment, remaining, overage,
-	overage_rate, overage_fee, retainer_fee, total_invoiced, earned, forfeited, expired, rollover_out`
+	overage_rate, overage_fee, retainer_fee, total_invoiced, earned, forfeited, expired, rollover_out, currency, tax_rate, tax`
 
-// frozenRows reads the frozen figures of closed period p (one contract when
+// frozenRow is one contract's row of a closed period as its close stored
+// it: the figures with their lots, the currency, the tax rate and the tax.
+type frozenRow struct {
+	billing.Figures
+	currency string
+	taxRate  billing.TaxRate
+	tax      billing.Money
+}
+
+// row is the frozen row as status and statements read it: its invoice laid
+// out from the frozen figures, with the frozen tax.
+func (f *frozenRow) row(c *billing.Contract) Row {
+	bill := billing.InvoiceOf(c, f.Figures, f.taxRate)
+	bill.Tax, bill.Total = f.tax, f.TotalInvoiced+f.tax
+	return Row{Contract: c, Figures: f.Figures, Currency: f.currency, Bill: bill, Closed: true}
+}
+
+// openRow is contract c's row of an open period: its invoice is taxed at
+// the contract's current rate, in its current currency.
+func openRow(c *billing.Contract, f billing.Figures) Row {
+	return Row{Contract: c, Figures: f, Currency: c.Currency, Bill: billing.InvoiceOf(c, f, c.TaxRate)}
+}
+
+// frozenRows reads the frozen rows of closed period p (one contract when
 // id is not empty), with their lots.
-func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (map[string]*billing.Figures, error) {
+func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (map[string]*frozenRow, error) {
 	q, args := `SELECT `+closeCols+` FROM closes WHERE period = ?`, []any{int64(p)}
 	if id != "" {
 		q, args = q+` AND contract_id = ?`, append(args, id)
@@ -371,22 +413,25 @@ func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (m
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*billing.Figures{}
+	out := map[string]*frozenRow{}
 	for rows.Next() {
-		f := &billing.Figures{Period: p}
-		var rate, ofee, rfee, total int64
+		fr := &frozenRow{Figures: billing.Figures{Period: p}}
+		f := &fr.Figures
+		var rate, ofee, rfee, total, taxRate, tax int64
 		var unit string
 		if err := rows.Scan(&f.ContractID, &unit, &f.Contracted, &f.Banked, &f.Available, &f.Used, &f.LateAdjustment,
-			&f.Remaining, &f.Overage, &rate, &ofee, &rfee, &total, &f.Earned, &f.Forfeited, &f.Expired, &f.RolloverOut); err != nil {
+			&f.Remaining, &f.Overage, &rate, &ofee, &rfee, &total, &f.Earned, &f.Forfeited, &f.Expired, &f.RolloverOut,
+			&fr.currency, &taxRate, &tax); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		fr.taxRate, fr.tax = billing.TaxRate(taxRate), billing.Money(tax)
 		f.Unit = billing.Unit(unit)
 		f.OverageRate, f.OverageFee, f.RetainerFee, f.TotalInvoiced = billing.Money(rate), billing.Money(ofee), billing.Money(rfee), billing.Money(total)
 		f.Utilization = billing.Percent(f.Used, f.Available)
 		f.BurnRate = billing.Percent(f.Used, f.Contracted)
 		f.Projected = f.Used
-		out[f.ContractID] = f
+		out[f.ContractID] = fr
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -451,7 +496,7 @@ func (s *DB) ClosePeriod(ctx context.Context, rules *Rules, p billing.Period, cu
 // issued on today's date in the agency timezone: pending with its email
 // queued, or a draft under review. Closing a closed period changes nothing.
 func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts CloseOptions, now time.Time) (CloseResult, error) {
-	currency, loc := opts.Currency, opts.Location
+	loc := opts.Location
 	if now.Before(p.End(loc)) {
 		return CloseResult{}, fmt.Errorf("close %s: %w (it ends %s)", p, ErrPeriodNotEnded, p.End(loc).Format(time.RFC3339))
 	}
@@ -491,13 +536,20 @@ func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts
 					figs = append(figs, f)
 				}
 			})
+			// Each contract's money is in its own currency, taxed at its own
+			// rate, both frozen here (SPEC §14).
+			currency := c.Currency
+			if currency == "" {
+				currency = opts.Currency
+			}
 			for _, f := range figs {
 				f.Projected = f.Used
 				weeks, err := w.burndown(ctx, c.ID, f)
 				if err != nil {
 					return err
 				}
-				if err := w.write(ctx, f, weeks, currency); err != nil {
+				tax := c.TaxRate.Tax(f.TotalInvoiced)
+				if err := w.write(ctx, f, weeks, currency, c.TaxRate, tax); err != nil {
 					return fmt.Errorf("%s %s: %w", c.ID, f.Period, err)
 				}
 				if opts.GoLive != nil && f.Period < *opts.GoLive {
@@ -505,7 +557,8 @@ func (s *DB) CloseWith(ctx context.Context, rules *Rules, p billing.Period, opts
 				}
 				stmt := Statement{
 					InvoiceNumber: InvoiceNumber(c.ID, f.Period), ContractID: c.ID, Period: f.Period, Currency: currency,
-					Total: f.TotalInvoiced, IssuedOn: today, DueOn: today + billing.Date(c.PaymentTermsDays), Status: StatusPending,
+					Total: f.TotalInvoiced, TaxRate: c.TaxRate, Tax: tax,
+					IssuedOn: today, DueOn: today + billing.Date(c.PaymentTermsDays), Status: StatusPending,
 				}
 				if opts.Review {
 					stmt.Status = StatusDraft
@@ -588,10 +641,10 @@ func newCloseWriter(ctx context.Context, tx *sql.Tx) (*closeWriter, error) {
 		return st
 	}
 	w.daily = prep(`SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
-	w.frozen = prep(`INSERT INTO closes (` + closeCols + `, period, currency, burndown)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	w.frozen = prep(`INSERT INTO closes (` + closeCols + `, period, burndown)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	w.lot = prep(`INSERT INTO lots (contract_id, period, direction, earned, seconds) VALUES (?, ?, ?, ?, ?)`)
-	w.stmt = prep(`INSERT INTO statements (` + statementCols + `, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)`)
+	w.stmt = prep(`INSERT INTO statements (` + statementCols + `, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`)
 	if err != nil {
 		w.release()
 		return nil, err
@@ -661,10 +714,10 @@ func decodeWeeks(s string) ([]billing.Week, error) {
 	return out, nil
 }
 
-func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []billing.Week, currency string) error {
+func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []billing.Week, currency string, rate billing.TaxRate, tax billing.Money) error {
 	if _, err := w.frozen.ExecContext(ctx, f.ContractID, string(f.Unit), f.Contracted, f.Banked, f.Available, f.Used, f.LateAdjustment,
 		f.Remaining, f.Overage, int64(f.OverageRate), int64(f.OverageFee), int64(f.RetainerFee), int64(f.TotalInvoiced),
-		f.Earned, f.Forfeited, f.Expired, f.RolloverOut, int64(f.Period), currency, encodeWeeks(weeks)); err != nil {
+		f.Earned, f.Forfeited, f.Expired, f.RolloverOut, currency, int64(rate), int64(tax), int64(f.Period), encodeWeeks(weeks)); err != nil {
 		return err
 	}
 	for dir, lots := range map[string][]billing.Lot{"in": f.LotsIn, "out": f.LotsOut} {
@@ -679,6 +732,6 @@ func (w *closeWriter) write(ctx context.Context, f billing.Figures, weeks []bill
 
 func (w *closeWriter) statement(ctx context.Context, st Statement, now time.Time) error {
 	_, err := w.stmt.ExecContext(ctx, st.InvoiceNumber, st.ContractID, int64(st.Period), st.Currency, int64(st.Total),
-		int64(st.IssuedOn), int64(st.DueOn), st.Status, now.Unix())
+		int64(st.IssuedOn), int64(st.DueOn), st.Status, int64(st.TaxRate), int64(st.Tax), now.Unix())
 	return err
 }

@@ -9,7 +9,13 @@ import (
 	"retainer/billing"
 )
 
-// StatementData is everything one contract's statement for one period shows.
+// StatementData is everything one contract's statement for one period
+// shows. Its Row carries the money as the statement states it: Currency,
+// and Bill, the invoice lines, subtotal, tax (with its rate) and total
+// with tax — frozen when the period is closed, so a renderer never
+// computes tax from the current config; for an open period's preview,
+// computed with the contract's current tax_rate. Row.Invoice is the stored
+// statement (number, dates, status), nil while the period is open.
 type StatementData struct {
 	Row
 	Weeks []billing.Week
@@ -38,7 +44,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 			if f == nil {
 				return fmt.Errorf("contract %s has no statement for closed period %s: %w", id, p, ErrNotFound)
 			}
-			d.Figures, d.Closed = *f, true
+			d.Row = f.row(c)
 			var enc string
 			if err := tx.QueryRowContext(ctx, `SELECT burndown FROM closes WHERE contract_id = ? AND period = ?`, id, int64(p)).Scan(&enc); err != nil {
 				return err
@@ -47,7 +53,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 				return fmt.Errorf("burndown of %s %s: %w", id, p, err)
 			}
 		} else {
-			d.Figures = st.final(c, p, asOf)
+			d.Row = openRow(c, st.final(c, p, asOf))
 			q, err := tx.PrepareContext(ctx, `SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
 			if err != nil {
 				return err

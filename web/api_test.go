@@ -222,8 +222,8 @@ func TestAPIStatus(t *testing.T) {
 	for _, c := range contracts {
 		apiWantKeys(t, "contract", c, "contract_id", "client", "tier", "period", "closed", "unit", "hours_contracted",
 			"hours_banked", "total_available", "hours_used", "hours_remaining", "overage_hours", "overage_rate",
-			"overage_fee", "retainer_fee", "total_invoiced", "utilization_pct", "burn_rate_pct", "projected_hours",
-			"invoice_status", "notes")
+			"overage_fee", "retainer_fee", "total_invoiced", "tax", "utilization_pct", "burn_rate_pct", "projected_hours",
+			"invoice_status", "notes", "currency")
 	}
 	var summary map[string]json.RawMessage
 	if err := json.Unmarshal(obj["summary"], &summary); err != nil {
@@ -272,6 +272,9 @@ func TestAPIStatements(t *testing.T) {
 		ContractID    string `json:"contract_id"`
 		Period        string `json:"period"`
 		Currency      string `json:"currency"`
+		Subtotal      string `json:"subtotal"`
+		TaxRate       string `json:"tax_rate"`
+		Tax           string `json:"tax"`
 		Total         string `json:"total"`
 		IssuedOn      string `json:"issued_on"`
 		DueOn         string `json:"due_on"`
@@ -301,10 +304,10 @@ func TestAPIStatements(t *testing.T) {
 	}
 	// Closed on March 1st; due after the contracts' 15 days; not yet sent.
 	jan := func(id, total string) statement {
-		return statement{"", id, "2026-01", "USD", total, "2026-03-01", "2026-03-16", "pending"}
+		return statement{"", id, "2026-01", "USD", total, "0", "0.00", total, "2026-03-01", "2026-03-16", "pending"}
 	}
 	feb := func(id, total string) statement {
-		return statement{"", id, "2026-02", "USD", total, "2026-03-01", "2026-03-16", "pending"}
+		return statement{"", id, "2026-02", "USD", total, "0", "0.00", total, "2026-03-01", "2026-03-16", "pending"}
 	}
 	for _, tc := range []struct {
 		query string

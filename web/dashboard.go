@@ -32,7 +32,7 @@ func (s *Server) dashboardRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /{$}", s.requireAdmin(s.burnPage))
 	mux.HandleFunc("GET /statements", s.requireAdmin(s.statementsPage))
-	mux.HandleFunc("GET /statements/{invoice}", s.requireAdmin(s.statementPage))
+	mux.HandleFunc("GET /statements/{invoice}", s.requireAdmin(s.statementPageOrPDF)) // and {invoice}.pdf (web/pdf.go)
 	mux.HandleFunc("POST /statements/{invoice}/approve", s.requireAdmin(s.statementApprove))
 	mux.HandleFunc("POST /statements/approve", s.requireAdmin(s.statementApprove))
 	mux.HandleFunc("GET /outbox", s.requireAdmin(s.outboxPage))
@@ -71,13 +71,16 @@ type dashBurnView struct {
 	Threshold                      int // the lowest alert threshold; 0: none
 	Rows                           []dashBurnRow
 	Flagged                        int
-	Summary                        report.StatusTotals
-	Late, Notes, AfterEnd          []dashLine
-	Unmatched                      string // hours of entries matching no contract; "" when none
-	UnmatchedEntries               int64
-	UnmatchedLines                 []string // by client, hours before a contract's start named
-	NonBillable                    []string // contracts whose hours were all non-billable
-	Error                          string   // a bad ?month
+	// Summaries has one summary row per currency (SPEC §14), the config's
+	// first; Mixed says there are several, and each row names its currency.
+	Summaries             []report.StatusTotals
+	Mixed                 bool
+	Late, Notes, AfterEnd []dashLine
+	Unmatched             string // hours of entries matching no contract; "" when none
+	UnmatchedEntries      int64
+	UnmatchedLines        []string // by client, hours before a contract's start named
+	NonBillable           []string // contracts whose hours were all non-billable
+	Error                 string   // a bad ?month
 }
 
 // dashFlag says why a row needs the agency's eye (billing.Flagged), or "".
@@ -131,7 +134,16 @@ func dashBurnTracker(v *store.View, currency string, thresholds []int, asOf bill
 		}
 		return out.Rows[i].ContractID < out.Rows[j].ContractID
 	})
-	out.Summary = t
+	out.Summaries, out.Mixed = t, len(t) > 1
+	if out.Mixed {
+		codes := make([]string, len(t))
+		for i, s := range t {
+			codes[i] = s.Currency
+		}
+		out.Currency = "each contract's currency (" + strings.Join(codes, ", ") + ")"
+	} else {
+		out.Currency = t[0].Currency
+	}
 	out.NonBillable = report.NonBillableLines(v.NonBillable, v.Period)
 	if v.UnmatchedEntries > 0 {
 		out.Unmatched, out.UnmatchedEntries = billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), v.UnmatchedEntries
@@ -223,7 +235,7 @@ func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *admin
 			currency = a.env.Config.Currency
 		}
 		rows = append(rows, dashStatement{Invoice: st.InvoiceNumber, ContractID: st.ContractID, Client: client,
-			Period: st.Period.String(), Total: st.Total.Format(currency), IssuedOn: st.IssuedOn.String(),
+			Period: st.Period.String(), Total: st.TotalWithTax().Format(currency), IssuedOn: st.IssuedOn.String(),
 			DueOn: st.DueOn.String(), Status: st.StatusAt(a.today), Draft: st.Status == store.StatusDraft})
 		if st.Status == store.StatusDraft {
 			rows[len(rows)-1].IssuedOn = "on approval"
@@ -305,7 +317,7 @@ func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminR
 	if currency == "" {
 		currency = cfg.Currency
 	}
-	if err := writeStatement(w, report.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, AsOf: a.today},
+	if err := writeStatement(w, report.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: a.today},
 		a.env.Templates); err != nil {
 		s.dashboardError(w, "statement", err)
 	}

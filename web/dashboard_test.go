@@ -485,8 +485,8 @@ func TestDashboardFlagOrder(t *testing.T) {
 			t.Errorf("%s: flag %q, want %q", order[i], flags[i], want)
 		}
 	}
-	if view.Summary.Contracts != 6 || view.Summary.Used != "132.00" {
-		t.Errorf("summary %+v", view.Summary)
+	if len(view.Summaries) != 1 || view.Summaries[0].Contracts != 6 || view.Summaries[0].Used != "132.00" {
+		t.Errorf("summary %+v", view.Summaries)
 	}
 }
 

@@ -13,11 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// Jobs are the scheduled jobs whose counters exist from the start at zero, so
-// that dashboards and alerts see a 0 rather than no series.
-var Jobs = []string{"import", "alerts", "digest", "checkins", "close", "renewals", "overdue", "dispatch"}
+	"retainer/jobs"
+)
 
 // outboxStatuses are reported at every scrape, at 0 when no message has them.
 var outboxStatuses = []string{"pending", "sending", "sent", "failed", "unknown"}
@@ -89,7 +87,9 @@ func NewMetrics(g Gauges, now func() time.Time) *Metrics {
 			Help: "Portal, login and API requests by outcome (ok, not_found, denied, limited, bad_request, error).",
 		}, []string{"area", "outcome"}),
 	}
-	for _, job := range Jobs {
+	// Every job's counters exist from the start at zero, so that dashboards
+	// and alerts see a 0 rather than no series.
+	for _, job := range jobs.Names {
 		m.jobRuns.WithLabelValues(job, "ok")
 		m.jobFailures.WithLabelValues(job)
 	}

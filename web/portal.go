@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"html/template"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 // portalRoutes registers the client portal.
 func (s *Server) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /p/{token}", s.portalPage)
-	mux.HandleFunc("GET /p/{token}/statements/{month}", s.portalStatement)
+	mux.HandleFunc("GET /p/{token}/statements/{month}", s.portalStatementOrPDF) // and {invoice}.pdf (web/pdf.go)
 }
 
 // portalData is the portal page's Data.
@@ -116,7 +117,7 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := portalData{
 		Token: r.PathValue("token"), Client: c.Client, Tier: c.Tier, PeriodName: periodName, AsOf: today,
-		Closed: d.Closed, Unit: c.Unit, UnitName: string(c.Unit), Currency: cfg.Currency, Figures: d.Figures,
+		Closed: d.Closed, Unit: c.Unit, UnitName: string(c.Unit), Currency: cmp.Or(d.Currency, cfg.Currency), Figures: d.Figures,
 		Billable: c.OverageBillable, Weeks: d.Weeks, Note: d.Note, ShowWork: c.PortalEntries,
 		// The one piece of trusted markup on the page: drawn by notify from
 		// numbers and fixed labels, every text in it escaped.
@@ -142,7 +143,7 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Statements = append(data.Statements, portalStatement{
 			InvoiceNumber: st.InvoiceNumber, Month: st.Period.String(), MonthName: st.Period.Name(),
-			Total: st.Total, Currency: st.Currency, DueOn: st.DueOn, Status: st.StatusAt(today),
+			Total: st.TotalWithTax(), Currency: st.Currency, DueOn: st.DueOn, Status: st.StatusAt(today),
 		})
 	}
 	s.Metrics.Request("portal", "ok")
@@ -181,8 +182,13 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 		s.portalError(w, "statement", err, "contract", c.ID, "period", p.String())
 		return
 	}
+	pay, err := env.DB.PaymentLink(ctx, st.InvoiceNumber)
+	if err != nil {
+		s.portalError(w, "statement", err, "contract", c.ID, "period", p.String())
+		return
+	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
-	if err := writeStatement(w, report.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, AsOf: today},
+	if err := writeStatement(w, report.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: today, PayURL: pay},
 		env.Templates); err != nil {
 		s.portalError(w, "render statement", err, "contract", c.ID, "period", p.String())
 		return

@@ -58,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 		s.portalRoutes(mux)
 		s.dashboardRoutes(mux)
 		s.apiRoutes(mux)
+		s.webhookRoutes(mux)
 	}
 	return s.secure(mux)
 }

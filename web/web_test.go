@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"retainer/jobs"
 	"retainer/store"
 )
 
@@ -247,7 +248,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
 	}
-	for _, job := range Jobs {
+	for _, job := range jobs.Names {
 		counter("retainer_job_failures_total", "job", job)
 		counter("retainer_job_runs_total", "job", job, "outcome", "ok")
 	}

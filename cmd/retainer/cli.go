@@ -59,12 +59,12 @@ var commands = []command{
 	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
 		"the burn tracker for one month", (*invocation).status, statusFlags},
 	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*invocation).close, closeFlags},
-	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html]", "show one month's statement", (*invocation).statement, statementFlags},
+	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html|pdf]", "show one month's statement", (*invocation).statement, statementFlags},
 	{"alerts", "[--as-of YYYY-MM-DD] [--send]", "evaluate the alert thresholds; --send queues and delivers each new alert once", (*invocation).alerts, alertsFlags},
 	{"digest", "[--as-of YYYY-MM-DD] [--send]", "the mid-month burndown digest; --send posts it to the agency's Slack once a month", (*invocation).digest, digestFlags},
 	{"checkins", "[--as-of YYYY-MM-DD] [--send]", "the mid-month check-in email to each client with checkin: true", (*invocation).checkins, alertsFlags},
 	{"renewals", "[--as-of YYYY-MM-DD] [--send]", "remind the agency of contracts ending within 30 days, with a recommendation", (*invocation).renewals, alertsFlags},
-	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date", (*invocation).overdue, alertsFlags},
+	{"overdue", "[--as-of YYYY-MM-DD] [--send]", "tell the agency of sent invoices past their due date; remind their clients on reminders.client_overdue_days", (*invocation).overdue, alertsFlags},
 	{"outbox", "[--json] | send | retry ID", "queued emails and Slack messages: list, deliver now, retry a failed one", (*invocation).outbox, outboxFlags},
 	{"invoice", "paid INVOICE_NUMBER [--date YYYY-MM-DD] | unpaid INVOICE_NUMBER",
 		"mark an invoice paid (not before its issue date), or undo a mistaken paid", (*invocation).invoice, invoiceFlags},
@@ -73,8 +73,8 @@ var commands = []command{
 	{"run", "[--once] [--now RFC3339]", "the daemon: scheduled jobs and the HTTP server; --once: the jobs due now, then exit", (*invocation).runCmd, runFlags},
 	{"jobs", "[--json]", "each job's schedule, last run, next run and last failure", (*invocation).jobsCmd, outboxFlags},
 	{"portal", "link CONTRACT_ID", "create or rotate a contract's client portal link and print its URL", (*invocation).portal, nil},
-	{"export", "status|statements|entries [--month YYYY-MM] [--as-of YYYY-MM-DD] [--format csv|json]",
-		"export the burn tracker, the statements or a month's entries as CSV or JSON", (*invocation).export, exportFlags},
+	{"export", "status|statements|entries [--month YYYY-MM] [--as-of YYYY-MM-DD] [--format csv|json] | invoices --month YYYY-MM --format xero|quickbooks",
+		"export the burn tracker, the statements or a month's entries as CSV or JSON; a month's invoices as a Xero or QuickBooks import file", (*invocation).export, exportFlags},
 	{"password-hash", "", "read a dashboard password on standard input and print its bcrypt hash for http.admin_password_hash", (*invocation).passwordHash, nil},
 	{"note", "CONTRACT_ID --month YYYY-MM TEXT", "attach a note to a contract's month (empty text removes it)", (*invocation).note, noteFlags},
 }
@@ -403,9 +403,12 @@ func (a *invocation) check(ctx context.Context, c *cmdline) error {
 	tw := newTable(a.stdout)
 	tw.row("CONTRACT", "CLIENT", "UNIT", "MONTHLY", "FEE", "OVERAGE RATE", "ROLLOVER", "PERIODS")
 	for _, k := range cfg.Contracts {
-		t := k.Terms
+		t, cur := k.Terms, k.Currency // each contract's money is in its own currency
+		if cur == "" {
+			cur = cfg.Currency
+		}
 		tw.row(k.ID, k.Client, string(k.Unit), billing.FormatQuantity(t.MonthlyHours, k.Unit),
-			t.MonthlyFee.Format(cfg.Currency), overageText(k, t.OverageRate, cfg.Currency), rolloverPolicy(k), periodsText(k))
+			t.MonthlyFee.Format(cur), overageText(k, t.OverageRate, cur), rolloverPolicy(k), periodsText(k))
 	}
 	tw.flush()
 	for _, w := range cfg.Warnings() {

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
+
+	"golang.org/x/term"
 
 	"retainer/billing"
 	"retainer/jobs"
@@ -37,7 +41,7 @@ func closeFlags(fs *flag.FlagSet, c *cmdline) {
 func statementFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (required)")
 	fs.StringVar(&c.asOf, "as-of", "", "as-of date YYYY-MM-DD for an open period's projection (default today)")
-	fs.StringVar(&c.format, "format", "text", "text, markdown or html")
+	fs.StringVar(&c.format, "format", "text", "text, markdown, html or pdf (a PDF invoice: redirect it to a file)")
 	fs.BoolVar(&c.send, "send", false, "approve: deliver the approved statements' emails now")
 }
 
@@ -181,7 +185,9 @@ type statementJSON struct {
 	InvoiceNumber string `json:"invoice_number"`
 	ContractID    string `json:"contract_id"`
 	Period        string `json:"period"`
-	Total         string `json:"total_invoiced"`
+	Currency      string `json:"currency"`
+	Total         string `json:"total_invoiced"` // before tax
+	Tax           string `json:"tax"`
 	IssuedOn      string `json:"issued_on"`
 	DueOn         string `json:"due_on"`
 	Status        string `json:"status"`
@@ -202,14 +208,14 @@ func (a *invocation) close(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	digits := billing.CurrencyDigits(c.cfg.Currency)
 	out := closeJSON{Closed: []string{}, Already: len(res.Closed) == 0, Statements: []statementJSON{}}
 	for _, q := range res.Closed {
 		out.Closed = append(out.Closed, q.String())
 	}
 	for _, st := range res.Statements {
-		out.Statements = append(out.Statements, statementJSON{st.InvoiceNumber, st.ContractID, st.Period.String(),
-			st.Total.Decimal(digits), st.IssuedOn.String(), st.DueOn.String(), st.Status})
+		digits := billing.CurrencyDigits(st.Currency)
+		out.Statements = append(out.Statements, statementJSON{st.InvoiceNumber, st.ContractID, st.Period.String(), st.Currency,
+			st.Total.Decimal(digits), st.Tax.Decimal(digits), st.IssuedOn.String(), st.DueOn.String(), st.Status})
 	}
 	if c.json {
 		if err := writeJSON(a.stdout, out); err != nil {
@@ -231,7 +237,7 @@ func (a *invocation) close(ctx context.Context, c *cmdline) error {
 	tw := newTable(a.stdout)
 	tw.row("INVOICE", "CONTRACT", "PERIOD", "TOTAL", "DUE")
 	for _, st := range res.Statements {
-		tw.row(st.InvoiceNumber, st.ContractID, st.Period.String(), st.Total.Format(c.cfg.Currency), st.DueOn.String())
+		tw.row(st.InvoiceNumber, st.ContractID, st.Period.String(), st.TotalWithTax().Format(st.Currency), st.DueOn.String())
 	}
 	tw.flush()
 	drafts := 0
@@ -264,8 +270,12 @@ func (a *invocation) statement(ctx context.Context, c *cmdline) error {
 		return usagef("want CONTRACT_ID, or approve")
 	}
 	format := report.Format(c.format)
-	if !format.Valid() {
-		return usagef("--format %q: want text, markdown or html", c.format)
+	pdf := c.format == "pdf"
+	if !format.Valid() && !pdf {
+		return usagef("--format %q: want text, markdown, html or pdf", c.format)
+	}
+	if pdf && isTerminal(a.stdout) {
+		return usagef("--format pdf writes a binary file, not for a terminal: redirect it, e.g. > %s-%s.pdf", c.args[0], cmp.Or(c.month, "YYYY-MM"))
 	}
 	asOf, p, err := a.openMonth(ctx, c, true)
 	if err != nil {
@@ -278,14 +288,33 @@ func (a *invocation) statement(ctx context.Context, c *cmdline) error {
 	if err != nil {
 		return err
 	}
-	body, err := report.RenderStatement(report.StatementInput{
-		Data: d, Currency: c.cfg.Currency, Agency: c.cfg.Agency.Name, AsOf: asOf,
-	}, format, c.env.Templates)
+	in := report.StatementInput{
+		Data: d, Currency: c.cfg.Currency, Agency: c.cfg.Agency.Name, Issuer: jobs.Issuer(c.cfg), AsOf: asOf,
+	}
+	if pdf {
+		out, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in})
+		if err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			fmt.Fprintln(a.stderr, "warning:", w)
+		}
+		_, err = a.stdout.Write(out)
+		return err
+	}
+	body, err := report.RenderStatement(in, format, c.env.Templates)
 	if err != nil {
 		return err
 	}
 	_, err = io.WriteString(a.stdout, body)
 	return err
+}
+
+// isTerminal reports whether w is a terminal, where a PDF's bytes would
+// only garble the screen.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (a *invocation) invoice(ctx context.Context, c *cmdline) error {
@@ -311,7 +340,7 @@ func (a *invocation) invoice(ctx context.Context, c *cmdline) error {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: no longer paid; %s again (%s, due %s)\n", st.InvoiceNumber,
-			st.StatusAt(a.today(c)), st.Total.Format(st.Currency), st.DueOn)
+			st.StatusAt(a.today(c)), st.TotalWithTax().Format(st.Currency), st.DueOn)
 		return nil
 	}
 	d := a.today(c)
@@ -330,7 +359,7 @@ func (a *invocation) invoice(ctx context.Context, c *cmdline) error {
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s: paid on %s (%s)\n", st.InvoiceNumber, st.PaidOn, st.Total.Format(st.Currency))
+	fmt.Fprintf(a.stdout, "%s: paid on %s (%s)\n", st.InvoiceNumber, st.PaidOn, st.TotalWithTax().Format(st.Currency))
 	return nil
 }
 

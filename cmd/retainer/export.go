@@ -17,9 +17,9 @@ import (
 )
 
 func exportFlags(fs *flag.FlagSet, c *cmdline) {
-	fs.StringVar(&c.month, "month", "", "period YYYY-MM (status and entries; default: this month)")
+	fs.StringVar(&c.month, "month", "", "period YYYY-MM (status and entries; default: this month; invoices: a closed month, required)")
 	fs.StringVar(&c.asOf, "as-of", "", "status as of YYYY-MM-DD (default today)")
-	fs.StringVar(&c.format, "format", "csv", "csv or json")
+	fs.StringVar(&c.format, "format", "csv", "csv or json; invoices: xero or quickbooks")
 }
 
 // entryRecord is one time entry as `retainer export entries` writes it.
@@ -44,15 +44,18 @@ type entryRecord struct {
 
 // export writes the burn tracker, the statements or the entries of a month
 // as CSV (one header row, RFC 4180) or JSON, for a spreadsheet or an
-// accounting system.
+// accounting system; or a closed month's invoices as the sales-invoice
+// import file of Xero or QuickBooks Online.
 func (a *invocation) export(ctx context.Context, c *cmdline) error {
 	if len(c.args) != 1 {
-		return usagef("want what to export: status, statements or entries")
+		return usagef("want what to export: status, statements, entries or invoices")
 	}
 	what := c.args[0]
 	switch {
+	case what == "invoices":
+		return a.exportInvoices(ctx, c)
 	case what != "status" && what != "statements" && what != "entries":
-		return usagef("export %q: want status, statements or entries", what)
+		return usagef("export %q: want status, statements, entries or invoices", what)
 	case c.format != "csv" && c.format != "json":
 		return usagef("--format %q: want csv or json", c.format)
 	}
@@ -92,6 +95,43 @@ func (a *invocation) exportTo(ctx context.Context, c *cmdline, out io.Writer, wh
 	default:
 		return a.exportEntries(ctx, c, out, p)
 	}
+}
+
+// exportInvoices writes the invoices of a closed month (--month, required)
+// as the sales-invoice import CSV of Xero or QuickBooks Online (--format
+// xero|quickbooks, required; SPEC §14): one row per invoice line, each with
+// its share of the tax frozen at the close. Drafts under review are not
+// invoices yet and are left out. A month that is not closed has no invoices:
+// exit 1, naming it.
+func (a *invocation) exportInvoices(ctx context.Context, c *cmdline) error {
+	f := report.AccountingFormat(c.format)
+	switch {
+	case !c.set["format"]:
+		return usagef("invoices: --format xero|quickbooks is required")
+	case !f.Valid():
+		return usagef("invoices: --format %q: want xero or quickbooks", c.format)
+	}
+	asOf, p, err := a.openMonth(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	v, err := c.db.Status(ctx, c.rules, p, asOf)
+	if err != nil {
+		return err
+	}
+	if !v.Closed {
+		return fmt.Errorf("invoices: %s is not closed: its invoices are the statements its close makes (retainer close --month %s)", p, p)
+	}
+	e := c.cfg.Exports
+	codes := report.AccountingCodes{
+		XeroAccountCode: e.Xero.AccountCode, XeroTaxType: e.Xero.TaxType, XeroExemptTaxType: e.Xero.ExemptTaxType,
+		QuickBooksItem: e.QuickBooks.Item, QuickBooksTaxCode: e.QuickBooks.TaxCode, QuickBooksExemptTaxCode: e.QuickBooks.ExemptTaxCode,
+	}
+	out := bufio.NewWriter(a.stdout)
+	if err := report.WriteInvoicesCSV(out, f, v.Rows, codes); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 // exportEntries streams the month's entries: JSON Lines with --format json

@@ -111,15 +111,15 @@ func TestLogStatusCloseStatement(t *testing.T) {
 			acme = m
 		}
 	}
-	wantKeys := []string{"burn_rate_pct", "client", "closed", "contract_id", "hours_banked", "hours_contracted", "hours_remaining",
+	wantKeys := []string{"burn_rate_pct", "client", "closed", "contract_id", "currency", "hours_banked", "hours_contracted", "hours_remaining",
 		"hours_used", "invoice_status", "notes", "overage_fee", "overage_hours", "overage_rate", "period", "projected_hours",
-		"retainer_fee", "tier", "total_available", "total_invoiced", "unit", "utilization_pct"}
+		"retainer_fee", "tax", "tier", "total_available", "total_invoiced", "unit", "utilization_pct"}
 	if got := keys(acme); !reflect.DeepEqual(got, wantKeys) {
 		t.Errorf("contract keys %v", got)
 	}
 	want := map[string]any{"hours_banked": 3.0, "total_available": 43.0, "hours_used": 45.0, "overage_hours": 2.0,
 		"overage_fee": "350.00", "total_invoiced": "5350.00", "utilization_pct": 104.7, "burn_rate_pct": 112.5,
-		"invoice_status": nil, "closed": false, "overage_rate": "175.00"}
+		"invoice_status": nil, "closed": false, "overage_rate": "175.00", "currency": "USD", "tax": "0.00"}
 	for k, v := range want {
 		if acme[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, acme[k], v)
@@ -161,7 +161,7 @@ func TestLogStatusCloseStatement(t *testing.T) {
 			t.Errorf("statement lacks %q:\n%s", want, out)
 		}
 	}
-	if code, _, _ := e.run("statement", "acme-001", "--month", "2026-03", "--format", "pdf"); code != exitUsage {
+	if code, _, _ := e.run("statement", "acme-001", "--month", "2026-03", "--format", "docx"); code != exitUsage {
 		t.Errorf("bad format: exit %d", code)
 	}
 

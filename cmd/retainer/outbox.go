@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"retainer/jobs"
 	"retainer/notify"
 	"retainer/store"
 )
@@ -52,6 +53,7 @@ func (a *invocation) outbox(ctx context.Context, c *cmdline) error {
 	case len(c.args) == 0:
 		return a.listOutbox(ctx, c)
 	case c.args[0] == "send" && len(c.args) == 1:
+		a.createStripeInvoices(ctx, c)
 		res, err := a.dispatcher(c).Dispatch(ctx, true)
 		if err != nil {
 			return err
@@ -121,6 +123,7 @@ func (a *invocation) listOutbox(ctx context.Context, c *cmdline) error {
 
 // deliver sends what is due after a command queued messages (close --send).
 func (a *invocation) deliver(ctx context.Context, c *cmdline) error {
+	a.createStripeInvoices(ctx, c)
 	res, err := a.dispatcher(c).Dispatch(ctx, false)
 	if err != nil {
 		return err
@@ -135,4 +138,15 @@ func (a *invocation) deliver(ctx context.Context, c *cmdline) error {
 		return errSilent
 	}
 	return nil
+}
+
+// createStripeInvoices runs the Stripe step a delivery waits for: with
+// Stripe configured, a statement email waits for its payment link, so the
+// Stripe invoices due are created first, as the daemon's payments job does
+// before a dispatch. Stripe unavailable holds only those emails (retried
+// later); it is reported, not fatal.
+func (a *invocation) createStripeInvoices(ctx context.Context, c *cmdline) {
+	if _, err := jobs.CreateStripeInvoices(ctx, c.env, a.now()); err != nil {
+		fmt.Fprintf(a.stderr, "payments: %v (those statements' emails wait for their payment links)\n", err)
+	}
 }

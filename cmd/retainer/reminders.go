@@ -67,6 +67,9 @@ func (a *invocation) renewals(ctx context.Context, c *cmdline) error {
 	return a.queueOrPrint(ctx, c, today, jobs.RenewalCandidates(c.env, today), "no renewal reminders due")
 }
 
+// overdue is the overdue job once: the agency is told of each sent invoice
+// past its due date, and its client is sent the payment reminder due that
+// day (reminders.client_overdue_days), each once.
 func (a *invocation) overdue(ctx context.Context, c *cmdline) error {
 	today, err := a.openForReminders(ctx, c, "overdue")
 	if err != nil {

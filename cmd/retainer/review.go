@@ -41,7 +41,7 @@ func (a *invocation) approve(ctx context.Context, c *cmdline) error {
 		switch {
 		case r.Approved:
 			approved++
-			fmt.Fprintf(a.stdout, "%s approved: issued %s, due %s, %s\n", st.InvoiceNumber, st.IssuedOn, st.DueOn, st.Total.Format(st.Currency))
+			fmt.Fprintf(a.stdout, "%s approved: issued %s, due %s, %s\n", st.InvoiceNumber, st.IssuedOn, st.DueOn, st.TotalWithTax().Format(st.Currency))
 		default:
 			fmt.Fprintf(a.stdout, "%s is %s already: nothing changed\n", st.InvoiceNumber, st.Status)
 		}

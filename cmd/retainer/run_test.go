@@ -128,7 +128,9 @@ func TestRunOnceThroughAYear(t *testing.T) {
 		if j.LastFailure != nil {
 			t.Errorf("%s failed: %+v", j.Job, j.LastFailure)
 		}
-		if j.LastRun == nil {
+		// payments, without Stripe configured, has nothing to do: like a
+		// dispatch, it records only runs that did something.
+		if j.LastRun == nil && j.Job != "payments" {
 			t.Errorf("%s never ran", j.Job)
 		}
 	}
