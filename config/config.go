@@ -135,6 +135,8 @@ type Statements struct {
 	// Review makes a close create each statement as a draft that nothing is
 	// sent for until `retainer statement approve` (or the dashboard).
 	Review bool `koanf:"review"`
+	// Paper is the PDF invoice's paper: a4 (default) or letter.
+	Paper string `koanf:"paper"`
 }
 
 // Reminders configures the reminders sent to clients.

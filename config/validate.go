@@ -69,6 +69,8 @@ func (l *loader) build(d *document) *Config {
 	l.positive("shutdown_timeout", c.ShutdownTimeout)
 	c.GoLive = l.period("go_live", d.GoLive)
 	c.Statements = d.Statements
+	c.Statements.Paper = strings.ToLower(orDefault(strings.TrimSpace(d.Statements.Paper), "a4"))
+	l.oneOf("statements.paper", c.Statements.Paper, "a4", "letter")
 	c.Payments = l.payments(d.Payments, c.Schedule)
 	c.Reminders = l.reminders(d.Reminders)
 	c.Exports = l.exports(d.Exports)

@@ -25,6 +25,8 @@ type Renderer struct {
 	// Issuer is the agency's invoice details (agency.*: address, tax id,
 	// payment instructions), shown on every statement (SPEC §14).
 	Issuer report.Issuer
+	// Paper is the PDF invoice's paper (config statements.paper).
+	Paper string
 	// PaymentInstructions is agency.payment_instructions, shown in the
 	// client's payment reminders.
 	PaymentInstructions string
@@ -115,7 +117,7 @@ func (r *Renderer) statementPDF(in report.StatementInput, chart []byte) (Attachm
 		in.Issuer.PaymentInstructions = r.PaymentInstructions
 	}
 	in.ChartCID = ""
-	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Chart: chart})
+	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Chart: chart, Paper: r.Paper})
 	if err != nil {
 		return Attachment{}, err
 	}

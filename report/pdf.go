@@ -58,12 +58,29 @@ type PDFInput struct {
 	// Chart is the statement's burndown PNG (StatementChart) when the
 	// caller has drawn it already; nil: it is drawn here.
 	Chart []byte
+	// Paper is "a4" (the default) or "letter" (config statements.paper).
+	Paper string
 }
 
-// A4 page geometry, in millimetres.
+// Page geometry, in millimetres: the text is A4's width on both papers
+// (Letter is 5.9 mm wider, 17.6 mm shorter).
 const (
 	pdfMargin = 18.0
 	pdfWidth  = 210.0 - 2*pdfMargin // the text width
+)
+
+// pageHeight is the paper's height in millimetres, and fpdf's name for it.
+func pageHeight(paper string) (float64, string) {
+	if paper == PaperLetter {
+		return 279.4, "Letter"
+	}
+	return 297, "A4"
+}
+
+// The papers a PDF invoice is drawn on.
+const (
+	PaperA4     = "a4"
+	PaperLetter = "letter"
 )
 
 // StatementPDF renders a statement as an A4 PDF invoice: the agency and
@@ -114,6 +131,7 @@ func invoiceNumberOf(d *store.StatementData) string {
 
 // pdfWriter lays out one invoice.
 type pdfWriter struct {
+	pageH    float64 // the paper's height, mm
 	in       PDFInput
 	f        *fpdf.Fpdf
 	text     *pdfText
@@ -133,7 +151,9 @@ func newPDFWriter(in PDFInput, cov *coverage) *pdfWriter {
 	w := &pdfWriter{in: in, text: &pdfText{cov: cov}, number: invoiceNumberOf(d), currency: in.statementCurrency(), bill: d.Bill}
 	w.paid = d.Invoice != nil && d.Invoice.Status == store.StatusPaid
 
-	f := fpdf.New("P", "mm", "A4", "")
+	var size string
+	w.pageH, size = pageHeight(in.Paper)
+	f := fpdf.New("P", "mm", size, "")
 	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
 	f.SetAutoPageBreak(true, pdfMargin)
 	f.SetCompression(true)
@@ -398,7 +418,7 @@ func (w *pdfWriter) row(desc, sub, qty, unit, amount string) {
 		}
 	}
 	h += 2
-	if f.GetY()+h > 297-pdfMargin {
+	if f.GetY()+h > w.pageH-pdfMargin {
 		f.AddPage()
 	}
 	x, y := f.GetX(), f.GetY()+1
@@ -464,7 +484,7 @@ func (w *pdfWriter) payment() {
 
 func (w *pdfWriter) heading(s string) {
 	f := w.f
-	if f.GetY()+16 > 297-pdfMargin {
+	if f.GetY()+16 > w.pageH-pdfMargin {
 		f.AddPage()
 	}
 	w.font("B", 10.5)
@@ -529,7 +549,7 @@ func (w *pdfWriter) hours() {
 func (w *pdfWriter) chart(png []byte) {
 	f := w.f
 	h := pdfWidth * chartHeight / chartWidth
-	room := 297 - pdfMargin - f.GetY() - 2
+	room := w.pageH - pdfMargin - f.GetY() - 2
 	switch {
 	case room < h*11/20:
 		f.AddPage()

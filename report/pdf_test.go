@@ -226,3 +226,31 @@ func TestStatementPDFNotPayable(t *testing.T) {
 		t.Errorf("a draft's PDF:\n%s", text)
 	}
 }
+
+// statements.paper: letter draws the invoice on US Letter, a4 (the
+// default) on A4; pdfinfo (poppler-utils) reads the page size.
+func TestStatementPDFPaper(t *testing.T) {
+	d := invoiceFixture(t, taxedAcme(), "USD", 42, "")
+	for _, tc := range []struct{ paper, want string }{
+		{"", "595.28 x 841.89 pts (A4)"},
+		{report.PaperA4, "595.28 x 841.89 pts (A4)"},
+		{report.PaperLetter, "612 x 792 pts (letter)"},
+	} {
+		pdf, _ := renderPDF(t, report.PDFInput{StatementInput: report.StatementInput{Data: d, Issuer: northwind, Currency: "USD",
+			AsOf: storetest.Date("2026-03-01")}, Paper: tc.paper})
+		path := filepath.Join(t.TempDir(), "invoice.pdf")
+		if err := os.WriteFile(path, pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("pdfinfo", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pdfinfo (poppler-utils, which .ci/run installs): %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "Page size:       "+tc.want) {
+			t.Errorf("paper %q:\n%s", tc.paper, out)
+		}
+		if text := pdfText(t, pdf); !strings.Contains(text, "6,420.00") {
+			t.Errorf("paper %q: the total is missing:\n%s", tc.paper, text)
+		}
+	}
+}

@@ -477,16 +477,8 @@ func (o StatusObject) WriteJSON(w io.Writer) error {
 	}
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"contracts":[`)
-	for i := range o.Contracts {
-		line, err := json.Marshal(&o.Contracts[i])
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n  ")
-		bw.Write(line)
+	if err := writeJSONLines(bw, o.Contracts); err != nil {
+		return err
 	}
 	if len(o.Contracts) > 0 {
 		bw.WriteByte('\n')
@@ -499,16 +491,8 @@ func (o StatusObject) WriteJSON(w io.Writer) error {
 	bw.Write(sum)
 	if len(o.Summaries) > 0 {
 		bw.WriteString(`,"summaries":[`)
-		for i := range o.Summaries {
-			line, err := json.Marshal(&o.Summaries[i])
-			if err != nil {
-				return err
-			}
-			if i > 0 {
-				bw.WriteByte(',')
-			}
-			bw.WriteString("\n  ")
-			bw.Write(line)
+		if err := writeJSONLines(bw, o.Summaries); err != nil {
+			return err
 		}
 		bw.WriteString("\n]")
 	}
@@ -547,4 +531,20 @@ func StatementRecords(sts []store.Statement, today billing.Date) []StatementReco
 		})
 	}
 	return out
+}
+
+// writeJSONLines writes items as JSON array elements, one per line.
+func writeJSONLines[T any](bw *bufio.Writer, items []T) error {
+	for i := range items {
+		line, err := json.Marshal(&items[i])
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n  ")
+		bw.Write(line)
+	}
+	return nil
 }

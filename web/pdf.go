@@ -73,7 +73,7 @@ func (s *Server) portalPDF(w http.ResponseWriter, r *http.Request) {
 	}
 	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: report.StatementInput{
 		Data: d, Currency: cmp.Or(st.Currency, cfg.Currency), Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: today, PayURL: pay,
-	}})
+	}, Paper: cfg.Statements.Paper})
 	if err != nil {
 		s.portalError(w, "render statement pdf", err, "contract", c.ID, "period", st.Period.String())
 		return
@@ -118,7 +118,7 @@ func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, a *adminRe
 	}
 	pdf, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: report.StatementInput{
 		Data: d, Currency: cmp.Or(st.Currency, cfg.Currency), Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: a.today, PayURL: pay,
-	}})
+	}, Paper: cfg.Statements.Paper})
 	if err != nil {
 		s.dashboardError(w, "statement pdf", err)
 		return

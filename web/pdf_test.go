@@ -90,6 +90,10 @@ func TestPortalStatementPDF(t *testing.T) {
 	f := pdfFixture(t)
 	acme, globex := portalLink(t, f, "acme"), portalLink(t, f, "globex")
 
+	// The portal's page links each listed statement's PDF.
+	if page := portalGet(t, f, acme); !strings.Contains(page.body, `href="`+acme+`/statements/acme-2026-02.pdf"`) {
+		t.Errorf("the portal page does not link the PDF:\n%s", page.body)
+	}
 	r := portalGet(t, f, acme+"/statements/acme-2026-02.pdf")
 	text := checkPDFResponse(t, r.status, r.header, r.body, "acme-2026-02")
 	if strings.Contains(text, "Globex") {
