@@ -58,7 +58,7 @@ func (a *invocation) outbox(ctx context.Context, c *cmdline) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "sent %d, retrying %d, failed %d, unknown %d\n", res.Sent, res.Retrying, res.Failed, res.Unknown)
+		fmt.Fprintf(a.stdout, "sent %d, retrying %d, failed %d, unknown %d%s\n", res.Sent, res.Retrying, res.Failed, res.Unknown, cancelledText(res))
 		if res.Failed+res.Unknown+res.Retrying > 0 {
 			return errSilent
 		}
@@ -132,8 +132,8 @@ func (a *invocation) deliver(ctx context.Context, c *cmdline) error {
 	if c.json {
 		w = a.stderr // keep stdout one JSON document
 	}
-	fmt.Fprintf(w, "delivered %d, retrying %d, failed %d, unknown %d (see `retainer outbox`)\n",
-		res.Sent, res.Retrying, res.Failed, res.Unknown)
+	fmt.Fprintf(w, "delivered %d, retrying %d, failed %d, unknown %d%s (see `retainer outbox`)\n",
+		res.Sent, res.Retrying, res.Failed, res.Unknown, cancelledText(res))
 	if res.Failed+res.Unknown > 0 {
 		return errSilent
 	}
@@ -149,4 +149,13 @@ func (a *invocation) createStripeInvoices(ctx context.Context, c *cmdline) {
 	if _, err := jobs.CreateStripeInvoices(ctx, c.env, a.now()); err != nil {
 		fmt.Fprintf(a.stderr, "payments: %v (those statements' emails wait for their payment links)\n", err)
 	}
+}
+
+// cancelledText counts the messages a delivery cancelled (payment reminders
+// of invoices paid since they were queued), when there are any.
+func cancelledText(res notify.Result) string {
+	if res.Cancelled == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", cancelled %d", res.Cancelled)
 }
