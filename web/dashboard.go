@@ -289,36 +289,11 @@ func (s *Server) statementApprove(w http.ResponseWriter, r *http.Request, a *adm
 // shows it, with the burndown chart inline as a data: PNG. An unknown
 // invoice, or one whose contract is no longer configured, is a 404.
 func (s *Server) statementPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	ctx, cfg := r.Context(), a.env.Config
-	st, err := a.env.DB.StatementByInvoice(ctx, r.PathValue("invoice"))
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
+	in, ok := s.adminStatementInput(w, r, a, r.PathValue("invoice"))
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.dashboardError(w, "statement", err)
-		return
-	}
-	c := cfg.Contract(st.ContractID)
-	if c == nil {
-		http.NotFound(w, r)
-		return
-	}
-	d, err := a.env.DB.StatementFor(ctx, a.env.Rules, st.ContractID, st.Period, a.today)
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		s.dashboardError(w, "statement", err)
-		return
-	}
-	currency := st.Currency
-	if currency == "" {
-		currency = cfg.Currency
-	}
-	if err := writeStatement(w, report.StatementInput{Data: d, Currency: currency, Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: a.today},
-		a.env.Templates); err != nil {
+	if err := writeStatement(w, in, a.env.Templates); err != nil {
 		s.dashboardError(w, "statement", err)
 	}
 }

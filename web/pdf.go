@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"mime"
 	"net/http"
@@ -49,31 +50,17 @@ func (s *Server) portalPDF(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cfg := r.Context(), env.Config
 	invoice := strings.TrimSuffix(r.PathValue("month"), ".pdf")
-	st, err := env.DB.StatementByInvoice(ctx, invoice)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (st.ContractID != c.ID || st.Status == store.StatusDraft)) {
-		s.portalNotFound(w, r) // unknown, another contract's, or under review
+	st, ok := s.portalStatementRecord(w, r, env, c, invoice)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.portalError(w, "statement", err, "contract", c.ID)
-		return
-	}
-	today := billing.DateAt(s.Now(), cfg.Location)
-	d, err := env.DB.StatementFor(ctx, env.Rules, c.ID, st.Period, today)
+	in, err := statementInput(r.Context(), env, st, billing.DateAt(s.Now(), env.Config.Location))
 	if err != nil {
 		s.portalError(w, "statement", err, "contract", c.ID, "period", st.Period.String())
 		return
 	}
-	pay, err := env.DB.PaymentLink(ctx, invoice)
-	if err != nil {
-		s.portalError(w, "statement", err, "contract", c.ID)
-		return
-	}
-	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: report.StatementInput{
-		Data: d, Currency: cmp.Or(st.Currency, cfg.Currency), Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: today, PayURL: pay,
-	}, Paper: cfg.Statements.Paper})
+	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: env.Config.Statements.Paper})
 	if err != nil {
 		s.portalError(w, "render statement pdf", err, "contract", c.ID, "period", st.Period.String())
 		return
@@ -87,38 +74,12 @@ func (s *Server) portalPDF(w http.ResponseWriter, r *http.Request) {
 // drafts included. An unknown invoice, or one whose contract is no longer
 // configured, is a 404.
 func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	ctx, cfg := r.Context(), a.env.Config
 	invoice := strings.TrimSuffix(r.PathValue("invoice"), ".pdf")
-	st, err := a.env.DB.StatementByInvoice(ctx, invoice)
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
+	in, ok := s.adminStatementInput(w, r, a, invoice)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.dashboardError(w, "statement", err)
-		return
-	}
-	if cfg.Contract(st.ContractID) == nil {
-		http.NotFound(w, r)
-		return
-	}
-	d, err := a.env.DB.StatementFor(ctx, a.env.Rules, st.ContractID, st.Period, a.today)
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		s.dashboardError(w, "statement", err)
-		return
-	}
-	pay, err := a.env.DB.PaymentLink(ctx, invoice)
-	if err != nil {
-		s.dashboardError(w, "statement", err)
-		return
-	}
-	pdf, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: report.StatementInput{
-		Data: d, Currency: cmp.Or(st.Currency, cfg.Currency), Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: a.today, PayURL: pay,
-	}, Paper: cfg.Statements.Paper})
+	pdf, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: a.env.Config.Statements.Paper})
 	if err != nil {
 		s.dashboardError(w, "statement pdf", err)
 		return
@@ -127,6 +88,62 @@ func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, a *adminRe
 		s.log().Warn("statement pdf: "+warning, "invoice", invoice)
 	}
 	writePDF(w, invoice, pdf)
+}
+
+// portalStatementRecord finds invoice among the contract's approved
+// statements; anything else — unknown, another contract's, under review —
+// is answered with the portal's 404 (ok false).
+func (s *Server) portalStatementRecord(w http.ResponseWriter, r *http.Request, env *jobs.Env, c *billing.Contract, invoice string) (*store.Statement, bool) {
+	st, err := env.DB.StatementByInvoice(r.Context(), invoice)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (st.ContractID != c.ID || st.Status == store.StatusDraft)) {
+		s.portalNotFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		s.portalError(w, "statement", err, "contract", c.ID)
+		return nil, false
+	}
+	return st, true
+}
+
+// adminStatementInput loads any statement for the dashboard, drafts
+// included; an unknown invoice, or one whose contract is no longer
+// configured, is answered 404 (ok false).
+func (s *Server) adminStatementInput(w http.ResponseWriter, r *http.Request, a *adminRequest, invoice string) (report.StatementInput, bool) {
+	st, err := a.env.DB.StatementByInvoice(r.Context(), invoice)
+	if err == nil && a.env.Config.Contract(st.ContractID) == nil {
+		err = store.ErrNotFound
+	}
+	var in report.StatementInput
+	if err == nil {
+		in, err = statementInput(r.Context(), a.env, st, a.today)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return in, false
+	}
+	if err != nil {
+		s.dashboardError(w, "statement", err)
+		return in, false
+	}
+	return in, true
+}
+
+// statementInput is what statement st is rendered from, on the page and
+// in its PDF alike: its figures as of today, its currency, the agency's
+// invoice details and its Stripe payment link.
+func statementInput(ctx context.Context, env *jobs.Env, st *store.Statement, today billing.Date) (report.StatementInput, error) {
+	cfg := env.Config
+	d, err := env.DB.StatementFor(ctx, env.Rules, st.ContractID, st.Period, today)
+	if err != nil {
+		return report.StatementInput{}, err
+	}
+	pay, err := env.DB.PaymentLink(ctx, st.InvoiceNumber)
+	if err != nil {
+		return report.StatementInput{}, err
+	}
+	return report.StatementInput{Data: d, Currency: cmp.Or(st.Currency, cfg.Currency), Agency: cfg.Agency.Name,
+		Issuer: jobs.Issuer(cfg), AsOf: today, PayURL: pay}, nil
 }
 
 // writePDF sends pdf as the download <invoice>.pdf. It is the client's

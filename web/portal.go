@@ -160,36 +160,23 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cfg := r.Context(), env.Config
 	month := r.PathValue("month")
 	p, err := billing.ParsePeriod(month)
 	if err != nil || p.String() != month {
 		s.portalNotFound(w, r)
 		return
 	}
-	st, err := env.DB.StatementByInvoice(ctx, store.InvoiceNumber(c.ID, p))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && st.Status == store.StatusDraft) { // open, outside the contract, or under review
-		s.portalNotFound(w, r)
+	st, ok := s.portalStatementRecord(w, r, env, c, store.InvoiceNumber(c.ID, p)) // open, outside the contract, or under review: 404
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.portalError(w, "statement", err, "contract", c.ID)
-		return
-	}
-	today := billing.DateAt(s.Now(), cfg.Location)
-	d, err := env.DB.StatementFor(ctx, env.Rules, c.ID, p, today)
-	if err != nil {
-		s.portalError(w, "statement", err, "contract", c.ID, "period", p.String())
-		return
-	}
-	pay, err := env.DB.PaymentLink(ctx, st.InvoiceNumber)
+	in, err := statementInput(r.Context(), env, st, billing.DateAt(s.Now(), env.Config.Location))
 	if err != nil {
 		s.portalError(w, "statement", err, "contract", c.ID, "period", p.String())
 		return
 	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
-	if err := writeStatement(w, report.StatementInput{Data: d, Currency: st.Currency, Agency: cfg.Agency.Name, Issuer: jobs.Issuer(cfg), AsOf: today, PayURL: pay},
-		env.Templates); err != nil {
+	if err := writeStatement(w, in, env.Templates); err != nil {
 		s.portalError(w, "render statement", err, "contract", c.ID, "period", p.String())
 		return
 	}
