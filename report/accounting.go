@@ -97,7 +97,7 @@ func WriteInvoicesCSV(w io.Writer, f AccountingFormat, rows []store.Row, codes A
 			for i, c := range cols {
 				rec[i] = c.value(&l)
 				if c.text {
-					rec[i] = formulaSafe(rec[i])
+					rec[i] = FormulaSafe(rec[i])
 				}
 			}
 			if err := cw.Write(rec); err != nil {
@@ -427,11 +427,11 @@ func pick(cond bool, yes, no string) string {
 	return no
 }
 
-// formulaSafe keeps a text cell from being read as a formula by a
+// FormulaSafe keeps a text cell from being read as a formula by a
 // spreadsheet that opens the file before it is imported: one that starts
 // with "=", "+", "-" or "@" (or a tab or carriage return) gets a leading
 // apostrophe, which spreadsheets hide — the rule of every export's CSV.
-func formulaSafe(s string) string {
+func FormulaSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

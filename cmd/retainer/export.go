@@ -207,7 +207,7 @@ func csvRow(v reflect.Value) []string {
 		}
 		switch x := f.Interface().(type) {
 		case string:
-			out[i] = noFormula(x)
+			out[i] = report.FormulaSafe(x)
 		case json.Number:
 			out[i] = string(x)
 		default:
@@ -215,14 +215,4 @@ func csvRow(v reflect.Value) []string {
 		}
 	}
 	return out
-}
-
-// noFormula keeps a text cell from being read as a formula by a spreadsheet
-// (a note that starts with "=", "+", "-" or "@"): it gets a leading
-// apostrophe, which spreadsheets hide. Numbers are never text cells here.
-func noFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
