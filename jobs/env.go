@@ -116,7 +116,7 @@ func routes(cfg *config.Config, db *store.DB) map[string]notify.Route {
 func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 	cfg := e.Config
 	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
-		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds, Issuer: Issuer(cfg), PaymentInstructions: cfg.Agency.PaymentInstructions,
+		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds, Issuer: Issuer(cfg),
 		Paper: cfg.Statements.Paper}
 	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall,
 		HoldForPaymentLink: cfg.Payments.Stripe.Enabled()}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"retainer/report"
 	"retainer/store"
 	"retainer/store/storetest"
 )
@@ -82,7 +83,7 @@ func statementMessage(t *testing.T) *Message {
 	t.Helper()
 	db, rules := storetest.WorkedExample(t)
 	r := &Renderer{DB: db, Rules: rules, Currency: "USD", Agency: "Northwind Studio", From: "billing@northwind.example", Location: time.UTC,
-		PaymentInstructions: "IBAN GB33 BUKB 2020 1555 5555 55"}
+		Issuer: report.Issuer{PaymentInstructions: "IBAN GB33 BUKB 2020 1555 5555 55"}}
 	m, err := r.Render(context.Background(), store.OutboxMessage{Key: "statement/acme-001/2026-02", Channel: ChannelEmail,
 		To: []string{"ap@acme.example"}, CreatedAt: time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC)})
 	if err != nil {

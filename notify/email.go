@@ -27,9 +27,6 @@ type Renderer struct {
 	Issuer report.Issuer
 	// Paper is the PDF invoice's paper (config statements.paper).
 	Paper string
-	// PaymentInstructions is agency.payment_instructions, shown in the
-	// client's payment reminders.
-	PaymentInstructions string
 }
 
 // Render builds the message for m.
@@ -113,9 +110,6 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 // font cannot show is drawn as □; `retainer statement --format pdf`
 // prints those warnings.
 func (r *Renderer) statementPDF(in report.StatementInput, chart []byte) (Attachment, error) {
-	if in.Issuer.PaymentInstructions == "" {
-		in.Issuer.PaymentInstructions = r.PaymentInstructions
-	}
 	in.ChartCID = ""
 	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Chart: chart, Paper: r.Paper})
 	if err != nil {

@@ -72,7 +72,7 @@ func (r *Renderer) paymentReminder(ctx context.Context, m store.OutboxMessage, i
 	if err := r.fromTemplate("payment-reminder.txt.tmpl", map[string]any{
 		"Invoice": invoice, "Client": client, "Period": st.Period.Name(), "AmountDue": st.TotalWithTax().Format(st.Currency),
 		"DueOn": st.DueOn.String(), "Days": days, "Overdue": overdue, "IssuedOn": st.IssuedOn.String(),
-		"PayURL": payURL, "PaymentInstructions": r.PaymentInstructions, "Agency": r.Agency,
+		"PayURL": payURL, "PaymentInstructions": r.Issuer.PaymentInstructions, "Agency": r.Agency,
 	}, msg); err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func TestPaymentReminderGolden(t *testing.T) {
 	ctx := context.Background()
 	db, rules := sentInvoice(t, "https://invoice.stripe.com/i/acct_1/test_YWNtZQ")
 	r := &notify.Renderer{DB: db, Rules: rules, Currency: "USD", Agency: "Northwind Studio", From: "billing@northwind.example",
-		Location: time.UTC, PaymentInstructions: "Bank transfer to Northwind Studio Ltd\nIBAN GB33 BUKB 2020 1555 5555 55\nReference: the invoice number"}
+		Location: time.UTC, Issuer: report.Issuer{PaymentInstructions: "Bank transfer to Northwind Studio Ltd\nIBAN GB33 BUKB 2020 1555 5555 55\nReference: the invoice number"}}
 	queued := time.Date(2026, 3, 27, 9, 0, 0, 0, time.UTC) // the day-10 reminder, queued a day late
 	m, err := r.Render(ctx, store.OutboxMessage{Key: "payment-reminder/acme-001-2026-02/10", Channel: notify.ChannelEmail,
 		To: []string{"ap@acme.example"}, CreatedAt: queued})
