@@ -45,8 +45,6 @@ type Options struct {
 	Offset time.Duration
 	// Log receives the log, in the config's format and level.
 	Log io.Writer
-	// Listen overrides http.listen ("": the config's).
-	Listen string
 }
 
 // App is a running daemon: its runner, HTTP server and listener.
@@ -90,11 +88,7 @@ func (a *App) Listen() error {
 		return nil
 	}
 	env := a.runner.Env()
-	listen := env.Config.HTTP.Listen
-	if a.opts.Listen != "" {
-		listen = a.opts.Listen
-	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", env.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
