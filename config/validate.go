@@ -323,43 +323,37 @@ func (l *loader) alerts(a Alerts) Alerts {
 	if a.Thresholds == nil {
 		return Alerts{Thresholds: DefaultThresholds()}
 	}
-	seen := map[int]bool{}
-	out := make([]int, 0, len(a.Thresholds))
-	for i, t := range a.Thresholds {
-		p := fmt.Sprintf("alerts.thresholds[%d]", i)
-		switch {
-		case t < 1 || t > 1000:
-			l.invalid(p, fmt.Sprintf("must be 1..1000, not %d", t))
-		case seen[t]:
-			l.invalid(p, fmt.Sprintf("%d is listed twice", t))
-		default:
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	sort.Ints(out)
-	return Alerts{Thresholds: out}
+	return Alerts{Thresholds: l.distinct("alerts.thresholds", a.Thresholds, 1, 1000, "")}
 }
 
 // reminders checks reminders.client_overdue_days: each 1..365, none twice;
 // kept ascending.
 func (l *loader) reminders(r Reminders) Reminders {
+	return Reminders{ClientOverdueDays: l.distinct("reminders.client_overdue_days", r.ClientOverdueDays, 1, MaxReminderDays, " days past the due date")}
+}
+
+// distinct checks a list of whole numbers, each lo..hi (what) and none
+// listed twice, and returns the good ones ascending (nil when values is).
+func (l *loader) distinct(path string, values []int, lo, hi int, what string) []int {
+	if values == nil {
+		return nil
+	}
 	seen := map[int]bool{}
-	var out []int
-	for i, d := range r.ClientOverdueDays {
-		p := fmt.Sprintf("reminders.client_overdue_days[%d]", i)
+	out := make([]int, 0, len(values))
+	for i, v := range values {
+		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
-		case d < 1 || d > MaxReminderDays:
-			l.invalid(p, fmt.Sprintf("must be 1..%d days past the due date, not %d", MaxReminderDays, d))
-		case seen[d]:
-			l.invalid(p, fmt.Sprintf("%d is listed twice", d))
+		case v < lo || v > hi:
+			l.invalid(p, fmt.Sprintf("must be %d..%d%s, not %d", lo, hi, what, v))
+		case seen[v]:
+			l.invalid(p, fmt.Sprintf("%d is listed twice", v))
 		default:
-			seen[d] = true
-			out = append(out, d)
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
 	sort.Ints(out)
-	return Reminders{ClientOverdueDays: out}
+	return out
 }
 
 // exports trims the accounting export codes, puts the defaults in place of
