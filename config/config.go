@@ -137,6 +137,10 @@ type Statements struct {
 	Review bool `koanf:"review"`
 	// Paper is the PDF invoice's paper: a4 (default) or letter.
 	Paper string `koanf:"paper"`
+	// PDFFonts are TrueType fonts (.ttf) the PDF invoice draws the
+	// characters its own font lacks with, before its bundled CJK fonts;
+	// resolved against the config file's directory.
+	PDFFonts []string `koanf:"pdf_fonts"`
 }
 
 // Reminders configures the reminders sent to clients.

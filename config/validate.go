@@ -71,6 +71,17 @@ func (l *loader) build(d *document) *Config {
 	c.Statements = d.Statements
 	c.Statements.Paper = strings.ToLower(orDefault(strings.TrimSpace(d.Statements.Paper), "a4"))
 	l.oneOf("statements.paper", c.Statements.Paper, "a4", "letter")
+	c.Statements.PDFFonts = nil
+	for i, f := range d.Statements.PDFFonts {
+		path := fmt.Sprintf("statements.pdf_fonts[%d]", i)
+		if strings.TrimSpace(f) == "" {
+			l.invalid(path, "empty: give the path of a TrueType font file (.ttf)")
+			continue
+		}
+		f = l.resolve(strings.TrimSpace(f))
+		l.regularFile(path, f)
+		c.Statements.PDFFonts = append(c.Statements.PDFFonts, f)
+	}
 	c.Payments = l.payments(d.Payments, c.Schedule)
 	c.Reminders = l.reminders(d.Reminders)
 	c.Exports = l.exports(d.Exports)
@@ -137,6 +148,17 @@ func (l *loader) directory(path, dir string) {
 		l.invalid(path, fmt.Sprintf("cannot use %s: %s", dir, reason(err)))
 	case !fi.IsDir():
 		l.invalid(path, fmt.Sprintf("%s is not a directory", dir))
+	}
+}
+
+// regularFile checks that the file at path can be opened.
+func (l *loader) regularFile(path, file string) {
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil:
+		l.invalid(path, fmt.Sprintf("cannot use %s: %s", file, reason(err)))
+	case !fi.Mode().IsRegular():
+		l.invalid(path, fmt.Sprintf("%s is not a file", file))
 	}
 }
 

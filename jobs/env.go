@@ -49,6 +49,8 @@ type Env struct {
 	// Templates are every template of the config, read from templates_dir
 	// and parsed once: messages, statements and web pages render from them.
 	Templates *report.Templates
+	// PDFFonts are the fonts of statements.pdf_fonts, read once per config.
+	PDFFonts []*report.PDFFont
 	// Wall is the wall clock, for what other processes and the file system
 	// read: the inbox's file ages and the outbox's claim leases (whatever
 	// the jobs' clock says, under `run --now`); nil means the jobs' clock.
@@ -79,6 +81,9 @@ func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time
 		return nil, templatesError{err}
 	}
 	e.Templates = tmpl
+	if e.PDFFonts, err = report.LoadPDFFonts(cfg.Statements.PDFFonts); err != nil {
+		return nil, invalidPart{err}
+	}
 	if _, err := db.Sync(ctx, e.Rules, now); err != nil {
 		return nil, err
 	}
@@ -117,7 +122,7 @@ func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 	cfg := e.Config
 	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
 		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds, Issuer: Issuer(cfg),
-		Paper: cfg.Statements.Paper}
+		Paper: cfg.Statements.Paper, Fonts: e.PDFFonts}
 	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall,
 		HoldForPaymentLink: cfg.Payments.Stripe.Enabled()}
 }
@@ -130,3 +135,12 @@ type templatesError struct{ err error }
 func (e templatesError) Error() string        { return "templates_dir: " + e.err.Error() }
 func (e templatesError) Unwrap() error        { return e.err }
 func (e templatesError) Is(target error) bool { return target == config.ErrInvalid }
+
+// invalidPart is a file the config names that cannot be used (a font of
+// statements.pdf_fonts that is not one TrueType font): an invalid config,
+// the error naming its config path.
+type invalidPart struct{ err error }
+
+func (e invalidPart) Error() string        { return e.err.Error() }
+func (e invalidPart) Unwrap() error        { return e.err }
+func (e invalidPart) Is(target error) bool { return target == config.ErrInvalid }

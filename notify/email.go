@@ -27,6 +27,8 @@ type Renderer struct {
 	Issuer report.Issuer
 	// Paper is the PDF invoice's paper (config statements.paper).
 	Paper string
+	// Fonts are the PDF invoice's extra fonts (config statements.pdf_fonts).
+	Fonts []*report.PDFFont
 }
 
 // Render builds the message for m.
@@ -107,11 +109,11 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 // statementPDF is the statement's PDF invoice (SPEC §14), attached to its
 // email as <invoice-number>.pdf: about 35 kB, the font subset and the
 // chart included, far below any mail server's size limit. What the PDF's
-// font cannot show is drawn as □; `retainer statement --format pdf`
+// fonts cannot show is drawn as □; `retainer statement --format pdf`
 // prints those warnings.
 func (r *Renderer) statementPDF(in report.StatementInput, chart []byte) (Attachment, error) {
 	in.ChartCID = ""
-	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Chart: chart, Paper: r.Paper})
+	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Chart: chart, Paper: r.Paper, Fonts: r.Fonts})
 	if err != nil {
 		return Attachment{}, err
 	}

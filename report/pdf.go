@@ -22,8 +22,9 @@ import (
 // Cyrillic and a few symbols. Their licence (Bitstream Vera's and Arev's,
 // fonts/LICENSE, also inside each font's name table) allows them to be
 // redistributed with software and subset. Each PDF embeds only the glyphs
-// it uses. CJK is not covered: such characters are drawn as
-// pdfPlaceholder and the render returns a warning (see pdfText).
+// it uses. What they lack (CJK, for one) is drawn with the fallback fonts
+// (pdffonts.go); a character no font has is drawn as pdfPlaceholder and
+// the render returns a warning (see pdfText).
 var (
 	//go:embed fonts/DejaVuSans.ttf
 	dejaVuSans []byte
@@ -60,6 +61,9 @@ type PDFInput struct {
 	Chart []byte
 	// Paper is "a4" (the default) or "letter" (config statements.paper).
 	Paper string
+	// Fonts are the fonts of config statements.pdf_fonts (LoadPDFFonts),
+	// tried before the bundled fallback for what DejaVu Sans lacks.
+	Fonts []*PDFFont
 }
 
 // Page geometry, in millimetres: the text is A4's width on both papers
@@ -92,9 +96,10 @@ const (
 // gives the same bytes: the document's dates are the statement's, not the
 // clock's.
 //
-// warnings says what the PDF could not show as written: a name or
-// address with characters the font has no glyph for (CJK, for one), drawn
-// as "□", or right-to-left text, which the PDF cannot lay out.
+// Characters DejaVu Sans has no glyph for (CJK, for one) are drawn with
+// in.Fonts, then the bundled Droid Sans Fallback. warnings says what the
+// PDF could not show as written: a character no font has, drawn as "□",
+// or right-to-left text, which the PDF cannot lay out.
 func StatementPDF(in PDFInput) (pdf []byte, warnings []string, err error) {
 	if in.Data == nil || in.Data.Contract == nil {
 		return nil, nil, fmt.Errorf("pdf: no statement")
@@ -110,13 +115,17 @@ func StatementPDF(in PDFInput) (pdf []byte, warnings []string, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	more, err := fallbacks(in.Fonts)
+	if err != nil {
+		return nil, nil, err
+	}
 	chart := in.Chart
 	if chart == nil {
 		if chart, err = StatementChart(in.Data); err != nil {
 			return nil, nil, err
 		}
 	}
-	w := newPDFWriter(in, cov)
+	w := newPDFWriter(in, &pdfText{cov: cov, more: more})
 	w.render(chart)
 	var buf bytes.Buffer
 	if err := w.f.Output(&buf); err != nil {
@@ -135,20 +144,23 @@ type pdfWriter struct {
 	in       PDFInput
 	f        *fpdf.Fpdf
 	text     *pdfText
+	style    string          // the current font's style and size (w.font)
+	size     float64         //
+	added    map[string]bool // fallback fonts added to this document, by family+style
 	currency string
 	bill     billing.Invoice
 	number   string
 	paid     bool
 }
 
-func newPDFWriter(in PDFInput, cov *coverage) *pdfWriter {
+func newPDFWriter(in PDFInput, text *pdfText) *pdfWriter {
 	d := in.Data
 	if in.Issuer.Name == "" {
 		in.Issuer.Name = in.Agency
 	}
 	// The invoice as the store froze it (an open period's: at the
 	// contract's current rate); never recomputed from today's config.
-	w := &pdfWriter{in: in, text: &pdfText{cov: cov}, number: invoiceNumberOf(d), currency: in.statementCurrency(), bill: d.Bill}
+	w := &pdfWriter{in: in, text: text, number: invoiceNumberOf(d), currency: in.statementCurrency(), bill: d.Bill}
 	w.paid = d.Invoice != nil && d.Invoice.Status == store.StatusPaid
 
 	var size string
@@ -195,9 +207,71 @@ func (w *pdfWriter) qty(seconds int64) string {
 }
 
 // Text styles.
-func (w *pdfWriter) font(style string, size float64) { w.f.SetFont(pdfFamily, style, size) }
-func (w *pdfWriter) grey()                           { w.f.SetTextColor(0x55, 0x5b, 0x66) }
-func (w *pdfWriter) black()                          { w.f.SetTextColor(0x1a, 0x1d, 0x21) }
+func (w *pdfWriter) font(style string, size float64) {
+	w.style, w.size = style, size
+	w.f.SetFont(pdfFamily, style, size)
+}
+
+// useFont switches to font i of w.text's fallbacks (-1: DejaVu Sans) in
+// the current style and size, adding it to the document the first time.
+// A fallback font has one weight: its bold is the same drawing.
+func (w *pdfWriter) useFont(i int) {
+	if i < 0 {
+		w.f.SetFont(pdfFamily, w.style, w.size)
+		return
+	}
+	family := fmt.Sprintf("fallback%d", i)
+	if key := family + w.style; !w.added[key] {
+		if w.added == nil {
+			w.added = map[string]bool{}
+		}
+		w.added[key] = true
+		w.f.AddUTF8FontFromBytes(family, w.style, w.text.more[i].data)
+	}
+	w.f.SetFont(family, w.style, w.size)
+}
+
+// para draws s left-aligned in a box width wide from the current
+// position, wrapping as MultiCell does; a text with characters of the
+// fallback fonts is written run by run in its fonts.
+func (w *pdfWriter) para(width, lh float64, s string) {
+	f := w.f
+	runs := w.text.runs(s)
+	if len(runs) <= 1 && (len(runs) == 0 || runs[0].font < 0) {
+		f.MultiCell(width, lh, s, "", "L", false)
+		return
+	}
+	left, _, right, _ := f.GetMargins()
+	x := f.GetX()
+	pageW, _ := f.GetPageSize()
+	f.SetLeftMargin(x)
+	f.SetRightMargin(pageW - x - width)
+	for _, r := range runs {
+		w.useFont(r.font)
+		f.Write(lh, r.text)
+	}
+	f.Ln(lh)
+	f.SetLeftMargin(left)
+	f.SetRightMargin(right)
+	f.SetX(left)
+	w.useFont(-1)
+}
+
+// cell draws one line of s, left-aligned, in a cell width wide, run by run
+// in its fonts, and moves right past the cell.
+func (w *pdfWriter) cell(width, h float64, s string) {
+	f := w.f
+	x := f.GetX()
+	for _, r := range w.text.runs(s) {
+		w.useFont(r.font)
+		f.CellFormat(f.GetStringWidth(r.text), h, r.text, "", 0, "L", false, 0, "")
+	}
+	w.useFont(-1)
+	f.SetX(x + width)
+}
+
+func (w *pdfWriter) grey()  { w.f.SetTextColor(0x55, 0x5b, 0x66) }
+func (w *pdfWriter) black() { w.f.SetTextColor(0x1a, 0x1d, 0x21) }
 
 func (w *pdfWriter) render(chart []byte) {
 	f := w.f
@@ -268,17 +342,17 @@ func (w *pdfWriter) header() {
 	const lw = 96
 	if is.Name != "" {
 		w.font("B", 14)
-		f.MultiCell(lw, 7, w.text.line("agency name", is.Name), "", "L", false)
+		w.para(lw, 7, w.text.line("agency name", is.Name))
 	}
 	w.font("", 9)
 	if is.Address != "" {
-		f.MultiCell(lw, 4.6, w.text.lines("agency address", is.Address), "", "L", false)
+		w.para(lw, 4.6, w.text.lines("agency address", is.Address))
 	}
 	if is.TaxID != "" {
-		f.MultiCell(lw, 4.6, "Tax ID: "+w.text.line("agency tax id", is.TaxID), "", "L", false)
+		w.para(lw, 4.6, "Tax ID: "+w.text.line("agency tax id", is.TaxID))
 	}
 	if is.Email != "" {
-		f.MultiCell(lw, 4.6, w.text.line("agency email", is.Email), "", "L", false)
+		w.para(lw, 4.6, w.text.line("agency email", is.Email))
 	}
 	f.SetY(max(right, f.GetY()) + 7)
 }
@@ -291,13 +365,13 @@ func (w *pdfWriter) parties() {
 	f.CellFormat(pdfWidth, 5, "BILL TO", "", 1, "L", false, 0, "")
 	w.black()
 	w.font("B", 11)
-	f.MultiCell(pdfWidth, 5.5, w.text.line("client billing name", c.InvoiceName()), "", "L", false)
+	w.para(pdfWidth, 5.5, w.text.line("client billing name", c.InvoiceName()))
 	w.font("", 9)
 	if c.BillingAddress != "" {
-		f.MultiCell(pdfWidth, 4.6, w.text.lines("client billing address", c.BillingAddress), "", "L", false)
+		w.para(pdfWidth, 4.6, w.text.lines("client billing address", c.BillingAddress))
 	}
 	if c.TaxID != "" {
-		f.MultiCell(pdfWidth, 4.6, "Tax ID: "+w.text.line("client tax id", c.TaxID), "", "L", false)
+		w.para(pdfWidth, 4.6, "Tax ID: "+w.text.line("client tax id", c.TaxID))
 	}
 	f.Ln(2)
 	w.grey()
@@ -308,7 +382,7 @@ func (w *pdfWriter) parties() {
 	if c.BillingName != "" && c.BillingName != c.Client {
 		contract += " (" + w.text.line("client name", c.Client) + ")"
 	}
-	f.MultiCell(pdfWidth, 4.6, contract, "", "L", false)
+	w.para(pdfWidth, 4.6, contract)
 	w.black()
 	f.Ln(4)
 }
@@ -477,7 +551,7 @@ func (w *pdfWriter) payment() {
 	}
 	if is.PaymentInstructions != "" && !w.paid {
 		f.Ln(1)
-		f.MultiCell(pdfWidth, 5, w.text.lines("payment instructions", is.PaymentInstructions), "", "L", false)
+		w.para(pdfWidth, 5, w.text.lines("payment instructions", is.PaymentInstructions))
 	}
 	f.Ln(3)
 }
@@ -569,7 +643,7 @@ func (w *pdfWriter) notes() {
 	}
 	w.heading("Notes")
 	w.font("", 9.5)
-	w.f.MultiCell(pdfWidth, 5, w.text.lines("note", note), "", "L", false)
+	w.para(pdfWidth, 5, w.text.lines("note", note))
 	w.f.Ln(3)
 }
 
@@ -582,7 +656,7 @@ func (w *pdfWriter) footer() {
 	if w.in.Issuer.Name != "" {
 		left = w.text.line("agency name", w.in.Issuer.Name) + " · " + left
 	}
-	f.CellFormat(pdfWidth/2, 4, left, "", 0, "L", false, 0, "")
+	w.cell(pdfWidth/2, 4, left)
 	f.CellFormat(pdfWidth/2, 4, fmt.Sprintf("Page %d", f.PageNo()), "", 0, "R", false, 0, "")
 	w.black()
 }
@@ -619,7 +693,8 @@ var pdfCoverage = sync.OnceValues(func() (*coverage, error) {
 // pdfText turns the config's and the store's text into what the PDF can
 // draw, and notes what it had to change.
 type pdfText struct {
-	cov      *coverage
+	cov      *coverage  // DejaVu Sans
+	more     []*PDFFont // the fallback fonts, in order
 	warnings []string
 	warned   map[string]bool
 }
@@ -630,18 +705,35 @@ func (t *pdfText) line(what, s string) string { return t.show(what, s, false) }
 // lines is s with its line breaks.
 func (t *pdfText) lines(what, s string) string { return t.show(what, s, true) }
 
-// drawable reports whether r can be drawn as it is: the font has a glyph
-// for it, and it is not right-to-left (fpdf lays text out left to right,
-// without Arabic shaping).
-func (t *pdfText) drawable(r rune) bool {
-	return t.cov.has(r) && !unicode.In(r, unicode.Hebrew, unicode.Arabic, unicode.Syriac, unicode.Thaana, unicode.Nko)
+// rtl reports whether r is written right to left: fpdf lays text out left
+// to right, without Arabic shaping.
+func rtl(r rune) bool {
+	return unicode.In(r, unicode.Hebrew, unicode.Arabic, unicode.Syriac, unicode.Thaana, unicode.Nko)
+}
+
+// drawable reports whether DejaVu Sans can draw r as it is.
+func (t *pdfText) drawable(r rune) bool { return t.cov.has(r) && !rtl(r) }
+
+// fontOf is the font r is drawn in: -1 for DejaVu Sans (also for line
+// breaks and spaces, and for what no font has: the placeholder), else the
+// index of the first fallback font that has it.
+func (t *pdfText) fontOf(r rune) int {
+	if r == '\n' || r == ' ' || t.drawable(r) {
+		return -1
+	}
+	for i, f := range t.more {
+		if f.cov.has(r) {
+			return i
+		}
+	}
+	return -1
 }
 
 // show composes s (NFC), drops invisible format characters, turns control
 // characters into spaces (keeping line breaks when multiline), writes a
-// character the font lacks as its compatibility form when that one can be
-// drawn (full-width Ａ as A), and any other as pdfPlaceholder, with a
-// warning naming the field.
+// character DejaVu Sans lacks as its compatibility form when that one can
+// be drawn (full-width Ａ as A), else keeps it when a fallback font has it,
+// and writes any other as pdfPlaceholder, with a warning naming the field.
 func (t *pdfText) show(what, s string, multiline bool) string {
 	s = norm.NFC.String(s)
 	if multiline {
@@ -665,13 +757,17 @@ func (t *pdfText) show(what, s string, multiline bool) string {
 				folded = append(folded, r)
 				continue
 			}
+			if !rtl(r) && t.fontOf(r) >= 0 {
+				b.WriteRune(r)
+				continue
+			}
 			b.WriteRune(pdfPlaceholder)
 			missing = append(missing, r)
 		}
 	}
 	out := b.String()
 	if len(missing) > 0 {
-		t.warn(fmt.Sprintf("%s %q: the PDF's font (DejaVu Sans) cannot show %d of its characters (%s); they are drawn as %c — write it in Latin, Greek or Cyrillic letters to have it shown",
+		t.warn(fmt.Sprintf("%s %q: no font of the PDF can show %d of its characters (%s); they are drawn as %c — add a TrueType font that has them to statements.pdf_fonts, or write it in other letters",
 			what, s, len(missing), sample(missing), pdfPlaceholder))
 	} else if len(folded) > 0 {
 		t.warn(fmt.Sprintf("%s %q: written as %q in the PDF (its font has no glyph for %s)", what, s, out, sample(folded)))
@@ -679,8 +775,30 @@ func (t *pdfText) show(what, s string, multiline bool) string {
 	return out
 }
 
+// pdfRun is a stretch of text drawn in one font.
+type pdfRun struct {
+	font int // as fontOf
+	text string
+}
+
+// runs splits s into stretches of one font each.
+func (t *pdfText) runs(s string) []pdfRun {
+	var out []pdfRun
+	for _, r := range s {
+		f := t.fontOf(r)
+		if (r == ' ' || r == '\n') && len(out) > 0 {
+			f = out[len(out)-1].font // a space stays in the run it is in
+		}
+		if len(out) == 0 || out[len(out)-1].font != f {
+			out = append(out, pdfRun{font: f})
+		}
+		out[len(out)-1].text += string(r)
+	}
+	return out
+}
+
 // fold is r's compatibility decomposition without its marks when every
-// character of it can be drawn; "" otherwise.
+// character of it can be drawn in DejaVu Sans; "" otherwise.
 func (t *pdfText) fold(r rune) string {
 	var b strings.Builder
 	for _, d := range norm.NFKD.String(string(r)) {

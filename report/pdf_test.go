@@ -160,8 +160,10 @@ func TestStatementPDFYen(t *testing.T) {
 	}
 }
 
-// Accented Latin and Cyrillic names are drawn as written; CJK, which the
-// font lacks, is drawn as □ with a warning that names the field.
+// Accented Latin, Greek and Cyrillic names are drawn as written in DejaVu
+// Sans; Chinese, Japanese and Korean in the bundled fallback font, also
+// mixed with Latin in one line; a character no font has (an emoji) is
+// drawn as □ with a warning that names the field.
 func TestStatementPDFUnicodeNames(t *testing.T) {
 	tests := []struct {
 		name, billingName, address string
@@ -173,8 +175,11 @@ func TestStatementPDFUnicodeNames(t *testing.T) {
 		{"Greek", "Αθηνά Σύμβουλοι Α.Ε.", "", []string{"Αθηνά Σύμβουλοι Α.Ε."}, ""},
 		{"decomposed accents are composed", "Cafe\u0301 Mu\u0308ller", "", []string{"Café Müller"}, ""},
 		{"full-width Latin is folded", "ＡＣＭＥ Japan", "", []string{"ACME Japan"}, `written as "ACME Japan"`},
-		{"CJK is replaced", "株式会社アクメ", "東京都千代田区1-2-3", []string{"□□□□□□□", "□□□□□□1-2-3"},
-			`client billing name "株式会社アクメ": the PDF's font (DejaVu Sans) cannot show 7 of its characters`},
+		{"Japanese", "株式会社アクメ", "東京都千代田区1-2-3", []string{"株式会社アクメ", "東京都千代田区1-2-3"}, ""},
+		{"Chinese and Korean", "北京设计有限公司", "서울특별시 강남구 테헤란로 152", []string{"北京设计有限公司", "서울특별시 강남구 테헤란로 152"}, ""},
+		{"CJK mixed with Latin and Cyrillic", "Акме 株式会社 (Tokyo)", "Straße 5\n大阪市北区 2-4", []string{"Акме 株式会社 (Tokyo)", "Straße 5", "大阪市北区 2-4"}, ""},
+		{"no font has it", "Acme 😀 Studio", "", []string{"Acme □ Studio"},
+			`client billing name "Acme 😀 Studio": no font of the PDF can show 1 of its characters (😀 U+1F600)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ func (s *Server) portalPDF(w http.ResponseWriter, r *http.Request) {
 		s.portalError(w, "statement", err, "contract", c.ID, "period", st.Period.String())
 		return
 	}
-	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: env.Config.Statements.Paper})
+	pdf, _, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: env.Config.Statements.Paper, Fonts: env.PDFFonts})
 	if err != nil {
 		s.portalError(w, "render statement pdf", err, "contract", c.ID, "period", st.Period.String())
 		return
@@ -79,7 +79,7 @@ func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request, a *adminRe
 	if !ok {
 		return
 	}
-	pdf, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: a.env.Config.Statements.Paper})
+	pdf, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: a.env.Config.Statements.Paper, Fonts: a.env.PDFFonts})
 	if err != nil {
 		s.dashboardError(w, "statement pdf", err)
 		return

@@ -398,6 +398,9 @@ func (a *invocation) check(ctx context.Context, c *cmdline) error {
 		}
 		return usagef("invalid config %s: templates_dir: %s:\n%s", c.config, what, indent(strings.Join(lines, "\n")))
 	}
+	if _, err := report.LoadPDFFonts(cfg.Statements.PDFFonts); err != nil {
+		return usagef("invalid config %s: %v", c.config, err)
+	}
 	fmt.Fprintf(a.stdout, "%s: ok — %s, timezone %s, currency %s, database %s\n\n",
 		c.config, plural(len(cfg.Contracts), "contract", "contracts"), cfg.Timezone, cfg.Currency, displayDatabase(cfg.Database))
 	tw := newTable(a.stdout)

@@ -292,7 +292,7 @@ func (a *invocation) statement(ctx context.Context, c *cmdline) error {
 		Data: d, Currency: c.cfg.Currency, Agency: c.cfg.Agency.Name, Issuer: jobs.Issuer(c.cfg), AsOf: asOf,
 	}
 	if pdf {
-		out, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: c.cfg.Statements.Paper})
+		out, warnings, err := report.StatementPDF(report.PDFInput{StatementInput: in, Paper: c.cfg.Statements.Paper, Fonts: c.env.PDFFonts})
 		if err != nil {
 			return err
 		}
