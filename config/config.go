@@ -381,28 +381,48 @@ const EnvPrefix = "RETAINER_"
 // A file that cannot be read is a plain error naming it. Anything wrong
 // inside it or in the environment is an Errors listing every problem, which
 // matches ErrInvalid.
-func Load(path string, environ []string) (*Config, error) {
+func Load(path string, environ []string) (*Config, error) { return loadFile(path, environ, "") }
+
+// loadFile is Load with the parse cache in cacheDir ("" = none; cache.go).
+func loadFile(path string, environ []string, cacheDir string) (*Config, error) {
 	body, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	parsed, err := parseYAML(body)
-	if err != nil {
-		return nil, Errors{{Path: path, Msg: oneLine(err.Error())}}
-	}
-
 	l := newLoader(path)
-	// The file's own map is checked first: unknown keys and secrets are
-	// reported with their paths and left out of what is decoded.
-	cleaned, _ := l.walk("", documentType, parsed)
-	fileMap, _ := cleaned.(map[string]any)
-	if fileMap == nil {
-		fileMap = map[string]any{}
+	var (
+		key       [32]byte
+		fileMap   map[string]any
+		contracts map[string]any          // the file's contracts as parsed
+		docs      map[string]*contractDoc // or as decoded, from the cache
+		top       []byte                  // fileMap for the cache, taken before koanf sees it
+	)
+	if cacheDir != "" {
+		key = cacheKey(body, environ)
+		fileMap, docs = readCache(cacheDir, path, key)
 	}
-	// Contracts are decoded one by one beside koanf: a deep copy of thousands
-	// of them at every merge and unmarshal would cost more than the rest.
-	contracts, _ := fileMap["contracts"].(map[string]any)
-	delete(fileMap, "contracts")
+	if fileMap == nil {
+		parsed, err := parseYAML(body)
+		if err != nil {
+			return nil, Errors{{Path: path, Msg: oneLine(err.Error())}}
+		}
+		// The file's own map is checked first: unknown keys and secrets are
+		// reported with their paths and left out of what is decoded.
+		cleaned, _ := l.walk("", documentType, parsed)
+		if fileMap, _ = cleaned.(map[string]any); fileMap == nil {
+			fileMap = map[string]any{}
+		}
+		// Contracts are decoded one by one beside koanf: a deep copy of
+		// thousands of them at every merge and unmarshal would cost more
+		// than the rest.
+		contracts, _ = fileMap["contracts"].(map[string]any)
+		delete(fileMap, "contracts")
+		if cacheDir != "" {
+			if top, err = encodeValue(nil, fileMap); err != nil {
+				top = nil
+			}
+		}
+	}
 
 	k := koanf.New(".")
 	if err := k.Load(mapProvider(fileMap), nil); err != nil {
@@ -418,6 +438,11 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: environment: %w", path, err)
 	}
 	if envContracts, ok := k.Get("contracts").(map[string]any); ok {
+		if docs != nil {
+			// The environment changes contracts the cache holds decoded:
+			// merged with the file's as written, not cached.
+			return loadFile(path, environ, "")
+		}
 		if contracts == nil {
 			contracts = map[string]any{}
 		}
@@ -433,12 +458,20 @@ func Load(path string, environ []string) (*Config, error) {
 			}
 		}
 		k.Delete("contracts")
+		top = nil // what the cache would keep is not the file alone
 	}
 
-	doc := l.decode(k, contracts)
+	doc := l.decode(k, contracts, docs)
+	var entry []byte
+	if top != nil && len(l.errs) == 0 {
+		entry = encodeCache(key, top, doc.Contracts) // before build reads the docs
+	}
 	cfg := l.build(doc)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
+	}
+	if entry != nil {
+		writeCache(cacheDir, path, entry)
 	}
 	sort.Strings(l.warnings)
 	cfg.warnings = l.warnings

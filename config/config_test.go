@@ -30,10 +30,21 @@ func write(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-// load writes yaml to a fresh directory and loads it with env.
+// load writes yaml to a fresh directory and loads it with env. Every
+// config the tests load is loaded twice more through the parse cache, a
+// miss and then a hit, which must give the same config or the same error.
 func load(t *testing.T, yaml string, env ...string) (*Config, error) {
 	t.Helper()
-	return Load(write(t, t.TempDir(), "retainer.yaml", yaml), env)
+	p := write(t, t.TempDir(), "retainer.yaml", yaml)
+	cfg, err := Load(p, env)
+	cache := t.TempDir()
+	for _, what := range []string{"a cache miss", "a cache hit"} {
+		again, err2 := LoadCached(p, env, cache)
+		if fmt.Sprint(err) != fmt.Sprint(err2) || !reflect.DeepEqual(cfg, again) {
+			t.Fatalf("through %s: %+v, %v\nwant %+v, %v", what, again, err2, cfg, err)
+		}
+	}
+	return cfg, err
 }
 
 // mustLoad fails the test on any error.

@@ -305,7 +305,7 @@ func decoderConfig() *mapstructure.DecoderConfig {
 // decode unmarshals the merged file and environment into a document with
 // the defaults already in place, turning every decoding error into a
 // FieldError at its dotted path.
-func (l *loader) decode(k *koanf.Koanf, contracts map[string]any) *document {
+func (l *loader) decode(k *koanf.Koanf, contracts map[string]any, decoded map[string]*contractDoc) *document {
 	doc := defaultDocument()
 	err := k.UnmarshalWithConf("", &doc, koanf.UnmarshalConf{DecoderConfig: decoderConfig()})
 	l.decodeErrors(err, func(name string) string { return name })
@@ -314,6 +314,10 @@ func (l *loader) decode(k *koanf.Koanf, contracts map[string]any) *document {
 		doc.Notify.Email.Port = DefaultSMTPSPort
 	}
 
+	if decoded != nil { // from the parse cache
+		doc.Contracts = decoded
+		return &doc
+	}
 	doc.Contracts = make(map[string]*contractDoc, len(contracts))
 	for _, id := range sortedKeys(contracts) {
 		c := &contractDoc{}

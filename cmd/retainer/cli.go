@@ -281,9 +281,9 @@ func (a *invocation) getenv(key string) string {
 	return ""
 }
 
-// loadConfig reads and validates the config.
+// loadConfig reads and validates the config, through the parse cache.
 func (a *invocation) loadConfig(c *cmdline) error {
-	cfg, err := config.Load(c.config, a.environ)
+	cfg, err := config.LoadCached(c.config, a.environ, config.CacheDir(a.environ))
 	if errors.Is(err, fs.ErrNotExist) {
 		return usagef("%v (write one from examples/retainer.yaml, or pass --config FILE)", err)
 	}

@@ -39,10 +39,13 @@ func newEnv(t *testing.T) *env {
 }
 
 // run runs one command line with --config pointing at the env's file.
+// The commands keep their config parse cache in the env's directory: each
+// test's commands run through it, a miss after every change to the file.
 func (e *env) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
 	var out, errb bytes.Buffer
-	a := &invocation{stdout: &out, stderr: &errb, environ: append([]string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml")}, e.extra...),
+	environ := []string{"RETAINER_CONFIG=" + filepath.Join(e.dir, "retainer.yaml"), "XDG_CACHE_HOME=" + filepath.Join(e.dir, ".cache")}
+	a := &invocation{stdout: &out, stderr: &errb, environ: append(environ, e.extra...),
 		now: func() time.Time { return e.now }}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()
