@@ -122,7 +122,7 @@ func (e *Env) Dispatcher(now func() time.Time) *notify.Dispatcher {
 	cfg := e.Config
 	r := &notify.Renderer{DB: e.DB, Rules: e.Rules, Currency: cfg.Currency, Agency: cfg.Agency.Name, From: cfg.Notify.Email.From,
 		Templates: e.Templates, Location: cfg.Location, Thresholds: cfg.Alerts.Thresholds, Issuer: Issuer(cfg),
-		Paper: cfg.Statements.Paper, Fonts: e.PDFFonts}
+		Paper: cfg.Statements.Paper, Fonts: e.PDFFonts, BaseURL: cfg.HTTP.BaseURL}
 	return &notify.Dispatcher{Outbox: e.DB, Routes: e.Routes, Render: r.Render, Now: now, Wall: e.Wall,
 		HoldForPaymentLink: cfg.Payments.Stripe.Enabled()}
 }

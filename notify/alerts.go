@@ -86,21 +86,30 @@ func (r *Renderer) alert(ctx context.Context, m store.OutboxMessage, id string, 
 	a := Alert{Alert: what, ContractID: id, Period: p, Figures: d.Figures}
 	line := a.Describe(c.Unit)
 	msg := r.base(m)
+	// What the client approved of overage this month (SPEC §12), as known
+	// when the alert was queued; an alert about overage says so when
+	// nothing was approved.
+	overageAlert := what.Kind == billing.Overage || what.Kind == billing.ProjectedOverage
+	approval := approvalLine(d.Decisions, m.CreatedAt, d.Figures.Overage, c.Unit, overageAlert && !client, client)
 	if client {
 		f := d.Figures
 		q := func(s int64) string { return billing.FormatQuantity(s, c.Unit) }
 		return msg, r.fromTemplate("client-alert.txt.tmpl", map[string]string{
 			"Client": c.Client, "Agency": r.Agency, "Used": q(f.Used), "Available": q(f.Available), "Unit": report.UnitName(c.Unit),
-			"Period": p.String(), "Utilization": report.Percent(f.Utilization), "Remaining": q(f.Remaining),
+			"Period": p.String(), "Utilization": report.Percent(f.Utilization), "Remaining": q(f.Remaining), "Approval": approval,
 		}, msg)
 	}
 	if err := r.fromTemplate("alert.txt.tmpl", map[string]string{
-		"Client": c.Client, "ContractID": id, "What": strings.TrimPrefix(line, id+" "), "Line": line,
+		"Client": c.Client, "ContractID": id, "What": strings.TrimPrefix(line, id+" "), "Line": line, "Approval": approval,
 	}, msg); err != nil {
 		return nil, err
 	}
 	if m.Channel == ChannelSlack {
-		msg.Blocks = alertBlocks(c.Client, line)
+		text := line
+		if approval != "" {
+			text += "\n" + approval
+		}
+		msg.Blocks = alertBlocks(c.Client, text)
 	}
 	return msg, nil
 }

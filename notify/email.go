@@ -29,6 +29,9 @@ type Renderer struct {
 	Paper string
 	// Fonts are the PDF invoice's extra fonts (config statements.pdf_fonts).
 	Fonts []*report.PDFFont
+	// BaseURL is where the portal is served (http.base_url): the check-in
+	// email links to its decision forms. "" = no links.
+	BaseURL string
 }
 
 // Render builds the message for m.
@@ -54,6 +57,8 @@ func (r *Renderer) Render(ctx context.Context, m store.OutboxMessage) (*Message,
 		return r.paymentReminder(ctx, m, k.Invoice())
 	case store.KindDigest:
 		return r.digest(ctx, m, k.Period, k.Part)
+	case store.KindDecision:
+		return r.decision(ctx, m, k)
 	}
 	return nil, fmt.Errorf("no message is rendered for key %q", m.Key)
 }

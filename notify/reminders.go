@@ -27,28 +27,31 @@ func (r *Renderer) renewal(ctx context.Context, m store.OutboxMessage, id string
 		return nil, fmt.Errorf("contract %s has no end: %w", id, store.ErrNotFound)
 	}
 	asOf := billing.DateAt(m.CreatedAt, r.Location)
-	one := store.NewRules([]*billing.Contract{c})
-	var hist []string
-	var figs []billing.Figures
-	for p := asOf.Period() - 3; p < asOf.Period(); p++ {
-		v, err := r.DB.Status(ctx, one, p, asOf)
-		if err != nil {
-			return nil, err
-		}
-		for _, row := range v.Rows {
-			f := row.Figures
-			figs = append(figs, f)
-			hist = append(hist, fmt.Sprintf("%s: %s of %s %s used, burn %s, invoiced %s", p,
-				billing.FormatQuantity(f.Used, c.Unit), billing.FormatQuantity(f.Contracted, c.Unit), report.UnitName(c.Unit),
-				report.Percent(f.BurnRate), f.TotalInvoiced.Format(cmp.Or(row.Currency, r.Currency))))
-		}
+	// The burn history the dashboard shows: the 12 months before the as-of
+	// date's, and the band of their average.
+	hs, err := r.DB.BurnHistory(ctx, store.NewRules([]*billing.Contract{c}), asOf)
+	if err != nil {
+		return nil, err
 	}
-	s := billing.Summarize(figs)
-	rec := billing.Recommend(s.AvgBurnRate)
+	h := hs.Of(c.ID)
+	q := func(s int64) string { return billing.FormatQuantity(s, c.Unit) }
+	hist := make([]string, 0, len(h.Months))
+	for _, mo := range h.Months {
+		line := fmt.Sprintf("%s: %s of %s %s used, burn %s, invoiced %s", mo.Period,
+			q(mo.Used), q(mo.Contracted), report.UnitName(c.Unit),
+			report.Percent(mo.BurnRate), mo.TotalInvoiced.Format(cmp.Or(mo.Currency, c.Currency, r.Currency)))
+		if !mo.Closed {
+			line += " (not closed yet)"
+		}
+		hist = append(hist, line)
+	}
+	rec := h.Recommendation
 	msg := r.base(m)
 	if err := r.fromTemplate("renewal.txt.tmpl", map[string]any{
 		"Client": c.Client, "ContractID": c.ID, "End": c.End.String(), "Verdict": rec.Verdict.String(),
-		"History": hist, "AvgBurn": report.Percent(s.AvgBurnRate), "Recommendation": rec.String(),
+		"History": hist, "AvgBurn": report.Percent(h.AvgBurn), "Recommendation": rec.String(),
+		"Months": store.HistoryMonths, "From": hs.From.String(), "To": hs.To.String(), "Band": rec.Verdict.Label(),
+		"Used": q(h.Used), "Contracted": q(h.Contracted), "Unit": report.UnitName(c.Unit),
 	}, msg); err != nil {
 		return nil, err
 	}
@@ -106,10 +109,14 @@ func (r *Renderer) checkin(ctx context.Context, m store.OutboxMessage, id string
 		}
 		lines = append(lines, workLine{report.OneLine(name), q(w.Counted)})
 	}
+	links, err := r.decisionLinks(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
 	msg := r.base(m)
 	return msg, r.fromTemplate("checkin.txt.tmpl", map[string]any{
 		"Client": c.Client, "Remaining": q(f.Remaining), "Available": q(f.Available), "Unit": report.UnitName(u),
 		"Period": p.String(), "AsOf": asOf.String(), "Work": lines, "Over": f.Projected > f.Available,
-		"Projected": q(f.Projected), "Agency": r.Agency,
+		"Projected": q(f.Projected), "Agency": r.Agency, "Links": links,
 	}, msg)
 }

@@ -121,7 +121,7 @@ func StatementPDF(in PDFInput) (pdf []byte, warnings []string, err error) {
 	}
 	chart := in.Chart
 	if chart == nil {
-		if chart, err = StatementChart(in.Data); err != nil {
+		if chart, err = StatementChartAt(in.Data, in.AsOf); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -282,6 +282,7 @@ func (w *pdfWriter) render(chart []byte) {
 	w.banner()
 	w.lines()
 	w.payment()
+	w.decisions()
 	w.notes()
 	w.hours()
 	w.chart(chart)
@@ -634,6 +635,25 @@ func (w *pdfWriter) chart(png []byte) {
 	opt := fpdf.ImageOptions{ImageType: "PNG"}
 	f.RegisterImageOptionsReader("burndown", opt, bytes.NewReader(png))
 	f.ImageOptions("burndown", pdfMargin+(pdfWidth-cw)/2, f.GetY(), cw, h, true, opt, 0, "")
+}
+
+// decisions lists the client's decisions of the month (SPEC §12):
+// "Overage up to 10.00 hours approved on 2026-11-18".
+func (w *pdfWriter) decisions() {
+	ds := Decisions(w.in.Data.Decisions, w.in.Data.Contract)
+	if len(ds) == 0 {
+		return
+	}
+	w.heading("Client decisions")
+	w.font("", 9.5)
+	for _, d := range ds {
+		text := d.Text
+		if d.Message != "" {
+			text += ": “" + w.text.line("decision message", d.Message) + "”"
+		}
+		w.para(pdfWidth, 5, text)
+	}
+	w.f.Ln(3)
 }
 
 func (w *pdfWriter) notes() {

@@ -111,6 +111,48 @@ type statementView struct {
 	PayURL              string   // the "Pay now" link of an unpaid invoice; "" when none
 	Note                string
 	ChartCID            string // the inline chart's Content-ID, when there is one
+	// Decisions are the client's decisions of the month (SPEC §12), in the
+	// order they were taken.
+	Decisions []DecisionView
+}
+
+// DecisionView is one client decision as pages and messages show it: Text
+// says what was decided and when ("Overage up to 10.00 h approved on
+// 2026-11-18"), Message is the client's words on one line ("" when none).
+type DecisionView struct{ Text, Message string }
+
+// Decision formats a client decision of contract c (nil: a contract no
+// longer configured, shown in hours).
+func Decision(d store.Decision, c *billing.Contract) DecisionView {
+	u := billing.UnitHours
+	if c != nil {
+		u = c.Unit
+	}
+	q := billing.FormatQuantity(d.Seconds, u) + " " + UnitName(u)
+	v := DecisionView{Message: OneLine(d.Message)}
+	switch d.Kind {
+	case store.DecisionOverage:
+		v.Text = fmt.Sprintf("Overage up to %s approved on %s", q, d.On)
+	case store.DecisionChange:
+		v.Text = fmt.Sprintf("Retainer change requested on %s: %s a month", d.On, q)
+		if c != nil {
+			v.Text += " instead of " + billing.FormatQuantity(c.TermsAt(d.Period).MonthlyHours, u) + " " + UnitName(u)
+		}
+	case store.DecisionPause:
+		v.Text = fmt.Sprintf("Pause of non-urgent work requested on %s", d.On)
+	default:
+		v.Text = fmt.Sprintf("%s on %s", d.Kind, d.On)
+	}
+	return v
+}
+
+// Decisions formats decisions of contract c, in order.
+func Decisions(ds []store.Decision, c *billing.Contract) []DecisionView {
+	var out []DecisionView
+	for _, d := range ds {
+		out = append(out, Decision(d, c))
+	}
+	return out
 }
 
 func newStatementView(in StatementInput) statementView {
@@ -163,6 +205,7 @@ func newStatementView(in StatementInput) statementView {
 		v.OverageLine += " (not billable)"
 	}
 	v.invoiceDetails(in, money, q)
+	v.Decisions = Decisions(d.Decisions, c)
 	return v
 }
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
-	"unicode/utf8"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"retainer/billing"
 	"retainer/store"
@@ -202,9 +204,38 @@ func StatusJSON(v *store.View, currency string, asOf billing.Date) StatusObject 
 	return out
 }
 
+// StatusWidth is the width, in terminal columns, the status table fits by
+// default.
+const StatusWidth = 120
+
+// StatusLayout says which status table to write.
+type StatusLayout struct {
+	// Wide writes every column (tier, contracted, banked, rate, fees, tax),
+	// however wide the table becomes.
+	Wide bool
+	// Width is the columns the default table and the lines after it fit
+	// in; 0 is StatusWidth.
+	Width int
+}
+
 // WriteStatusText writes the burn tracker of one period as a text table with
-// the monthly summary row.
+// every column and the monthly summary row: StatusLayout{Wide: true}.
 func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.Date) {
+	WriteStatusTable(w, v, currency, asOf, StatusLayout{Wide: true})
+}
+
+// WriteStatusTable writes the burn tracker of one period as a text table
+// with the monthly summary row, then its notes, late adjustments and
+// unmatched hours. The default layout fits layout.Width columns: the
+// figures a day's work is steered by (used, available, remaining, overage,
+// utilization, burn, projection, total, invoice), client names cut with
+// "…" at their display width, and the lines after the table wrapped; the
+// wide one has every column.
+func WriteStatusTable(w io.Writer, v *store.View, currency string, asOf billing.Date, layout StatusLayout) {
+	width := layout.Width
+	if width <= 0 {
+		width = StatusWidth
+	}
 	state := "open"
 	if v.Closed {
 		state = "closed"
@@ -229,88 +260,288 @@ func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.D
 	if len(v.Rows) == 0 {
 		fmt.Fprintln(w, "no contracts in this period")
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	// The first three columns are text and read left-aligned: pad them to
-	// their widest cell so the right-aligning writer leaves them flush left.
-	width := [3]int{len("CONTRACT"), len("CLIENT"), len("TIER")}
-	for _, r := range v.Rows {
-		for i, s := range []string{r.Contract.ID, r.Contract.Client, dash(r.Contract.Tier)} {
-			width[i] = max(width[i], utf8.RuneCountInString(s))
+	if layout.Wide {
+		writeWideTable(w, lines, totals, mixed, taxed)
+	} else {
+		writeFitTable(w, lines, totals, mixed, width)
+	}
+	var notes, late, after []string
+	for _, l := range lines {
+		if l.Note != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s", l.Row.Contract.ID, l.Note))
+		}
+		if l.Late != "" {
+			late = append(late, fmt.Sprintf("%s: %s", l.Row.Contract.ID, l.Late))
+		}
+		if l.AfterEnd != "" {
+			after = append(after, fmt.Sprintf("%s: %s", l.Row.Contract.ID, l.AfterEnd))
 		}
 	}
-	width[1] = max(width[1], len(Count(len(v.Rows), "contract", "contracts")))
-	// row writes one line; cur and tax are the optional columns' cells.
-	row := func(cur, tax string, cells ...string) {
-		for i := 0; i < 3; i++ {
-			cells[i] += strings.Repeat(" ", width[i]-utf8.RuneCountInString(cells[i]))
+	// Each line after the table is indented by two; in the default layout
+	// a longer one wraps, its continuation indented by four.
+	list := func(items []string) {
+		for _, it := range items {
+			if layout.Wide {
+				fmt.Fprintln(w, "  "+it)
+				continue
+			}
+			for _, l := range wrapWidth(it, width-2, 2) {
+				fmt.Fprintln(w, "  "+l)
+			}
 		}
+	}
+	if len(late) > 0 {
+		fmt.Fprintln(w, "\nlate adjustments:")
+		list(late)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		list(notes)
+	}
+	if len(after) > 0 {
+		fmt.Fprintln(w, "\nafter the contract's end:")
+		list(after)
+	}
+	if nb := NonBillableLines(v.NonBillable, v.Period); len(nb) > 0 {
+		fmt.Fprintln(w, "\nonly non-billable hours (none counts):")
+		list(nb)
+	}
+	if v.UnmatchedEntries > 0 {
+		head := fmt.Sprintf("unmatched hours: %s h in %s count toward no contract:",
+			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), Count(v.UnmatchedEntries, "entry", "entries"))
+		if layout.Wide {
+			fmt.Fprintln(w, "\n"+head)
+		} else {
+			fmt.Fprintln(w, "")
+			for _, l := range wrapWidth(head, width, 2) {
+				fmt.Fprintln(w, l)
+			}
+		}
+		list(append(UnmatchedLines(v.Unmatched, 10),
+			"(add the client or project to a contract's match list; hours before a contract's start are never billed)"))
+	}
+}
+
+// writeWideTable writes every column: the first three (contract, client,
+// tier) flush left, the figures flush right.
+func writeWideTable(w io.Writer, lines []StatusLine, totals []StatusTotals, mixed, taxed bool) {
+	if len(lines) == 0 {
+		return
+	}
+	var t textTable
+	t.left = 3
+	// The client column is as wide as "N contracts" of every row.
+	t.min = []int{0, len(Count(len(lines), "contract", "contracts"))}
+	// row adds one line; cur and tax are the optional columns' cells.
+	row := func(cur, tax string, cells ...string) {
 		if taxed { // after TOTAL
 			cells = append(cells[:13], append([]string{tax}, cells[13:]...)...)
 		}
 		if mixed { // before RATE
 			cells = append(cells[:9], append([]string{cur}, cells[9:]...)...)
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		t.add(cells...)
 	}
-	if len(v.Rows) > 0 {
-		row("CUR", "TAX", "CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
-			"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
-	}
-	var notes, late, after []string
+	row("CUR", "TAX", "CONTRACT", "CLIENT", "TIER", "CONTRACTED", "BANKED", "AVAILABLE", "USED", "REMAINING", "OVERAGE",
+		"RATE", "OVERAGE FEE", "RETAINER FEE", "TOTAL", "UTIL %", "BURN %", "PROJECTED", "INVOICE")
 	for _, l := range lines {
-		inv := l.InvoiceStatus
-		if inv == "" {
-			inv = "—"
-		}
 		rate := l.Rate
 		if l.NotBillable {
 			rate += " n/b"
 		}
 		row(l.Currency, l.Tax, l.Row.Contract.ID, l.Row.Contract.Client, dash(l.Row.Contract.Tier), l.Contracted, l.Banked, l.Available,
-			l.Used, l.Remaining, l.Overage, rate, l.OverageFee, l.RetainerFee, l.Total, l.Utilization, l.BurnRate, l.Projected, inv)
-		if l.Note != "" {
-			notes = append(notes, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Note))
+			l.Used, l.Remaining, l.Overage, rate, l.OverageFee, l.RetainerFee, l.Total, l.Utilization, l.BurnRate, l.Projected, dash(l.InvoiceStatus))
+	}
+	for _, s := range totals { // one summary line per currency
+		row(s.Currency, s.Tax, "TOTAL", Count(s.Contracts, "contract", "contracts"), "", s.Contracted, "", "", s.Used, "", s.Overage, "",
+			s.OverageFee, s.RetainerFee, s.Total, "", "avg "+s.AvgBurnRate, "", "")
+	}
+	t.write(w, false)
+}
+
+// fitMinClient is the narrowest the client column of the default table
+// gets while the contract column can give way: "200 contracts" and a
+// recognisable name.
+const fitMinClient = 14
+
+// fitMaxContract is the widest the contract column of the default table
+// gets: a longer id is cut, so that the client keeps its column.
+const fitMaxContract = 24
+
+// writeFitTable writes the default table, in width columns: the contract,
+// the client cut to what the figures leave, and the figures a day's work is
+// steered by, under short headers that the line after the table spells
+// out. The rest is in the wide table.
+func writeFitTable(w io.Writer, lines []StatusLine, totals []StatusTotals, mixed bool, width int) {
+	if len(lines) == 0 {
+		return
+	}
+	var t textTable
+	t.left = 2
+	row := func(cur string, cells ...string) {
+		if mixed { // before TOTAL
+			cells = append(cells[:9], append([]string{cur}, cells[9:]...)...)
 		}
-		if l.Late != "" {
-			late = append(late, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.Late))
+		t.add(cells...)
+	}
+	row("CUR", "CONTRACT", "CLIENT", "USED", "AVAIL", "LEFT", "OVER", "UTIL %", "BURN %", "PROJ", "TOTAL", "INVOICE")
+	for _, l := range lines {
+		row(l.Currency, l.Row.Contract.ID, l.Row.Contract.Client, l.Used, l.Available, l.Remaining, l.Overage,
+			l.Utilization, l.BurnRate, l.Projected, l.Total, dash(l.InvoiceStatus))
+	}
+	for _, s := range totals { // the summary's burn is the average (Σused / Σcontracted)
+		row(s.Currency, "TOTAL", Count(s.Contracts, "contract", "contracts"), s.Used, "", "", s.Overage, "", s.AvgBurnRate, "", s.Total, "")
+	}
+	// The figures keep their width; the contract and the client share what
+	// is left: the client at least fitMinClient while the contract column
+	// can narrow to its header.
+	widths := t.widths()
+	figures := 0
+	for _, cw := range widths[2:] {
+		figures += cw + textTableGap
+	}
+	room := width - figures - 2*textTableGap
+	contract := min(widths[0], fitMaxContract)
+	if room-contract < fitMinClient {
+		contract = max(room-fitMinClient, len("CONTRACT"))
+	}
+	client := max(room-contract, len("CLIENT"))
+	t.limit = []int{contract, client}
+	t.write(w, true)
+	for _, l := range wrapWidth("AVAIL available, LEFT remaining, OVER overage, PROJ projected; --wide adds tier, contracted, banked, rate, fees, tax", width-2, 2) {
+		fmt.Fprintln(w, "  "+l)
+	}
+}
+
+// textTableGap is the spaces before every cell of a text table.
+const textTableGap = 2
+
+// textTable lays out a text table by display width (tabwriter counts
+// runes, which misaligns East Asian text): the first left columns flush
+// left, the others flush right, each cell after two spaces.
+type textTable struct {
+	rows  [][]string
+	left  int
+	min   []int // the narrowest each of the first columns is
+	limit []int // the widest each of the first columns may be; a longer cell is cut with "…"
+}
+
+func (t *textTable) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+// widths is the widest cell of each column, within the limits.
+func (t *textTable) widths() []int {
+	out := slices.Clone(t.min)
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(out) {
+				out = append(out, 0)
+			}
+			cw := displayWidth(c)
+			if i < len(t.limit) {
+				cw = min(cw, t.limit[i])
+			}
+			out[i] = max(out[i], cw)
 		}
-		if l.AfterEnd != "" {
-			after = append(after, fmt.Sprintf("  %s: %s", l.Row.Contract.ID, l.AfterEnd))
+	}
+	return out
+}
+
+// write writes the table; trim drops the spaces that end a line.
+func (t *textTable) write(w io.Writer, trim bool) {
+	widths := t.widths()
+	var b strings.Builder
+	for _, r := range t.rows {
+		b.Reset()
+		for i, c := range r {
+			if i < len(t.limit) {
+				c = cutWidth(c, t.limit[i])
+			}
+			pad := strings.Repeat(" ", widths[i]-displayWidth(c))
+			b.WriteString(strings.Repeat(" ", textTableGap))
+			if i < t.left {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(pad + c)
+			}
 		}
-	}
-	if len(v.Rows) > 0 { // one summary line per currency
-		for _, t := range totals {
-			row(t.Currency, t.Tax, "TOTAL", Count(t.Contracts, "contract", "contracts"), "", t.Contracted, "", "", t.Used, "", t.Overage, "",
-				t.OverageFee, t.RetainerFee, t.Total, "", "avg "+t.AvgBurnRate, "", "")
+		line := b.String()
+		if trim {
+			line = strings.TrimRight(line, " ")
 		}
+		fmt.Fprintln(w, line)
 	}
-	tw.Flush()
-	if len(late) > 0 {
-		fmt.Fprintln(w, "\nlate adjustments:")
-		fmt.Fprintln(w, strings.Join(late, "\n"))
+}
+
+// runeWidth is the terminal columns r takes: two for East Asian wide and
+// fullwidth characters (most emoji among them), none for combining marks,
+// format characters (zero-width joiner, variation selectors' kin) and
+// other non-spacing runes, one otherwise.
+func runeWidth(r rune) int {
+	if r == 0 || unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Cc) || (r >= 0x1160 && r <= 0x11FF) {
+		return 0 // Hangul medial vowels and finals join the syllable before them
 	}
-	if len(notes) > 0 {
-		fmt.Fprintln(w, "\nnotes:")
-		fmt.Fprintln(w, strings.Join(notes, "\n"))
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
 	}
-	if len(after) > 0 {
-		fmt.Fprintln(w, "\nafter the contract's end:")
-		fmt.Fprintln(w, strings.Join(after, "\n"))
+	return 1
+}
+
+// displayWidth is the terminal columns s takes.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
 	}
-	if nb := NonBillableLines(v.NonBillable, v.Period); len(nb) > 0 {
-		fmt.Fprintln(w, "\nonly non-billable hours (none counts):")
-		for _, l := range nb {
-			fmt.Fprintln(w, "  "+l)
+	return n
+}
+
+// cutWidth is s cut to at most w columns, ending in "…" when cut: never in
+// the middle of a wide character, and never leaving a combining mark
+// without the character it marks.
+func cutWidth(s string, w int) string {
+	if displayWidth(s) <= w {
+		return s
+	}
+	if w <= 0 {
+		return ""
+	}
+	n := 0
+	for i, r := range s {
+		rw := runeWidth(r)
+		if n+rw > w-1 { // room for the ellipsis
+			return s[:i] + "…"
 		}
+		n += rw
 	}
-	if v.UnmatchedEntries > 0 {
-		fmt.Fprintf(w, "\nunmatched hours: %s h in %s count toward no contract:\n",
-			billing.FormatQuantity(v.UnmatchedSeconds, billing.UnitHours), Count(v.UnmatchedEntries, "entry", "entries"))
-		for _, l := range UnmatchedLines(v.Unmatched, 10) {
-			fmt.Fprintln(w, "  "+l)
+	return s
+}
+
+// wrapWidth breaks s into lines of at most w columns at spaces, the lines
+// after the first indented by indent; a word longer than a line is cut.
+func wrapWidth(s string, w, indent int) []string {
+	if displayWidth(s) <= w {
+		return []string{s}
+	}
+	var out []string
+	pad := strings.Repeat(" ", indent)
+	line, lw, empty := "", 0, true
+	for _, word := range strings.Fields(s) {
+		ww := displayWidth(word)
+		if !empty && lw+1+ww > w {
+			out = append(out, line)
+			line, lw, empty = pad, indent, true
 		}
-		fmt.Fprintln(w, "  (add the client or project to a contract's match list; hours before a contract's start are never billed)")
+		if !empty {
+			line, lw = line+" ", lw+1
+		}
+		if ww > w-lw {
+			word = cutWidth(word, w-lw)
+			ww = displayWidth(word)
+		}
+		line, lw, empty = line+word, lw+ww, false
 	}
+	return append(out, line)
 }
 
 // NonBillableLines says, for each contract whose hours in p were all
@@ -387,6 +618,8 @@ type StatusTotals struct {
 	Contracted, Used, Overage                   string
 	OverageFee, RetainerFee, Total, AvgBurnRate string // Total: before tax
 	Tax                                         string
+	Sum                                         billing.Summary // the sums, unformatted
+	TaxSum                                      billing.Money
 }
 
 // StatusLines formats the rows and the summaries of a period's view: one
@@ -433,7 +666,8 @@ func StatusLines(v *store.View, currency string, asOf billing.Date) ([]StatusLin
 		totals = append(totals, StatusTotals{Currency: g.currency, Contracts: len(g.rows),
 			Contracted: h(s.Contracted), Used: h(s.Used), Overage: h(s.Overage),
 			OverageFee: s.OverageFee.Decimal(digits), RetainerFee: s.RetainerFee.Decimal(digits),
-			Total: s.TotalInvoiced.Decimal(digits), AvgBurnRate: s.AvgBurnRate.String(), Tax: tax.Decimal(digits)})
+			Total: s.TotalInvoiced.Decimal(digits), AvgBurnRate: s.AvgBurnRate.String(), Tax: tax.Decimal(digits),
+			Sum: s, TaxSum: tax})
 	}
 	return lines, totals
 }

@@ -123,7 +123,8 @@ func TestParseTemplatesOverrides(t *testing.T) {
 		{"the statement HTML", map[string]string{"statement.html.tmpl": "<p>{{.InvoiceNumber}}</p>"}, []string{"statement.html.tmpl"}, nil, false},
 		{"a page", map[string]string{"web/outbox.html.tmpl": okPage}, nil, []string{"outbox.html.tmpl"}, false},
 		{"the layout: every page", map[string]string{"web/layout.html.tmpl": `{{define "layout"}}<main>{{template "content" .}}</main>{{end}}`}, nil,
-			[]string{"dashboard.html.tmpl", "jobs.html.tmpl", "login.html.tmpl", "outbox.html.tmpl", "portal.html.tmpl", "statements.html.tmpl"}, false},
+			[]string{"contract.html.tmpl", "dashboard.html.tmpl", "jobs.html.tmpl", "login.html.tmpl", "outbox.html.tmpl", "portal.html.tmpl",
+				"portfolio.html.tmpl", "statements.html.tmpl"}, false},
 		{"the stylesheet", map[string]string{"web/app.css": "p {}\n"}, nil, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

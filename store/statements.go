@@ -19,6 +19,10 @@ import (
 type StatementData struct {
 	Row
 	Weeks []billing.Week
+	// Decisions are the client's decisions of the period (SPEC §12), in
+	// the order they were taken: recorded facts, read as they are (see
+	// decisions.go), not part of the frozen figures.
+	Decisions []Decision
 }
 
 // StatementFor returns contract id's statement data for period p: frozen
@@ -70,6 +74,9 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 			return err
 		}
 		d.Row = rows[0]
+		if d.Decisions, err = decisionsOf(ctx, tx, id, p); err != nil {
+			return err
+		}
 		out = d
 		return nil
 	})

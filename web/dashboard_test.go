@@ -126,7 +126,8 @@ func dashLoginCount(t *testing.T, f *fixture, outcome string) int {
 
 // dashPages are the dashboard's pages; none shows anything without a
 // session.
-var dashPages = []string{"/", "/?month=2026-02", "/statements", "/statements/acme-2026-02", "/outbox", "/jobs"}
+var dashPages = []string{"/", "/?month=2026-02", "/contracts/acme", "/contracts/acme?month=2026-02", "/portfolio",
+	"/statements", "/statements/acme-2026-02", "/outbox", "/jobs"}
 
 // dashSecrets are strings of the fixture's data that no page may show to
 // someone not logged in.
@@ -367,7 +368,7 @@ func TestDashboardLoginRateLimit(t *testing.T) {
 func dashRow(t *testing.T, body, id string) string {
 	t.Helper()
 	for _, row := range strings.Split(body, "<tr") {
-		if strings.Contains(row, "</span> "+id+"</td>") || strings.Contains(row, "<td>"+id+"</td>") {
+		if strings.Contains(row, `href="/contracts/`+id+`"`) {
 			return "<tr" + row
 		}
 	}
@@ -391,10 +392,17 @@ func TestDashboardBurnTracker(t *testing.T) {
 			`<tr class="summary">`, "2 contracts",
 			// acme: 40 + 3 banked from February, 30 used; projected
 			// 30 / 15 business days × 22 = 44 > 43.
-			"<td class=\"num\">43.00</td>", "<td class=\"num\">30.00</td>", `<td class="num flag">44.00</td>`,
+			`title="40.00 contracted, 3.00 banked">43.00</td>`, "<td class=\"num\">30.00</td>", `<td class="num flag">44.00</td>`,
+			// Money with its currency.
+			">USD 5,000.00</td>", ">USD 2,800.00</td>",
 			// The summary: 60 contracted, 35 used, 7,800 in fees,
 			// 35 / 60 = 58.3%.
-			`<td class="num">60.00</td>`, `<td class="num">35.00</td>`, `<td class="num">7800.00</td>`, "avg 58.3",
+			`<td class="num">35.00<span class="sub">of 60.00</span></td>`, `<td class="num">USD 7,800.00</td>`, "avg 58.3",
+			// The 12 months before March: acme 75 of 80 h (93.8%),
+			// globex 37 of 40 h (92.5%), both a little under-used.
+			"12 months: the pricing band of the average burn 2025-03 to 2026-02",
+			`<span class="band band-under-used" title="70–95%">under-used</span><span class="sub">93.8% over 2 mo</span>`,
+			`<span class="sub">92.5% over 2 mo</span>`,
 			// The client name and the note, escaped.
 			"Acme &lt;script&gt;alert(1)&lt;/script&gt;", "acme: &lt;script&gt;alert(&#39;note&#39;)&lt;/script&gt;",
 		} {
@@ -417,6 +425,12 @@ func TestDashboardBurnTracker(t *testing.T) {
 		}
 		if strings.Contains(acme, "/statements/") {
 			t.Error("an open month links to a statement")
+		}
+		// The columns that moved to the contract's page.
+		for _, gone := range []string{">Tier<", ">Banked<", ">Rate<", ">Overage fee<", ">Retainer fee<", "5000.00<"} {
+			if strings.Contains(b, gone) {
+				t.Errorf("the burn tracker still has %q", gone)
+			}
 		}
 	})
 

@@ -12,37 +12,56 @@ import (
 	"retainer/store"
 )
 
-// The client portal: /p/<token> shows one contract's current period, and
-// /p/<token>/statements/<YYYY-MM> its statement of a closed month. The token
-// is the only credential. A wrong, rotated or orphaned token (its contract
-// gone from the config) gets the same plain 404 as any unknown path, and no
-// handler logs a path, so no token reaches a log.
+// The client portal: /p/<token> shows one contract's current period,
+// /p/<token>/months/<YYYY-MM> one of its past months (figures, burndown,
+// work, decisions), and /p/<token>/statements/<YYYY-MM> its statement of a
+// closed month; the
+// client's decisions are posted to /p/<token>/approve-overage,
+// /request-change and /pause (web/decisions.go). The token is the only
+// credential — or, from a check-in email, the check-in link that stands
+// for it during its month (store.OpenPortal). A wrong, rotated or orphaned
+// token (its contract gone from the config) gets the same plain 404 as any
+// unknown path, and no handler logs a path, so no token reaches a log.
 
 // portalRoutes registers the client portal.
 func (s *Server) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /p/{token}", s.portalPage)
+	mux.HandleFunc("GET /p/{token}/months/{month}", s.portalMonth)
 	mux.HandleFunc("GET /p/{token}/statements/{month}", s.portalStatementOrPDF) // and {invoice}.pdf (web/pdf.go)
+	s.decisionRoutes(mux)
 }
 
 // portalData is the portal page's Data.
 type portalData struct {
-	Token      string // the page's own token, for its links
-	Client     string
-	Tier       string
-	PeriodName string // "March 2026"
-	AsOf       billing.Date
-	Closed     bool
-	Unit       billing.Unit
-	UnitName   string // "hours" or "sessions"
-	Currency   string
-	Figures    billing.Figures
-	Billable   bool          // overage is charged
-	Chart      template.HTML // the burndown as inline SVG, from report.BurndownSVG
-	Weeks      []billing.Week
-	Note       string
-	ShowWork   bool // the contract says portal_entries: true
-	Work       []store.WorkLine
-	Statements []portalStatement
+	Token       string // the page's own token, for its links
+	Past        bool   // a past month's page (/months/<YYYY-MM>): no decision forms
+	Month       string // the page's month, YYYY-MM
+	Prev, Next  string // the months before and after it the portal shows, YYYY-MM; "" when none
+	NextCurrent bool   // Next is the current month (its page is /p/<token>)
+	Current     string // the current month's name, for the link back to it
+	Client      string
+	Tier        string
+	PeriodName  string // "March 2026"
+	AsOf        billing.Date
+	Closed      bool
+	Unit        billing.Unit
+	UnitName    string // "hours" or "sessions"
+	Currency    string
+	Figures     billing.Figures
+	Billable    bool          // overage is charged
+	Chart       template.HTML // the burndown as inline SVG, from report.BurndownSVG
+	Weeks       []billing.Week
+	Note        string
+	ShowWork    bool // the contract says portal_entries: true
+	Work        []store.WorkLine
+	Statements  []portalStatement
+
+	// The client's decisions of the month (SPEC §12) and their forms.
+	Decisions   []report.DecisionView
+	Approval    string // the overage approval in force and what is left of it; "" when none
+	Monthly     string // the retainer's hours a month now, for the change form
+	OverageRate string // the overage rate when overage is billed, "" otherwise
+	Forms       decisionForms
 }
 
 // portalStatement is one row of the portal's statement list.
@@ -60,25 +79,32 @@ type portalStatement struct {
 // then the token. ok is false when the answer (429 or 404) is already
 // written.
 func (s *Server) portalRequest(w http.ResponseWriter, r *http.Request) (env *jobs.Env, c *billing.Contract, ok bool) {
+	env, _, c, ok = s.openPortal(w, r)
+	return env, c, ok
+}
+
+// openPortal is portalRequest that also returns the request's credential,
+// resolved: a portal token, or a check-in link during its month.
+func (s *Server) openPortal(w http.ResponseWriter, r *http.Request) (env *jobs.Env, a *store.PortalAccess, c *billing.Contract, ok bool) {
 	if !s.limits.portal.allow(clientKey(r)) {
 		s.Metrics.Request("portal", "limited")
 		tooMany(w)
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	env = s.Env()
-	id, err := env.DB.PortalContract(r.Context(), r.PathValue("token"))
+	a, err := env.DB.OpenPortal(r.Context(), r.PathValue("token"), billing.DateAt(s.Now(), env.Config.Location))
 	if err == nil {
-		c = env.Rules.Contract(id)
+		c = env.Rules.Contract(a.Contract)
 	}
 	if c == nil {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.portalError(w, "look up portal token", err)
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		s.portalNotFound(w, r)
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	return env, c, true
+	return env, a, c, true
 }
 
 // portalNotFound answers exactly as an unknown path does.
@@ -97,42 +123,103 @@ func (s *Server) portalError(w http.ResponseWriter, what string, err error, attr
 
 // portalPage shows the contract's current period.
 func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
-	env, c, ok := s.portalRequest(w, r)
+	env, a, c, ok := s.openPortal(w, r)
 	if !ok {
 		return
 	}
+	s.showPortal(w, r, env, a, c, 0, http.StatusOK, decisionForms{})
+}
+
+// portalMonth is the portal page of one past month of the contract: from
+// its first month (its start, else its first statement) to the month
+// before the current one; any other month is a 404.
+func (s *Server) portalMonth(w http.ResponseWriter, r *http.Request) {
+	env, a, c, ok := s.openPortal(w, r)
+	if !ok {
+		return
+	}
+	p, ok := pathMonth(r)
+	if !ok {
+		s.portalNotFound(w, r)
+		return
+	}
+	s.showPortal(w, r, env, a, c, p, http.StatusOK, decisionForms{})
+}
+
+// pathMonth is the request's {month}, written exactly as YYYY-MM.
+func pathMonth(r *http.Request) (billing.Period, bool) {
+	month := r.PathValue("month")
+	p, err := billing.ParsePeriod(month)
+	return p, err == nil && p.String() == month
+}
+
+// portalFirstMonth is the first month the portal shows of contract c: its
+// start, else the month of its first statement, else the current one.
+func portalFirstMonth(c *billing.Contract, sts []store.Statement, current billing.Period) billing.Period {
+	first := current
+	if c.Start != nil {
+		return min(*c.Start, current)
+	}
+	for _, st := range sts {
+		first = min(first, st.Period)
+	}
+	return first
+}
+
+// showPortal renders the portal page of contract c for month p (0: the
+// current month) with status, its decision forms in the state forms says
+// (errors, values, a notice); a past month's page has no forms.
+func (s *Server) showPortal(w http.ResponseWriter, r *http.Request, env *jobs.Env, a *store.PortalAccess, c *billing.Contract, p billing.Period, status int, forms decisionForms) {
 	ctx, cfg := r.Context(), env.Config
 	today := billing.DateAt(s.Now(), cfg.Location)
-	p := today.Period()
+	current := today.Period()
+	sts, err := env.DB.Statements(ctx, c.ID)
+	if err != nil {
+		s.portalError(w, "statements", err, "contract", c.ID)
+		return
+	}
+	first := portalFirstMonth(c, sts, current)
+	past := p != 0
+	if !past {
+		p = current
+	} else if p >= current || p < first {
+		s.portalNotFound(w, r)
+		return
+	}
 	d, err := env.DB.StatementFor(ctx, env.Rules, c.ID, p, today)
 	if err != nil {
 		s.portalError(w, "figures", err, "contract", c.ID, "period", p.String())
 		return
 	}
 	periodName := p.Name()
-	svg, err := report.BurndownSVG("Weekly burndown, "+periodName, d.Weeks, d.Figures.Available, c.Unit)
+	svg, err := report.BurndownSVG(report.StatementBurndown(d, today))
 	if err != nil {
 		s.portalError(w, "chart", err, "contract", c.ID, "period", p.String())
 		return
 	}
 	data := portalData{
-		Token: r.PathValue("token"), Client: c.Client, Tier: c.Tier, PeriodName: periodName, AsOf: today,
+		Token: r.PathValue("token"), Past: past, Month: p.String(), Current: current.Name(), Client: c.Client, Tier: c.Tier, PeriodName: periodName, AsOf: today,
 		Closed: d.Closed, Unit: c.Unit, UnitName: string(c.Unit), Currency: cmp.Or(d.Currency, cfg.Currency), Figures: d.Figures,
 		Billable: c.OverageBillable, Weeks: d.Weeks, Note: d.Note, ShowWork: c.PortalEntries,
 		// The one piece of trusted markup on the page: drawn by notify from
 		// numbers and fixed labels, every text in it escaped.
 		Chart: template.HTML(svg),
 	}
+	if p > first {
+		data.Prev = (p - 1).String()
+	}
+	if past {
+		data.Next, data.NextCurrent = (p + 1).String(), p+1 == current
+	}
+	if err := s.portalDecisions(&data, a, c, d, forms); err != nil {
+		s.portalError(w, "decision forms", err, "contract", c.ID)
+		return
+	}
 	if c.PortalEntries {
 		if data.Work, err = env.DB.Breakdown(ctx, c.ID, p); err != nil {
 			s.portalError(w, "work", err, "contract", c.ID, "period", p.String())
 			return
 		}
-	}
-	sts, err := env.DB.Statements(ctx, c.ID)
-	if err != nil {
-		s.portalError(w, "statements", err, "contract", c.ID)
-		return
 	}
 	for _, st := range sts {
 		if st.ContractID != c.ID { // Statements filters already; a portal must never show another client's
@@ -146,9 +233,11 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
 			Total: st.TotalWithTax(), Currency: st.Currency, DueOn: st.DueOn, Status: st.StatusAt(today),
 		})
 	}
-	s.Metrics.Request("portal", "ok")
+	if status == http.StatusOK {
+		s.Metrics.Request("portal", "ok")
+	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
-	s.render(w, http.StatusOK, "portal.html.tmpl", page{
+	s.render(w, status, "portal.html.tmpl", page{
 		Title: c.Client + " — " + periodName, Agency: cfg.Agency.Name, Data: data,
 	})
 }
@@ -160,9 +249,8 @@ func (s *Server) portalStatement(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	month := r.PathValue("month")
-	p, err := billing.ParsePeriod(month)
-	if err != nil || p.String() != month {
+	p, ok := pathMonth(r)
+	if !ok {
 		s.portalNotFound(w, r)
 		return
 	}

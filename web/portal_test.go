@@ -113,12 +113,12 @@ func TestPortalPage(t *testing.T) {
 				portalFigure("Available", "43.00"), portalFigure("Used", "30.00"),
 				portalFigure("Remaining", "13.00"), portalFigure("Utilization", "69.8%"),
 				portalFigure("Projected by month end", "44.00"),
-				`<div class="chart" role="img"`, `<svg width="480pt" height="240pt" viewBox="0 0 480 240"`,
-				"Weekly burndown, March 2026",
+				`<div class="chart" role="img"`, `<svg xmlns="http://www.w3.org/2000/svg" width="480pt" height="240pt" viewBox="0 0 480 240"`,
+				"Burndown, March 2026",
 				`<td>2026-03-02 – 2026-03-08</td><td class="num">30.00</td><td class="num">30.00</td><td class="num">13.00</td>`,
 				"&lt;script&gt;alert(&#39;note&#39;)&lt;/script&gt;",
 				"Work this month", `<td>Website</td>`,
-				`<a href="` + acme + `/statements/2026-02">acme-2026-02</a></td><td>February 2026</td><td class="num">USD 5,000.00</td><td>2026-03-16</td><td>pending</td>`,
+				`<a href="` + acme + `/statements/2026-02">acme-2026-02</a></td><td><a href="` + acme + `/months/2026-02">February 2026</a></td><td class="num">USD 5,000.00</td><td>2026-03-16</td><td>pending</td>`,
 				`<a href="` + acme + `/statements/2026-01">acme-2026-01</a>`,
 			},
 			notWant: []string{"Globex", "globex", "GLOBEX-SECRET-NOTE", "Support", portalFigure("Contracted", "20.00"), globex[3:],
@@ -132,7 +132,7 @@ func TestPortalPage(t *testing.T) {
 				portalFigure("Used", "5.00"), portalFigure("Remaining", "15.00"), portalFigure("Utilization", "25.0%"),
 				portalFigure("Projected by month end", "7.33"),
 				"<svg ", "Work this month", `<td>Support</td>`,
-				`<a href="` + globex + `/statements/2026-02">globex-2026-02</a></td><td>February 2026</td><td class="num">USD 2,800.00</td>`,
+				`<a href="` + globex + `/statements/2026-02">globex-2026-02</a></td><td><a href="` + globex + `/months/2026-02">February 2026</a></td><td class="num">USD 2,800.00</td>`,
 			},
 			notWant: []string{"Acme", "acme", "Website", "alert(", portalFigure("Contracted", "40.00"), acme[3:], "<h2>Note</h2>"},
 		},
@@ -424,6 +424,73 @@ func TestPortalOverage(t *testing.T) {
 	} {
 		if !strings.Contains(r.body, w) {
 			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+// A past month has its own portal page — figures, burndown, work,
+// decisions, no forms — linked from the month before and after it and from
+// its statement's row; the current month and months outside the
+// contract's life are not past months (404).
+func TestPortalPastMonths(t *testing.T) {
+	f := newFixture(t)
+	portalSwapConfig(t, f, func(cfg *config.Config) {
+		for _, c := range cfg.Contracts {
+			c.PortalEntries = true
+		}
+	})
+	acme, globex := portalLink(t, f, "acme"), portalLink(t, f, "globex")
+
+	cur := portalGet(t, f, acme)
+	for _, want := range []string{
+		`<a href="` + acme + `/months/2026-02" id="prev-month">← 2026-02</a>`,
+		`<td><a href="` + acme + `/months/2026-02">February 2026</a></td>`,
+		`id="approve-overage"`, "Work this month",
+	} {
+		if !strings.Contains(cur.body, want) {
+			t.Errorf("current month's page lacks %q", want)
+		}
+	}
+
+	feb := portalGet(t, f, acme+"/months/2026-02")
+	if feb.status != http.StatusOK {
+		t.Fatalf("GET February = %d\n%s", feb.status, feb.body)
+	}
+	for _, want := range []string{
+		"<title>Acme &lt;script&gt;alert(1)&lt;/script&gt; — February 2026 · Northwind Studio</title>",
+		"Burndown, February 2026", "Work in February 2026", "No decisions in February 2026.",
+		`<a href="` + acme + `/months/2026-01" id="prev-month">← 2026-01</a>`,
+		`<a href="` + acme + `" id="next-month">2026-03 →</a>`,
+		`<a href="` + acme + `" id="current-month">March 2026</a>`,
+		`<a href="` + acme + `/statements/2026-02">acme-2026-02</a>`,
+	} {
+		if !strings.Contains(feb.body, want) {
+			t.Errorf("February's page lacks %q", want)
+		}
+	}
+	for _, notWant := range []string{`id="approve-overage"`, `id="request-change"`, `id="pause"`, "Globex", "still open"} {
+		if strings.Contains(feb.body, notWant) {
+			t.Errorf("February's page has %q", notWant)
+		}
+	}
+	if jan := portalGet(t, f, acme+"/months/2026-01"); jan.status != http.StatusOK ||
+		!strings.Contains(jan.body, `<a href="`+acme+`/months/2026-02" id="next-month">2026-02 →</a>`) {
+		t.Errorf("January: %d, or no link to February", jan.status)
+	}
+	if g := portalGet(t, f, globex+"/months/2026-02"); g.status != http.StatusOK || strings.Contains(g.body, "Acme") ||
+		!strings.Contains(g.body, "<h1>Globex</h1>") {
+		t.Errorf("globex February: %d", g.status)
+	}
+
+	for _, path := range []string{
+		acme + "/months/2026-03", // the current month lives at /p/<token>
+		acme + "/months/2026-04", // the future
+		acme + "/months/2025-06", // before the contract's first month
+		acme + "/months/2026-2", acme + "/months/february", acme + "/months/",
+		"/p/" + strings.Repeat("0", 32) + "/months/2026-02",
+	} {
+		if r := portalGet(t, f, path); r.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, r.status)
 		}
 	}
 }

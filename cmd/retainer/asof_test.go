@@ -18,7 +18,7 @@ func TestMessagesUseTheAsOfDate(t *testing.T) {
 	e.must("log", "acme-001", "20", "--date", "2026-06-01")
 	e.must("renewals", "--as-of", "2026-06-01", "--send")
 	renewal := readOutbox(t, e, "renewal_acme-001_2026-06")
-	for _, want := range []string{"Last 3 months:", "2026-03: 38.00 of 40.00 h used", "2026-05:", "Date: Mon, 01 Jun 2026"} {
+	for _, want := range []string{"Burn over the last 12 months (2025-06 to 2026-05), 5 with figures:", "2026-03: 38.00 of 40.00 h used", "2026-05:", "Date: Mon, 01 Jun 2026"} {
 		if !strings.Contains(renewal, want) {
 			t.Errorf("renewal lacks %q:\n%s", want, renewal)
 		}

@@ -56,7 +56,7 @@ var commands = []command{
 		"log time (2.5, 2:30, 2h30m; at most 744 h; sessions: a count)", (*invocation).log, logFlags},
 	{"import", "[FILE...] [--format auto|harvest|toggl|clockify|generic] [--json]",
 		"import tracker exports (no FILE: every finished file in import.inbox)", (*invocation).importCmd, importFlags},
-	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json]",
+	{"status", "[CONTRACT_ID] [--month YYYY-MM] [--as-of YYYY-MM-DD] [--json | --wide]",
 		"the burn tracker for one month", (*invocation).status, statusFlags},
 	{"close", "--month YYYY-MM [--send] [--json]", "close a month (and every earlier open one), queue its statements", (*invocation).close, closeFlags},
 	{"statement", "CONTRACT_ID --month YYYY-MM [--format text|markdown|html|pdf]", "show one month's statement", (*invocation).statement, statementFlags},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -30,7 +31,19 @@ func statusFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM (default: the one containing --as-of)")
 	fs.StringVar(&c.asOf, "as-of", "", "as-of date YYYY-MM-DD for projections (default today)")
 	fs.BoolVar(&c.json, "json", false, "print JSON")
+	// status has no --format: its table layout is held there, "wide" or "".
+	fs.BoolFunc("wide", "print every column (tier, contracted, banked, rate, fees, tax) however wide; default: 120 columns", func(v string) error {
+		wide, err := strconv.ParseBool(v)
+		c.format = ""
+		if wide {
+			c.format = statusWide
+		}
+		return err
+	})
 }
+
+// statusWide is status's --wide, held in cmdline.format.
+const statusWide = "wide"
 
 func closeFlags(fs *flag.FlagSet, c *cmdline) {
 	fs.StringVar(&c.month, "month", "", "period YYYY-MM to close (required)")
@@ -165,7 +178,7 @@ func (a *invocation) status(ctx context.Context, c *cmdline) error {
 	if c.json {
 		return report.StatusJSON(v, c.cfg.Currency, asOf).WriteJSON(a.stdout)
 	}
-	report.WriteStatusText(a.stdout, v, c.cfg.Currency, asOf)
+	report.WriteStatusTable(a.stdout, v, c.cfg.Currency, asOf, report.StatusLayout{Wide: c.format == statusWide})
 	return nil
 }
 
@@ -302,7 +315,13 @@ func (a *invocation) statement(ctx context.Context, c *cmdline) error {
 		_, err = a.stdout.Write(out)
 		return err
 	}
-	body, err := report.RenderStatement(in, format, c.env.Templates)
+	var body string
+	if format == report.FormatHTML {
+		// A page of its own, the burndown drawn inline.
+		body, err = report.StatementDocument(in, c.env.Templates)
+	} else {
+		body, err = report.RenderStatement(in, format, c.env.Templates)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -150,8 +151,8 @@ func TestDigestOncePerMonth(t *testing.T) {
 
 func TestRenewalsAndOverdueOnce(t *testing.T) {
 	e := newEnv(t)
-	for _, d := range []string{"2026-09-14", "2026-10-15", "2026-11-16"} { // the three months before the reminder (as of December)
-		e.must("log", "acme-001", "45", "--date", d)
+	for m := 1; m <= 11; m++ { // every month of the 12 before the reminder (as of December) that the contract ran
+		e.must("log", "acme-001", "45", "--date", fmt.Sprintf("2026-%02d-14", m))
 	}
 	out := e.must("renewals", "--as-of", "2026-12-05")
 	if !strings.Contains(out, "acme-001 ends 2026-12") || !strings.Contains(out, "umbrella-004") {
