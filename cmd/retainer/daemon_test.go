@@ -132,10 +132,12 @@ func startBinaryAt(t testing.TB, bin, config string, at time.Time, env ...string
 }
 
 // waitFor waits until the log, from offset from on, has a line holding
-// every part; it returns the offset after that line.
+// every part; it returns the offset after that line. Its deadline is long:
+// a catch-up that renders a hundred PDF invoices under the race detector,
+// beside the other packages' tests on two cores, has taken over a minute.
 func (d *daemon) waitFor(from int, parts ...string) int {
 	d.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		s := d.log.String()
 		if from > len(s) {
