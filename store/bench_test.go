@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -458,5 +460,359 @@ func BenchmarkAddEntry(b *testing.B) {
 			b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns/op")
 			b.ReportMetric(float64(took[len(took)*9/10].Nanoseconds()), "p90-ns/op")
 		})
+	}
+}
+
+// pairRatios summarizes interleaved pairs of timings (ours, reference):
+// the minimum and the median of ours/reference, each pair measured back to
+// back so that the machine's load weighs on both alike.
+func pairRatios(ours, ref []time.Duration) (lo, med float64) {
+	r := make([]float64, len(ours))
+	for i := range ours {
+		r[i] = float64(ours[i]) / float64(ref[i])
+	}
+	slices.Sort(r)
+	return r[0], r[len(r)/2]
+}
+
+// median returns the median of ds (which it sorts).
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// seedClosedHistory fills a fresh database with history for rules'
+// contracts: perContract entries each over the months start..open-1,
+// their usage, and every one of those months closed — a periods row, a
+// frozen closes row and a paid statement per contract and month. The
+// closed months are written in plain SQL, not by the store's close: the
+// rows are what a close leaves, which is what a write after them could
+// pay for, and the store's close of 120 months of 10,000 contracts would
+// be most of the benchmark's time.
+func seedClosedHistory(tb testing.TB, s *DB, contracts, perContract int, start, open billing.Period) {
+	tb.Helper()
+	ctx := context.Background()
+	seedBulk(tb, s, bulk{contracts: contracts, perContract: perContract, first: start.FirstDay(), last: (open - 1).LastDay(), step: 3})
+	for _, q := range []string{
+		`INSERT INTO periods (period, closed_at) SELECT DISTINCT period, 0 FROM usage WHERE period < ?`,
+		`INSERT INTO closes (contract_id, period, unit, currency, contracted, banked, available, used, late_adjustment, remaining,
+			overage, overage_rate, overage_fee, retainer_fee, total_invoiced, earned, forfeited, expired, rollover_out, burndown)
+		SELECT contract_id, period, 'hours', 'USD', 144000, 0, 144000, counted, 0, 144000 - counted,
+			0, 17500, 0, 500000, 500000, 0, 0, 0, 0, '[]' FROM usage WHERE contract_id <> '' AND period < ?`,
+		`INSERT INTO statements (invoice_number, contract_id, period, currency, total, issued_on, due_on, status, paid_on, created_at)
+		SELECT contract_id || '-' || period, contract_id, period, 'USD', 500000, 0, 15, 'paid', 10, 0
+			FROM usage WHERE contract_id <> '' AND period < ?`,
+		`PRAGMA wal_checkpoint(TRUNCATE)`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q, int64(open)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteHistory is a single write on an empty database beside the
+// same write on a database of 10,000,000 entries of 10,000 contracts and
+// 120 closed months (seedClosedHistory), in the same run: one `retainer
+// log` entry (AddEntries of one entry) and the re-import of a small
+// month-to-date file (200 rows without ids, unchanged since the last
+// import). A write touches its own rows and aggregates, so it must cost
+// the same on both: ratio at most 1.3. Each of max(b.N, 5) rounds times
+// 20 writes of each kind on each database, one database after the other,
+// and takes their medians; the ratios reported are the minimum and the
+// median over the rounds. Run with -benchtime 1x (another b.N builds the
+// databases again):
+// go test ./store -run '^$' -bench WriteHistory -benchtime 1x -timeout 60m
+// (building the large database takes 5–10 minutes; -short builds
+// 1,000,000 entries).
+func BenchmarkWriteHistory(b *testing.B) {
+	const contracts = 10000
+	entries := 10_000_000
+	if testing.Short() {
+		entries = 1_000_000
+	}
+	ctx := context.Background()
+	open := billing.NewPeriod(2026, 11)
+	start := open - 120
+	rules := NewRules(benchContracts(contracts, withRollover(start)))
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var small []Entry
+	for j := range 200 {
+		small = append(small, Entry{Date: billing.DateOf(2026, 11, 1+j%19), Seconds: int64(900 * (1 + j%4)), Billable: true,
+			Client: fmt.Sprintf("Client %05d", j*37%contracts), Notes: fmt.Sprintf("task %d", j)})
+	}
+	reimport := func(s *DB) {
+		im, err := s.BeginImport(ctx, rules, "harvest", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range small {
+			if err := im.Add(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := im.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	add := func(s *DB) {
+		e := []Entry{{Source: "log", Date: billing.DateOf(2026, 11, 20), Seconds: 3600, Billable: true,
+			Client: "Client 00042", Pinned: "c00042"}}
+		if err := s.AddEntries(ctx, rules, e, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	open2 := func(name string) *DB {
+		s, err := Open(ctx, filepath.Join(b.TempDir(), name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	empty, large := open2("empty.db"), open2("large.db")
+	defer empty.Close()
+	defer large.Close()
+	t0 := time.Now()
+	seedClosedHistory(b, large, contracts, entries/contracts, start, open)
+	b.Logf("seeded %d entries and 120 closed months of %d contracts in %s", entries, contracts, time.Since(t0).Round(time.Second))
+	for _, s := range []*DB{empty, large} {
+		reimport(s) // the first import; every timed one finds its rows unchanged
+		for range 20 {
+			add(s) // the first writes after the seeding wait for the disk to take the seeded file
+		}
+	}
+	runtime.GC()
+	rounds := max(b.N, 5)
+	timed := func(s *DB, fn func(*DB)) time.Duration {
+		took := make([]time.Duration, 20)
+		for i := range took {
+			t0 := time.Now()
+			fn(s)
+			took[i] = time.Since(t0)
+		}
+		return median(took)
+	}
+	var addEmpty, addLarge, reEmpty, reLarge []time.Duration
+	b.ResetTimer()
+	for range rounds {
+		addEmpty = append(addEmpty, timed(empty, add))
+		addLarge = append(addLarge, timed(large, add))
+		reEmpty = append(reEmpty, timed(empty, reimport))
+		reLarge = append(reLarge, timed(large, reimport))
+	}
+	b.StopTimer()
+	addLo, addMed := pairRatios(addLarge, addEmpty)
+	reLo, reMed := pairRatios(reLarge, reEmpty)
+	b.ReportMetric(float64(median(addEmpty).Microseconds()), "add-empty-µs")
+	b.ReportMetric(float64(median(addLarge).Microseconds()), "add-large-µs")
+	b.ReportMetric(addLo, "add-ratio-min")
+	b.ReportMetric(addMed, "add-ratio-med")
+	b.ReportMetric(float64(median(reEmpty).Microseconds()), "reimport-empty-µs")
+	b.ReportMetric(float64(median(reLarge).Microseconds()), "reimport-large-µs")
+	b.ReportMetric(reLo, "reimport-ratio-min")
+	b.ReportMetric(reMed, "reimport-ratio-med")
+	b.Logf("%d rounds: one entry %.2f / %.2f (min / median, large/empty), re-import of 200 rows %.2f / %.2f", rounds, addLo, addMed, reLo, reMed)
+}
+
+// closeTables are the tables a close writes.
+var closeTables = []string{"closes", "lots", "statements", "outbox", "periods"}
+
+// copyRows writes every row of from's tables into to's with plain
+// single-row INSERTs, prepared once per table, in one transaction: the raw
+// write a close's rows cost, whatever computed them.
+func copyRows(ctx context.Context, from, to *DB, tables []string) (time.Duration, error) {
+	type table struct {
+		insert string
+		rows   [][]any
+	}
+	var all []table
+	for _, name := range tables {
+		rows, err := from.db.QueryContext(ctx, `SELECT * FROM `+name)
+		if err != nil {
+			return 0, err
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		t := table{insert: `INSERT INTO ` + name + ` (` + strings.Join(cols, ", ") + `) VALUES (` + placeholders(len(cols)) + `)`}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			t.rows = append(t.rows, vals)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		all = append(all, t)
+	}
+	t0 := time.Now()
+	err := to.tx(ctx, func(tx *sql.Tx) error {
+		for _, t := range all {
+			st, err := tx.PrepareContext(ctx, t.insert)
+			if err != nil {
+				return err
+			}
+			for _, r := range t.rows {
+				if _, err := st.ExecContext(ctx, r...); err != nil {
+					st.Close()
+					return err
+				}
+			}
+			st.Close()
+		}
+		return nil
+	})
+	return time.Since(t0), err
+}
+
+// BenchmarkCloseVsRaw closes one month of 10,000 contracts (ten entries
+// each, rollover on: frozen rows, lots, statements, queued emails, one
+// transaction) beside the raw write of the same rows (copyRows) into a
+// database holding the same entries, in interleaved pairs: the close must
+// cost at most 3 times the raw write. Runs max(b.N, 3) pairs; run with
+// go test ./store -run '^$' -bench CloseVsRaw -benchtime 1x
+func BenchmarkCloseVsRaw(b *testing.B) {
+	ctx := context.Background()
+	start := billing.NewPeriod(2026, time.October)
+	cs := benchContracts(10000, func(c *billing.Contract) {
+		withRollover(start)(c)
+		c.Contacts = []string{"ap@example.com"}
+	})
+	var entries []Entry
+	for i := range cs {
+		for d := 0; d < 10; d++ {
+			entries = append(entries, Entry{Source: "log", Client: cs[i].Client, Date: billing.DateOf(2026, 10, 1+d*3),
+				Seconds: int64(3+d%3) * 3600, Billable: true})
+		}
+	}
+	rules := NewRules(cs)
+	now := time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+	var ours, ref []time.Duration
+	rounds := max(b.N, 3)
+	b.ResetTimer()
+	for range rounds {
+		b.StopTimer()
+		var closed, raw *DB
+		for _, s := range []**DB{&closed, &raw} {
+			var err error
+			if *s, err = Open(ctx, filepath.Join(b.TempDir(), "bench.db")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, s := range []*DB{closed, raw} {
+			if err := s.AddEntries(ctx, rules, entries, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		b.StartTimer()
+		t0 := time.Now()
+		res, err := closed.ClosePeriod(ctx, rules, start, "USD", time.UTC, now)
+		took := time.Since(t0)
+		if err != nil || len(res.Statements) != len(cs) {
+			b.Fatalf("%d statements, %v", len(res.Statements), err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		rawTook, err := copyRows(ctx, closed, raw, closeTables)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours, ref = append(ours, took), append(ref, rawTook)
+		closed.Close()
+		raw.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	lo, med := pairRatios(ours, ref)
+	b.ReportMetric(median(ours).Seconds()*1000, "close-ms")
+	b.ReportMetric(median(ref).Seconds()*1000, "raw-ms")
+	b.ReportMetric(lo, "ratio-min")
+	b.ReportMetric(med, "ratio-med")
+	b.Logf("%d pairs: close %s, raw write %s (medians); close/raw %.2f / %.2f (min / median)", rounds, median(ours), median(ref), lo, med)
+}
+
+// BenchmarkHistoryFlat reads 1,000 contracts after 12 and after 120 closed
+// months, in the same run, each read timed on both databases one after the
+// other (interleaved, max(b.N, 5) rounds of 20 reads each): the burn
+// history of every contract and of one, the status of the open month
+// (every contract, one) and of the last closed month. None may grow with
+// the months closed before: at most 1.3 times (the ratios reported are
+// 120 months over 12, minimum and median over the rounds). The months are
+// closed one by one through the store's close, as the daemon closes them.
+// Run with -benchtime 1x (another b.N seeds again):
+// go test ./store -run '^$' -bench HistoryFlat -benchtime 1x
+// (seeding takes one to two minutes).
+func BenchmarkHistoryFlat(b *testing.B) {
+	const contracts = 1000
+	ctx := context.Background()
+	open, asOf := billing.NewPeriod(2026, 11), billing.DateOf(2026, 11, 20)
+	type db struct {
+		s          *DB
+		rules, one *Rules
+	}
+	var dbs [2]db
+	for i, months := range []int{12, 120} {
+		s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		start := open - billing.Period(months)
+		rules := NewRules(benchContracts(contracts, withRollover(start)))
+		seedBulk(b, s, bulk{contracts: contracts, perContract: 2 * (months + 1), first: start.FirstDay(), last: asOf, step: 15})
+		for p := start; p < open; p++ {
+			if _, err := s.ClosePeriod(ctx, rules, p, "USD", time.UTC, time.Date((p+1).Year(), (p+1).Month(), 1, 6, 0, 0, 0, time.UTC)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			b.Fatal(err)
+		}
+		dbs[i] = db{s, rules, NewRules(rules.list[42:43])}
+	}
+	reads := []struct {
+		name string
+		read func(d db) error
+	}{
+		{"burn-every", func(d db) error { _, err := d.s.BurnHistory(ctx, d.rules, asOf); return err }},
+		{"burn-one", func(d db) error { _, err := d.s.BurnHistory(ctx, d.one, asOf); return err }},
+		{"status", func(d db) error { _, err := d.s.Status(ctx, d.rules, open, asOf); return err }},
+		{"status-one", func(d db) error { _, err := d.s.Status(ctx, d.one, open, asOf); return err }},
+		{"status-closed", func(d db) error { _, err := d.s.Status(ctx, d.rules, open-1, asOf); return err }},
+	}
+	runtime.GC()
+	times := make([][2][]time.Duration, len(reads))
+	b.ResetTimer()
+	for range max(b.N, 5) {
+		for i, r := range reads {
+			for j, d := range dbs {
+				took := make([]time.Duration, 20)
+				for k := range took {
+					t0 := time.Now()
+					if err := r.read(d); err != nil {
+						b.Fatal(err)
+					}
+					took[k] = time.Since(t0)
+				}
+				times[i][j] = append(times[i][j], median(took))
+			}
+		}
+	}
+	b.StopTimer()
+	for i, r := range reads {
+		lo, med := pairRatios(times[i][1], times[i][0])
+		b.ReportMetric(med, r.name+"-ratio-med")
+		b.Logf("%-13s 12 months %9s, 120 months %9s (medians); 120/12 %.2f / %.2f (min / median)",
+			r.name, median(times[i][0]), median(times[i][1]), lo, med)
 	}
 }

@@ -159,31 +159,51 @@ func (d deltas) addCounts(k usageKey, counted, seconds, entries int64) {
 	u.entries += entries
 }
 
+// contractPeriod is where a change of counted time lands in usage.
+type contractPeriod struct {
+	contract string
+	period   billing.Period
+}
+
+// periodDeltas are changes to usage (not usage_daily) by contract and
+// period: an import adds its staged rows' usage_daily in SQL, and only
+// these, a few per contract, in Go.
+type periodDeltas map[contractPeriod]*usageDelta
+
+func (pd periodDeltas) addCounts(k contractPeriod, counted, seconds, entries int64) {
+	u := pd[k]
+	if u == nil {
+		u = &usageDelta{}
+		pd[k] = u
+	}
+	u.counted += counted
+	u.seconds += seconds
+	u.entries += entries
+}
+
 // apply writes usage deltas, and records the change of a closed period's
 // counted seconds as a late adjustment.
 func (d deltas) apply(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	return d.applyWith(ctx, tx, nil, now)
+}
+
+// applyWith is apply with more changes to usage, whose usage_daily rows
+// were written already: one late adjustment per (contract, period) nets
+// them all.
+func (d deltas) applyWith(ctx context.Context, tx *sql.Tx, more periodDeltas, now time.Time) error {
 	// Every period up to the last closed one is frozen.
 	last, hasLast, err := lastClosed(ctx, tx)
 	if err != nil {
 		return err
 	}
-	type periodKey struct {
-		contract string
-		period   billing.Period
-	}
-	periods := map[periodKey]*usageDelta{}
+	periods := periodDeltas{}
 	for k, u := range d {
-		pk := periodKey{k.contract, k.day.Period()}
-		pu := periods[pk]
-		if pu == nil {
-			pu = &usageDelta{}
-			periods[pk] = pu
-		}
-		pu.counted += u.counted
-		pu.seconds += u.seconds
-		pu.entries += u.entries
+		periods.addCounts(contractPeriod{k.contract, k.day.Period()}, u.counted, u.seconds, u.entries)
 	}
-	keys := make([]periodKey, 0, len(periods))
+	for k, u := range more {
+		periods.addCounts(k, u.counted, u.seconds, u.entries)
+	}
+	keys := make([]contractPeriod, 0, len(periods))
 	for k := range periods {
 		keys = append(keys, k)
 	}

@@ -228,7 +228,7 @@ func TestBurnHistoryPlan(t *testing.T) {
 		args    []any
 		want    string
 	}{
-		{"every contract", historyWindow, []any{13, 1}, "USING INDEX closes_period (period>? AND period<?)"},
+		{"every contract", historyWindow, []any{13, 1}, "USING COVERING INDEX closes_period (period>? AND period<?)"},
 		{"one contract", historyWindow + historyOne, []any{13, 1, "a"}, "(contract_id=? AND period>? AND period<?)"},
 	} {
 		rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+tt.q, tt.args...)
