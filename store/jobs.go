@@ -41,6 +41,7 @@ type JobRun struct {
 
 // StartJob records that job started at now and returns the run's id.
 func (s *DB) StartJob(ctx context.Context, job string, now time.Time) (int64, error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO job_runs (job, started_at, outcome) VALUES (?, ?, ?) RETURNING id`,
@@ -55,6 +56,7 @@ func (s *DB) StartJob(ctx context.Context, job string, now time.Time) (int64, er
 // FinishJob records how run id ended, and drops the job's oldest runs
 // beyond the last keepJobRuns.
 func (s *DB) FinishJob(ctx context.Context, id int64, outcome string, counts map[string]int, errText string, now time.Time) error {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	if counts == nil {
 		counts = map[string]int{}
 	}
@@ -82,6 +84,7 @@ func (s *DB) FinishJob(ctx context.Context, id int64, outcome string, counts map
 // process: true for the first replica to ask, false for the others. Claims
 // older than a week are dropped.
 func (s *DB) ClaimTick(ctx context.Context, job string, tick time.Time) (bool, error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		at := tick.Truncate(time.Minute).Unix()

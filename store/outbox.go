@@ -298,6 +298,7 @@ type Claim struct {
 // sent, pending again (a retry, or released unsent), failed or unknown, or
 // until RecoverClaims finds its owner gone.
 func (s *DB) Claim(ctx context.Context, c Claim) ([]OutboxMessage, error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	due, order := c.Now.Unix(), `next_attempt_at, id`
 	if c.Force {
 		due, order = 1<<62, `id`
@@ -500,6 +501,7 @@ func recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time
 // ExtendClaims renews owner's claims on ids (those not yet done) until
 // until: the heartbeat of a dispatcher at work.
 func (s *DB) ExtendClaims(ctx context.Context, owner Owner, ids []int64, until time.Time) error {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	if len(ids) == 0 {
 		return nil
 	}
@@ -525,6 +527,7 @@ func leaseEnd(t time.Time) int64 {
 // Release puts owner's claims on ids that were never handed over back to
 // pending, as if they had not been claimed.
 func (s *DB) Release(ctx context.Context, owner Owner, ids []int64) error {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	if len(ids) == 0 {
 		return nil
 	}
@@ -557,6 +560,7 @@ type Recovered struct {
 // owner are never touched, so any process may call it at any time: a
 // daemon's start, every dispatch, `outbox send`.
 func (s *DB) RecoverClaims(ctx context.Context, self Owner, wall time.Time) (Recovered, error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	type claimant struct {
 		owner   string
 		gone    bool // the process has ended: every claim of it, whatever its lease

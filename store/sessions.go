@@ -39,6 +39,7 @@ func sessionHash(id string) string {
 // returns its id (for the cookie; only its SHA-256 is stored) and its CSRF
 // token. Sessions expired at now are deleted in the same transaction.
 func (s *DB) CreateSession(ctx context.Context, now time.Time, ttl time.Duration) (id, csrf string, err error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	if ttl <= 0 {
 		return "", "", fmt.Errorf("create session: ttl %s is not positive", ttl)
 	}
@@ -66,6 +67,7 @@ func (s *DB) CreateSession(ctx context.Context, now time.Time, ttl time.Duration
 // is unknown or the session has expired at now (an expired session is
 // deleted then).
 func (s *DB) Session(ctx context.Context, id string, now time.Time) (csrf string, err error) {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	if id == "" || len(id) > maxSessionID {
 		return "", fmt.Errorf("session: %w", ErrNotFound)
 	}
@@ -90,6 +92,7 @@ func (s *DB) Session(ctx context.Context, id string, now time.Time) (csrf string
 // DeleteSession ends session id; an unknown id is not an error (the session
 // is gone either way).
 func (s *DB) DeleteSession(ctx context.Context, id string) error {
+	ctx = unversioned(ctx) // bookkeeping: no page shows it
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, sessionHash(id)); err != nil {
 			return fmt.Errorf("delete session: %w", err)

@@ -43,6 +43,10 @@ type DB struct {
 	// failHook, when set by a test, is called at named points inside write
 	// transactions; an error it returns aborts the transaction.
 	failHook func(point string) error
+
+	// versioned is true once the migrations are applied: every write
+	// transaction then raises the data version (store/version.go).
+	versioned bool
 }
 
 // DefaultBusyTimeout is how long a write waits for another process's write
@@ -114,7 +118,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 // counts them.
 func (s *DB) prepareSchema(ctx context.Context, readOnly bool) error {
 	if !readOnly {
-		return s.migrate(ctx)
+		err := s.migrate(ctx)
+		s.versioned = err == nil
+		return err
 	}
 	all, err := embeddedMigrations()
 	if err != nil {
@@ -375,6 +381,10 @@ func (s *DB) begin(ctx context.Context, db txStarter) (*sql.Tx, error) {
 			tx.Rollback()
 			return nil, err
 		}
+	}
+	if err := s.bumpVersion(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, err
 	}
 	return tx, nil
 }

@@ -167,6 +167,18 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, env *jobs.Env
 		}
 		rules = store.NewRules([]*billing.Contract{k})
 	}
+	// The answer cache (web/cache.go): the same arguments under the same
+	// config, data version and day are the same bytes.
+	version, verr := env.DB.DataVersion(r.Context())
+	gen := cacheGen{env: env, version: version, today: billing.DateAt(s.Now(), cfg.Location)}
+	key := cacheKey("status", p.String(), asOf.String(), q.Get("contract"))
+	if verr == nil {
+		if hit, ok := s.answers.get(gen, key); ok {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write(hit.parts[0])
+			return "ok"
+		}
+	}
 	v, err := env.DB.Status(r.Context(), rules, p, asOf)
 	if err != nil {
 		return s.apiInternal(w, r, err)
@@ -174,6 +186,9 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, env *jobs.Env
 	var buf bytes.Buffer
 	if err := report.StatusJSON(v, cfg.Currency, asOf).WriteJSON(&buf); err != nil {
 		return s.apiInternal(w, r, err)
+	}
+	if verr == nil {
+		s.answers.put(gen, &cached{key: key, parts: [][]byte{bytes.Clone(buf.Bytes())}})
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	buf.WriteTo(w)

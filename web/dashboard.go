@@ -655,6 +655,21 @@ type dashStatementsView struct {
 	Rows     []dashStatement
 	Drafts   []dashDraftMonth // months with drafts, oldest first: "Approve all" buttons
 	Approved string           // what was just approved, from ?approved
+	Older    string           // the next page's ?before cursor; "" on the last page
+	Paged    bool             // this is not the first page: a link back to it
+}
+
+// dashPageSize is how many rows a page of a history list (statements,
+// outbox) shows: each page is read from where the one before ended, so
+// every page costs the same after years of history.
+const dashPageSize = 100
+
+// pageSize is the server's page size of the history lists.
+func (s *Server) pageSize() int {
+	if s.PageSize > 0 {
+		return s.PageSize
+	}
+	return dashPageSize
 }
 
 // dashDraftMonth is one month's drafts.
@@ -663,15 +678,30 @@ type dashDraftMonth struct {
 	Count  int
 }
 
-// statementsPage is GET /statements: every statement, newest period first.
+// statementsPage is GET /statements[?before=INVOICE]: the statements,
+// newest period first, a page at a time; ?before is the last invoice of the
+// page before.
 func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	sts, err := a.env.DB.Statements(r.Context(), "")
+	var after store.StatementCursor
+	if v := r.URL.Query().Get("before"); v != "" {
+		var err error
+		if after, err = store.ParseStatementCursor(v); err != nil {
+			http.Error(w, "before: want the invoice number a page ended with, as the Older link gives it", http.StatusBadRequest)
+			return
+		}
+	}
+	pg, err := a.env.DB.StatementsPage(r.Context(), after, s.pageSize())
 	if err != nil {
 		s.dashboardError(w, "statements", err)
 		return
 	}
+	months, err := a.env.DB.DraftMonths(r.Context())
+	if err != nil {
+		s.dashboardError(w, "statements", err)
+		return
+	}
+	sts := pg.Statements
 	rows := make([]dashStatement, 0, len(sts))
-	drafts := map[string]int{}
 	for i := range sts {
 		st := &sts[i]
 		client := ""
@@ -687,14 +717,12 @@ func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, a *admin
 			DueOn: st.DueOn.String(), Status: st.StatusAt(a.today), Draft: st.Status == store.StatusDraft})
 		if st.Status == store.StatusDraft {
 			rows[len(rows)-1].IssuedOn = "on approval"
-			drafts[st.Period.String()]++
 		}
 	}
-	view := dashStatementsView{Rows: rows, Approved: r.URL.Query().Get("approved")}
-	for p, n := range drafts {
-		view.Drafts = append(view.Drafts, dashDraftMonth{p, n})
+	view := dashStatementsView{Rows: rows, Approved: r.URL.Query().Get("approved"), Older: pg.Next.String(), Paged: !after.IsZero()}
+	for _, m := range months {
+		view.Drafts = append(view.Drafts, dashDraftMonth{m.Period.String(), m.Drafts})
 	}
-	sort.Slice(view.Drafts, func(i, j int) bool { return view.Drafts[i].Period < view.Drafts[j].Period })
 	s.render(w, http.StatusOK, "statements.html.tmpl", a.page("Statements", view))
 }
 
@@ -761,16 +789,27 @@ type dashOutboxRow struct {
 type dashOutboxView struct {
 	Messages []dashOutboxRow
 	Retried  string // the id just put back to pending, from ?retried
+	Older    string // the next page's ?before cursor; "" on the last page
+	Paged    bool   // this is not the first page: a link back to it
 }
 
-// outboxPage is GET /outbox: every message, failed and unknown first, then
-// newest first.
+// outboxPage is GET /outbox[?before=CURSOR]: the messages, failed and
+// unknown first, then the others, each newest first, a page at a time.
 func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a *adminRequest) {
-	msgs, err := a.env.DB.Outbox(r.Context())
+	var after store.OutboxCursor
+	if v := r.URL.Query().Get("before"); v != "" {
+		var err error
+		if after, err = store.ParseOutboxCursor(v); err != nil {
+			http.Error(w, "before: want the cursor a page ended with, as the Older link gives it", http.StatusBadRequest)
+			return
+		}
+	}
+	pg, err := a.env.DB.OutboxPageAfter(r.Context(), after, s.pageSize())
 	if err != nil {
 		s.dashboardError(w, "outbox", err)
 		return
 	}
+	msgs := pg.Messages
 	loc := a.env.Config.Location
 	view := dashOutboxView{Messages: make([]dashOutboxRow, 0, len(msgs))}
 	for _, m := range msgs {
@@ -782,7 +821,7 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, a *adminRequ
 		}
 		view.Messages = append(view.Messages, row)
 	}
-	sort.SliceStable(view.Messages, func(i, j int) bool { return view.Messages[i].Retryable && !view.Messages[j].Retryable })
+	view.Older, view.Paged = pg.Next.String(), !after.IsZero()
 	if id, err := strconv.ParseInt(r.URL.Query().Get("retried"), 10, 64); err == nil && id > 0 {
 		view.Retried = strconv.FormatInt(id, 10)
 	}

@@ -16,7 +16,6 @@ import (
 	"retainer/config"
 	"retainer/jobs"
 	"retainer/store"
-	"retainer/store/storetest"
 )
 
 // The shared fixture of the web tests: a real SQLite store with two
@@ -30,12 +29,14 @@ const (
 
 // fixture is one running server over one database.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	s   *Server
 	env *jobs.Env
 	mu  sync.Mutex
 	now time.Time
+	// dbPath is the SQLite file, for a second store on it (another process).
+	dbPath string
 }
 
 func (f *fixture) clock() time.Time {
@@ -53,7 +54,7 @@ func (f *fixture) advance(d time.Duration) {
 // newFixture: contract "acme" (client "Acme <script>alert(1)</script>",
 // with a note holding a script tag on March) and contract "globex"; today is
 // 2026-03-20 in New York.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	ny, err := time.LoadLocation("America/New_York")
@@ -82,8 +83,12 @@ func newFixture(t *testing.T) *fixture {
 		},
 		ShutdownTimeout: time.Second,
 	}
-	db := storetest.Open(t)
-	f := &fixture{t: t, now: time.Date(2026, 3, 20, 12, 0, 0, 0, ny)}
+	f := &fixture{t: t, now: time.Date(2026, 3, 20, 12, 0, 0, 0, ny), dbPath: filepath.Join(t.TempDir(), "r.db")}
+	db, err := store.Open(ctx, f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	env, err := jobs.NewEnv(ctx, cfg, db, f.now)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"html/template"
+	"io"
 	"net/http"
+	"time"
 
 	"retainer/billing"
 	"retainer/jobs"
@@ -92,6 +94,13 @@ func (s *Server) openPortal(w http.ResponseWriter, r *http.Request) (env *jobs.E
 		return nil, nil, nil, false
 	}
 	env = s.Env()
+	a, c, ok = s.resolvePortal(w, r, env)
+	return env, a, c, ok
+}
+
+// resolvePortal resolves the request's portal credential under env, or
+// answers 404 (500 on a database error).
+func (s *Server) resolvePortal(w http.ResponseWriter, r *http.Request, env *jobs.Env) (a *store.PortalAccess, c *billing.Contract, ok bool) {
 	a, err := env.DB.OpenPortal(r.Context(), r.PathValue("token"), billing.DateAt(s.Now(), env.Config.Location))
 	if err == nil {
 		c = env.Rules.Contract(a.Contract)
@@ -99,12 +108,12 @@ func (s *Server) openPortal(w http.ResponseWriter, r *http.Request) (env *jobs.E
 	if c == nil {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.portalError(w, "look up portal token", err)
-			return nil, nil, nil, false
+			return nil, nil, false
 		}
 		s.portalNotFound(w, r)
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
-	return env, a, c, true
+	return a, c, true
 }
 
 // portalNotFound answers exactly as an unknown path does.
@@ -123,27 +132,95 @@ func (s *Server) portalError(w http.ResponseWriter, what string, err error, attr
 
 // portalPage shows the contract's current period.
 func (s *Server) portalPage(w http.ResponseWriter, r *http.Request) {
-	env, a, c, ok := s.openPortal(w, r)
-	if !ok {
-		return
-	}
-	s.showPortal(w, r, env, a, c, 0, http.StatusOK, decisionForms{})
+	s.portalCached(w, r, 0)
 }
 
 // portalMonth is the portal page of one past month of the contract: from
 // its first month (its start, else its first statement) to the month
 // before the current one; any other month is a 404.
 func (s *Server) portalMonth(w http.ResponseWriter, r *http.Request) {
-	env, a, c, ok := s.openPortal(w, r)
-	if !ok {
+	if !s.limits.portal.allow(clientKey(r)) {
+		s.Metrics.Request("portal", "limited")
+		tooMany(w)
 		return
 	}
 	p, ok := pathMonth(r)
 	if !ok {
-		s.portalNotFound(w, r)
+		s.portalNotFound(w, r) // as for a wrong token: the same 404
 		return
 	}
-	s.showPortal(w, r, env, a, c, p, http.StatusOK, decisionForms{})
+	s.portalCachedAllowed(w, r, p)
+}
+
+// portalCached serves the portal page of month p (0: the current one) from
+// the answer cache (web/cache.go) when it holds it for the config, data
+// version and day in force, with fresh form tokens; else draws it and keeps
+// it. The rate limit runs first, as for every portal request.
+func (s *Server) portalCached(w http.ResponseWriter, r *http.Request, p billing.Period) {
+	if !s.limits.portal.allow(clientKey(r)) {
+		s.Metrics.Request("portal", "limited")
+		tooMany(w)
+		return
+	}
+	s.portalCachedAllowed(w, r, p)
+}
+
+// portalCachedAllowed is portalCached past the rate limit.
+func (s *Server) portalCachedAllowed(w http.ResponseWriter, r *http.Request, p billing.Period) {
+	env, now := s.Env(), s.Now()
+	version, err := env.DB.DataVersion(r.Context())
+	if err != nil { // draw it, keep nothing
+		s.log().Warn("portal: data version", "err", err)
+		if a, c, ok := s.resolvePortal(w, r, env); ok {
+			s.showPortal(w, r, env, a, c, p, http.StatusOK, decisionForms{})
+		}
+		return
+	}
+	gen := cacheGen{env: env, version: version, today: billing.DateAt(now, env.Config.Location)}
+	key := cacheKey("portal", r.PathValue("token"), p.String())
+	if hit, ok := s.answers.get(gen, key); ok {
+		s.writePortalCached(w, hit, now)
+		return
+	}
+	a, c, ok := s.resolvePortal(w, r, env)
+	if !ok {
+		return
+	}
+	rec := newRecorder()
+	tokens := s.showPortalTo(rec, r, env, a, c, p, http.StatusOK, decisionForms{})
+	if rec.status == http.StatusOK && tokens != nil {
+		v := &cached{key: key, header: rec.header.Clone(), access: a}
+		v.parts, v.tokens = cutAt(rec.body.Bytes(), tokens)
+		s.answers.put(gen, v)
+	}
+	rec.writeTo(w)
+}
+
+// writePortalCached answers with a kept portal page, a fresh form token
+// in place of each of its forms' tokens.
+func (s *Server) writePortalCached(w http.ResponseWriter, hit *cached, now time.Time) {
+	a := hit.access.(*store.PortalAccess)
+	fresh := map[int]string{}
+	for _, i := range hit.tokens {
+		if _, ok := fresh[i]; ok {
+			continue
+		}
+		tok, err := a.FormToken(now)
+		if err != nil {
+			s.portalError(w, "form token", err, "contract", a.Contract)
+			return
+		}
+		fresh[i] = tok
+	}
+	copyHeader(w.Header(), hit.header)
+	w.WriteHeader(http.StatusOK)
+	for i, part := range hit.parts {
+		w.Write(part)
+		if i < len(hit.tokens) {
+			io.WriteString(w, fresh[hit.tokens[i]])
+		}
+	}
+	s.Metrics.Request("portal", "ok")
 }
 
 // pathMonth is the request's {month}, written exactly as YYYY-MM.
@@ -170,13 +247,19 @@ func portalFirstMonth(c *billing.Contract, sts []store.Statement, current billin
 // current month) with status, its decision forms in the state forms says
 // (errors, values, a notice); a past month's page has no forms.
 func (s *Server) showPortal(w http.ResponseWriter, r *http.Request, env *jobs.Env, a *store.PortalAccess, c *billing.Contract, p billing.Period, status int, forms decisionForms) {
+	s.showPortalTo(w, r, env, a, c, p, status, forms)
+}
+
+// showPortalTo is showPortal that returns the form tokens the page was
+// drawn with (nil when it was not drawn), for the answer cache to cut out.
+func (s *Server) showPortalTo(w http.ResponseWriter, r *http.Request, env *jobs.Env, a *store.PortalAccess, c *billing.Contract, p billing.Period, status int, forms decisionForms) []string {
 	ctx, cfg := r.Context(), env.Config
 	today := billing.DateAt(s.Now(), cfg.Location)
 	current := today.Period()
 	sts, err := env.DB.Statements(ctx, c.ID)
 	if err != nil {
 		s.portalError(w, "statements", err, "contract", c.ID)
-		return
+		return nil
 	}
 	first := portalFirstMonth(c, sts, current)
 	past := p != 0
@@ -184,18 +267,18 @@ func (s *Server) showPortal(w http.ResponseWriter, r *http.Request, env *jobs.En
 		p = current
 	} else if p >= current || p < first {
 		s.portalNotFound(w, r)
-		return
+		return nil
 	}
 	d, err := env.DB.StatementFor(ctx, env.Rules, c.ID, p, today)
 	if err != nil {
 		s.portalError(w, "figures", err, "contract", c.ID, "period", p.String())
-		return
+		return nil
 	}
 	periodName := p.Name()
 	svg, err := report.BurndownSVG(report.StatementBurndown(d, today))
 	if err != nil {
 		s.portalError(w, "chart", err, "contract", c.ID, "period", p.String())
-		return
+		return nil
 	}
 	data := portalData{
 		Token: r.PathValue("token"), Past: past, Month: p.String(), Current: current.Name(), Client: c.Client, Tier: c.Tier, PeriodName: periodName, AsOf: today,
@@ -213,12 +296,12 @@ func (s *Server) showPortal(w http.ResponseWriter, r *http.Request, env *jobs.En
 	}
 	if err := s.portalDecisions(&data, a, c, d, forms); err != nil {
 		s.portalError(w, "decision forms", err, "contract", c.ID)
-		return
+		return nil
 	}
 	if c.PortalEntries {
 		if data.Work, err = env.DB.Breakdown(ctx, c.ID, p); err != nil {
 			s.portalError(w, "work", err, "contract", c.ID, "period", p.String())
-			return
+			return nil
 		}
 	}
 	for _, st := range sts {
@@ -240,6 +323,7 @@ func (s *Server) showPortal(w http.ResponseWriter, r *http.Request, env *jobs.En
 	s.render(w, status, "portal.html.tmpl", page{
 		Title: c.Client + " — " + periodName, Agency: cfg.Agency.Name, Data: data,
 	})
+	return []string{data.Forms.Overage.CSRF, data.Forms.Change.CSRF, data.Forms.Pause.CSRF}
 }
 
 // portalStatement serves the statement of one closed month of the contract:

@@ -37,8 +37,12 @@ type Server struct {
 	Env func() *jobs.Env
 	// Now is the clock of every page and of the rate limits.
 	Now func() time.Time
+	// PageSize is how many rows a page of a history list (the dashboard's
+	// statements and outbox) shows; 0 means dashPageSize.
+	PageSize int
 
-	limits *limits
+	limits  *limits
+	answers *answerCache
 }
 
 // Handler routes every endpoint, behind the security middleware (headers,
@@ -54,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 			s.Now = time.Now
 		}
 		s.limits = newLimits(s.Now)
+		s.answers = newAnswerCache(cacheMaxBytes)
 		mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(s.serveStatic)))
 		s.portalRoutes(mux)
 		s.dashboardRoutes(mux)
