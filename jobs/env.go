@@ -62,9 +62,9 @@ type Env struct {
 
 // NewEnv builds the Env of cfg on db: the matching rules (entries are
 // re-matched in the store if the rules changed), the templates (embedded,
-// overridden from templates_dir) and the transports. A template override
-// that does not parse makes the config invalid (exit 2), as a bad setting
-// does.
+// overridden from templates_dir: nil without it) and the transports. A
+// template override that does not parse makes the config invalid (exit 2),
+// as a bad setting does.
 func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time) (*Env, error) {
 	e := &Env{Config: cfg, DB: db, Rules: store.NewRules(cfg.Contracts), Schedules: cfg.Schedules, Routes: routes(cfg, db)}
 	if st := cfg.Payments.Stripe; st.Enabled() {
@@ -76,15 +76,21 @@ func NewEnv(ctx context.Context, cfg *config.Config, db *store.DB, now time.Time
 			return nil, err
 		}
 	}
-	tmpl, err := report.ParseTemplates(cfg.TemplatesDir)
-	if err != nil { // a reload with a broken override keeps the old config
-		return nil, templatesError{err}
+	// Without templates_dir the templates are the embedded set (a nil
+	// *report.Templates), parsed once per process at its first use: a
+	// command that renders nothing (status, log) does not parse them.
+	if cfg.TemplatesDir != "" {
+		tmpl, err := report.ParseTemplates(cfg.TemplatesDir)
+		if err != nil { // a reload with a broken override keeps the old config
+			return nil, templatesError{err}
+		}
+		e.Templates = tmpl
 	}
-	e.Templates = tmpl
+	var err error
 	if e.PDFFonts, err = report.LoadPDFFonts(cfg.Statements.PDFFonts); err != nil {
 		return nil, invalidPart{err}
 	}
-	if _, err := db.Sync(ctx, e.Rules, now); err != nil {
+	if _, err := db.SyncRules(ctx, e.Rules, now); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -164,7 +164,7 @@ func pct(p billing.Pct) *json.Number {
 // config's top-level currency.
 func StatusJSON(v *store.View, currency string, asOf billing.Date) StatusObject {
 	groups := byCurrency(v, currency)
-	out := StatusObject{Period: v.Period.String(), Currency: groups[0].currency, Contracts: []ContractStatus{}}
+	out := StatusObject{Period: v.Period.String(), Currency: groups[0].currency, Contracts: make([]ContractStatus, 0, len(v.Rows))}
 	for i := range v.Rows {
 		r := &v.Rows[i]
 		f, u := r.Figures, r.Contract.Unit
