@@ -63,13 +63,34 @@ type SMTPConfig struct {
 	// Domain is the right-hand side of Message-IDs; default: the domain of
 	// the From address.
 	Domain string
+	// IdleTimeout is how long a connection is kept open after a batch for
+	// the next one: 0 is DefaultSMTPIdleTimeout (at most half of Timeout,
+	// so that the server has not timed it out), a negative value closes
+	// every connection after its batch. A connection authenticated with
+	// XOAUTH2 is never kept: its access token expires, and each batch
+	// authenticates with the token read when it starts.
+	IdleTimeout time.Duration
 }
 
 // SMTP delivers email messages through an SMTP server with go-mail. It is
-// safe for concurrent use: every Send or SendBatch opens its own connection.
+// safe for concurrent use. A connection outlives its batch: it is kept
+// open, idle, for the next Send or SendBatch (the dispatcher sends a
+// batch of 100 at a time), which checks it with RSET before its first
+// message and dials again when the server has dropped it. An idle
+// connection is closed after IdleTimeout, when the context of the call
+// that last used it ends (a shutdown), or by Close. Concurrent callers
+// each get a connection of their own; one of them is kept.
 type SMTP struct {
 	cfg SMTPConfig
+
+	mu     sync.Mutex
+	idle   *smtpConn // at most one, kept between calls
+	closed bool
 }
+
+// DefaultSMTPIdleTimeout is how long a connection is kept open between
+// batches when SMTPConfig.IdleTimeout is zero.
+const DefaultSMTPIdleTimeout = 5 * time.Second
 
 var _ Sender = (*SMTP)(nil)
 
@@ -126,62 +147,19 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 		}
 	}
 
-	// The XOAUTH2 token is read now, for this connection: a refreshed
-	// token is used without a reload. It is a secret like the password.
-	token, err := s.oauthToken()
+	c, err := s.take(ctx)
 	if err != nil {
-		setAll(err) // temporary: the tool that refreshes it may be at work
+		setAll(err)
 		return errs
 	}
-
-	// Capture the connection so that a cancelled ctx can interrupt a
-	// command in flight (go-mail only watches ctx while dialling).
-	var (
-		mu   sync.Mutex
-		conn net.Conn
-	)
-	dialer := &net.Dialer{}
-	dialContext := dialer.DialContext
-	if s.implicitTLS() {
-		// go-mail wraps the connection in TLS itself only when it dials
-		// (client.go, DialToSMTPClientWithContext: WithSSL is ignored with
-		// a DialContextFunc): with ours, the handshake is ours.
-		dialContext = (&tls.Dialer{NetDialer: dialer, Config: s.tlsConfig()}).DialContext
-	}
-	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialContext(dctx, network, addr)
-		if err == nil {
-			mu.Lock()
-			conn = c
-			mu.Unlock()
-		}
-		return c, err
-	}
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if conn != nil {
-			_ = conn.Close()
-		}
-	})
-	defer stop()
-
-	client, err := s.client(dial, token)
-	if err != nil {
-		// Only a bad configuration gets here (unknown TLS policy or
-		// authentication, no host).
-		setAll(&PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err), token)})
-		return errs
-	}
-	if err := client.DialWithContext(ctx); err != nil {
-		setAll(s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err)), token))
-		return errs
-	}
-	defer client.Close()
+	// Cancelling ctx closes the connection, so that a command in flight is
+	// interrupted (go-mail only watches ctx while dialling).
+	stop := context.AfterFunc(ctx, c.closeConn)
 
 	// One message at a time, so that the hand-over of each is known (go-mail
 	// has no hook at DATA: the hand-over is the message's turn).
 	var connErr error // the connection is gone: the rest are not tried
+	broken := false   // the connection must not carry another message
 	for k, gm := range msgs {
 		i := idx[k]
 		switch {
@@ -195,27 +173,196 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 			errs[i] = fmt.Errorf("smtp: %w", ErrNotSent)
 			continue
 		}
-		sendErr := client.Send(gm)
+		sendErr := c.client.Send(gm)
 		switch {
 		case gm.IsDelivered():
 			// The server accepted it (a later failure, such as the RSET
 			// after it, does not undo that).
 			errs[i] = nil
+			if sendErr != nil {
+				broken = true
+			}
 		case gm.SendError() != nil:
-			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())), token)
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())), c.token)
+			broken = broken || !replied(gm.SendError())
 		case sendErr != nil:
 			// The connection check before the message failed: nothing of
 			// it went out, and nothing more will.
-			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)), token)
-			connErr = errs[i]
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)), c.token)
+			connErr, broken = errs[i], true
 		default:
 			errs[i] = errors.New("smtp: message was not sent")
+			broken = true
 		}
 		if h != nil {
 			h.End(i, errs[i])
 		}
 	}
+	if !stop() || broken || ctx.Err() != nil {
+		c.close()
+	} else {
+		s.put(ctx, c)
+	}
 	return errs
+}
+
+// smtpConn is one open connection, greeted and authenticated.
+type smtpConn struct {
+	client *mail.Client
+	token  string // the XOAUTH2 token it authenticated with: kept out of errors
+	reuse  bool   // it may carry another batch
+
+	mu   sync.Mutex
+	conn net.Conn // the connection under client, to interrupt it
+
+	// While idle: what closes it after the idle time or when the context
+	// of its last batch ends.
+	timer   *time.Timer
+	stopCtx func() bool
+}
+
+// closeConn closes the network connection at once, without QUIT.
+func (c *smtpConn) closeConn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+}
+
+// close says QUIT when the connection is still up, and closes it.
+func (c *smtpConn) close() {
+	_ = c.client.Close()
+	c.closeConn()
+}
+
+// replied reports whether err is the server's reply to a command (4xx or
+// 5xx), after which the session goes on; anything else (a network error,
+// a timeout, 421 "closing the channel") leaves it unusable.
+func replied(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.ErrorCode()
+	return code >= 400 && code < 600 && code != 421
+}
+
+func (s *SMTP) idleTimeout() time.Duration {
+	d := s.cfg.IdleTimeout
+	if d == 0 {
+		d = DefaultSMTPIdleTimeout
+		if s.cfg.Timeout > 0 {
+			d = min(d, s.cfg.Timeout/2)
+		}
+	}
+	return d
+}
+
+// take returns the idle connection once RSET has found it alive, or a new
+// one: a connection the server dropped while idle is dialled again, once.
+// The error is what every message of the batch gets.
+func (s *SMTP) take(ctx context.Context) (*smtpConn, error) {
+	s.mu.Lock()
+	c := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	if c != nil {
+		c.timer.Stop()
+		c.stopCtx()
+		if ctx.Err() == nil && c.client.Reset() == nil {
+			return c, nil
+		}
+		c.close()
+	}
+	return s.dial(ctx)
+}
+
+// put keeps c as the idle connection, unless one is kept already, reuse is
+// off, or the transport is closed: then c is closed.
+func (s *SMTP) put(ctx context.Context, c *smtpConn) {
+	idle := s.idleTimeout()
+	s.mu.Lock()
+	if !c.reuse || idle <= 0 || s.idle != nil || s.closed {
+		s.mu.Unlock()
+		c.close()
+		return
+	}
+	s.idle = c
+	drop := func() { s.drop(c) }
+	c.timer = time.AfterFunc(idle, drop)
+	c.stopCtx = context.AfterFunc(ctx, drop)
+	s.mu.Unlock()
+}
+
+// drop closes c if it is still the idle connection.
+func (s *SMTP) drop(c *smtpConn) {
+	s.mu.Lock()
+	if s.idle != c {
+		s.mu.Unlock()
+		return
+	}
+	s.idle = nil
+	s.mu.Unlock()
+	c.timer.Stop()
+	c.stopCtx()
+	c.close()
+}
+
+// Close closes the idle connection; a connection in use by a batch is
+// closed when its batch ends. The transport can still send afterwards,
+// without keeping connections.
+func (s *SMTP) Close() error {
+	s.mu.Lock()
+	c := s.idle
+	s.closed = true
+	s.mu.Unlock()
+	if c != nil {
+		s.drop(c)
+	}
+	return nil
+}
+
+// dial opens, greets and authenticates a new connection.
+func (s *SMTP) dial(ctx context.Context) (*smtpConn, error) {
+	// The XOAUTH2 token is read now, for this connection: a refreshed
+	// token is used without a reload. It is a secret like the password.
+	token, err := s.oauthToken()
+	if err != nil {
+		return nil, err // temporary: the tool that refreshes it may be at work
+	}
+	c := &smtpConn{token: token, reuse: !strings.EqualFold(s.cfg.Auth, SMTPAuthXOAuth2)}
+	dialer := &net.Dialer{}
+	dialContext := dialer.DialContext
+	if s.implicitTLS() {
+		// go-mail wraps the connection in TLS itself only when it dials
+		// (client.go, DialToSMTPClientWithContext: WithSSL is ignored with
+		// a DialContextFunc): with ours, the handshake is ours.
+		dialContext = (&tls.Dialer{NetDialer: dialer, Config: s.tlsConfig()}).DialContext
+	}
+	// Capture the connection so that a cancelled ctx can interrupt a
+	// command in flight.
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialContext(dctx, network, addr)
+		if err == nil {
+			c.mu.Lock()
+			c.conn = conn
+			c.mu.Unlock()
+		}
+		return conn, err
+	}
+	if c.client, err = s.client(dial, token); err != nil {
+		// Only a bad configuration gets here (unknown TLS policy or
+		// authentication, no host).
+		return nil, &PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err), token)}
+	}
+	stop := context.AfterFunc(ctx, c.closeConn)
+	defer stop()
+	if err := c.client.DialWithContext(ctx); err != nil {
+		c.closeConn()
+		return nil, s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err)), token)
+	}
+	return c, nil
 }
 
 func (s *SMTP) addr() string {

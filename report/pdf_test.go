@@ -47,7 +47,7 @@ var northwind = report.Issuer{
 
 // invoiceFixture closes February 2026 for one contract c that used the
 // given hours in it, and returns its statement data.
-func invoiceFixture(t *testing.T, c *billing.Contract, currency string, hours int64, note string) *store.StatementData {
+func invoiceFixture(t testing.TB, c *billing.Contract, currency string, hours int64, note string) *store.StatementData {
 	t.Helper()
 	ctx := context.Background()
 	rules := store.NewRules([]*billing.Contract{c})
