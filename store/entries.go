@@ -149,10 +149,15 @@ func (d deltas) add(e *Entry, sign int64) {
 }
 
 func (d deltas) addCounts(k usageKey, counted, seconds, entries int64) {
-	u := d[k]
+	addDelta(d, k, counted, seconds, entries)
+}
+
+// addDelta adds to the usage change of key k in m.
+func addDelta[K comparable](m map[K]*usageDelta, k K, counted, seconds, entries int64) {
+	u := m[k]
 	if u == nil {
 		u = &usageDelta{}
-		d[k] = u
+		m[k] = u
 	}
 	u.counted += counted
 	u.seconds += seconds
@@ -171,14 +176,7 @@ type contractPeriod struct {
 type periodDeltas map[contractPeriod]*usageDelta
 
 func (pd periodDeltas) addCounts(k contractPeriod, counted, seconds, entries int64) {
-	u := pd[k]
-	if u == nil {
-		u = &usageDelta{}
-		pd[k] = u
-	}
-	u.counted += counted
-	u.seconds += seconds
-	u.entries += entries
+	addDelta(pd, k, counted, seconds, entries)
 }
 
 // apply writes usage deltas, and records the change of a closed period's
