@@ -32,16 +32,25 @@ import (
 // a minute).
 func BenchmarkStatusVsRead(b *testing.B) {
 	parent := b
-	sizes := []struct{ contracts, entries int }{{200, 100_000}, {10_000, 1_000_000}, {10_000, 10_000_000}}
+	// closed: how many of the months before October are closed, as a
+	// running daemon closes them (0: ten open months computed from January).
+	sizes := []struct{ contracts, entries, closed int }{
+		{200, 100_000, 0}, {200, 100_000, 9}, {10_000, 1_000_000, 0}, {10_000, 1_000_000, 9}, {10_000, 10_000_000, 9},
+	}
 	seeded := map[int]*statusBench{} // a sub-benchmark runs more than once: seed once
 	for i, sz := range sizes {
-		b.Run(fmt.Sprintf("contracts=%d/entries=%d", sz.contracts, sz.entries), func(b *testing.B) {
+		b.Run(fmt.Sprintf("contracts=%d/entries=%d/closed=%d", sz.contracts, sz.entries, sz.closed), func(b *testing.B) {
 			if sz.entries > 1_000_000 && os.Getenv("RETAINER_BENCH_10M") == "" {
 				b.Skip("set RETAINER_BENCH_10M=1")
 			}
 			e := seeded[i]
 			if e == nil {
 				e = seedStatusBench(b, parent.TempDir(), sz.contracts, sz.entries)
+				for m := 1; m <= sz.closed; m++ {
+					if code := e.a.run(context.Background(), []string{"close", "--month", fmt.Sprintf("2026-%02d", m)}); code != 0 {
+						b.Fatalf("close 2026-%02d: exit %d", m, code)
+					}
+				}
 				seeded[i] = e
 			}
 			period := int64(billing.NewPeriod(2026, 10))
