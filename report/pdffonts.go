@@ -2,13 +2,20 @@ package report
 
 import (
 	"bytes"
+	"compress/zlib"
 	_ "embed"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
+	"unicode/utf8"
 
+	xfont "golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // The bundled fallback fonts, unmodified from Debian: Droid Sans Fallback
@@ -104,4 +111,154 @@ func fallbacks(configured []*PDFFont) ([]*PDFFont, error) {
 		return nil, err
 	}
 	return append(append(make([]*PDFFont, 0, len(configured)+len(bundled)), configured...), bundled...), nil
+}
+
+// The invoice's fast path: an invoice whose every character is in
+// Windows-1252 (Western European) is drawn with DejaVu Sans as simple
+// TrueType fonts in that encoding, whose definitions are made once per
+// process. A UTF-8 font costs every document a parse of the whole font,
+// a hash of its 65,536 widths and a subset; a simple font costs a lookup
+// in 256 widths, but embeds the whole font file where the UTF-8 font
+// embeds only the glyphs drawn: the faces' Windows-1252 cuts
+// (fonts/DejaVuSans-cp1252.ttf, DejaVuSans-Bold-cp1252.ttf, made by
+// fonts/subset.sh), about 20 KB compressed each.
+
+// winAnsiFont is one face of DejaVu Sans as fpdf's AddFontFromBytes takes
+// it: the definition (JSON, as fpdf's makefont writes it) and the font
+// file, zlib-compressed.
+type winAnsiFont struct {
+	def, z []byte
+}
+
+// winAnsiFonts are the regular and the bold face, made once.
+var winAnsiFonts = sync.OnceValues(func() ([2]winAnsiFont, error) {
+	var out [2]winAnsiFont
+	for i, face := range []struct {
+		file string
+		data []byte
+		bold bool
+	}{{"DejaVuSans", dejaVuSansCP1252, false}, {"DejaVuSans-Bold", dejaVuSansBoldCP1252, true}} {
+		def, err := winAnsiDefinition(face.file, face.data, face.bold)
+		if err != nil {
+			return out, fmt.Errorf("pdf font %s.ttf: %w", face.file, err)
+		}
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		if _, err := zw.Write(face.data); err != nil {
+			return out, err
+		}
+		if err := zw.Close(); err != nil {
+			return out, err
+		}
+		out[i] = winAnsiFont{def: def, z: z.Bytes()}
+	}
+	return out, nil
+})
+
+// winAnsiDefinition is the definition of a TrueType font drawn in
+// Windows-1252 as fpdf's makefont makes it: metrics in thousandths of the
+// em, the width of each of the 256 codes (the missing glyph's for a code
+// the font or the encoding lacks).
+func winAnsiDefinition(name string, data []byte, bold bool) ([]byte, error) {
+	font, err := sfnt.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	var buf sfnt.Buffer
+	upem := font.UnitsPerEm()
+	ppem := fixed.I(int(upem)) // one pixel per font unit: metrics in font units
+	scale := func(v fixed.Int26_6) int {
+		return int(math.Round(float64(v) / 64 * 1000 / float64(upem)))
+	}
+	advance := func(gi sfnt.GlyphIndex) (int, error) {
+		a, err := font.GlyphAdvance(&buf, gi, ppem, xfont.HintingNone)
+		return scale(a), err
+	}
+	missing, err := advance(0)
+	if err != nil {
+		return nil, err
+	}
+	widths := make([]int, 256)
+	for c := range widths {
+		widths[c] = missing
+		r, ok := winAnsiRune(byte(c))
+		if !ok {
+			continue
+		}
+		gi, err := font.GlyphIndex(&buf, r)
+		if err != nil || gi == 0 {
+			continue
+		}
+		if widths[c], err = advance(gi); err != nil {
+			return nil, err
+		}
+	}
+	psName, err := font.Name(&buf, sfnt.NameIDPostScript)
+	if err != nil {
+		return nil, err
+	}
+	m, err := font.Metrics(&buf, ppem, xfont.HintingNone)
+	if err != nil {
+		return nil, err
+	}
+	bounds, err := font.Bounds(&buf, ppem, xfont.HintingNone)
+	if err != nil {
+		return nil, err
+	}
+	post := font.PostTable()
+	if post == nil {
+		return nil, fmt.Errorf("no post table")
+	}
+	// PDF font flags: nonsymbolic (32), fixed pitch (1).
+	flags, stemV := 32, 70
+	if post.IsFixedPitch {
+		flags |= 1
+	}
+	if bold {
+		stemV = 120
+	}
+	type box struct{ Xmin, Ymin, Xmax, Ymax int }
+	type desc struct {
+		Ascent, Descent, CapHeight, Flags int
+		FontBBox                          box
+		ItalicAngle, StemV, MissingWidth  int
+	}
+	return json.Marshal(struct {
+		Tp, Name     string
+		Desc         desc
+		Up, Ut       int
+		Cw           []int
+		Enc, Diff    string
+		File         string
+		OriginalSize int
+	}{
+		Tp: "TrueType", Name: psName,
+		Desc: desc{
+			Ascent: scale(m.Ascent), Descent: -scale(m.Descent), CapHeight: scale(m.CapHeight), Flags: flags,
+			// sfnt's y axis points down, the PDF's up.
+			FontBBox:    box{scale(bounds.Min.X), -scale(bounds.Max.Y), scale(bounds.Max.X), -scale(bounds.Min.Y)},
+			ItalicAngle: int(post.ItalicAngle), StemV: stemV, MissingWidth: missing,
+		},
+		Up: int(math.Round(float64(post.UnderlinePosition) * 1000 / float64(upem))),
+		Ut: int(math.Round(float64(post.UnderlineThickness) * 1000 / float64(upem))),
+		Cw: widths, Enc: "cp1252", File: name + ".z", OriginalSize: len(data),
+	})
+}
+
+// winAnsiRune is the character code c stands for in Windows-1252; false
+// for the five codes it leaves undefined and for control codes.
+func winAnsiRune(c byte) (rune, bool) {
+	r := charmap.Windows1252.DecodeByte(c)
+	if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == utf8.RuneError {
+		return 0, false
+	}
+	return r, true
+}
+
+// winAnsiByte is r's code in Windows-1252.
+func winAnsiByte(r rune) (byte, bool) {
+	if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+		return 0, false
+	}
+	return charmap.Windows1252.EncodeRune(r)
 }

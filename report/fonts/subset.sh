@@ -20,4 +20,13 @@ for font in DejaVuSans DejaVuSans-Bold; do
   pyftsubset "$src/$font.ttf" --unicodes="$unicodes" --layout-features='' --drop-tables+=GSUB,GPOS,GDEF,MATH --no-hinting \
     --name-IDs='*' --name-legacy --name-languages='*' --notdef-outline --output-file="$font.ttf"
 done
-ls -l DejaVuSans.ttf DejaVuSans-Bold.ttf
+# The Windows-1252 cuts of the two faces, which a PDF whose text is all
+# Western European embeds whole (report/pdffonts.go, winAnsiFonts): cut
+# from the faces above, so their glyphs and widths are the same.
+cp1252="U+0020-007E,U+00A0-00FF,U+20AC,U+201A,U+0192,U+201E,U+2026,U+2020,U+2021,U+02C6,U+2030,U+0160,U+2039,U+0152,\
+U+017D,U+2018,U+2019,U+201C,U+201D,U+2022,U+2013,U+2014,U+02DC,U+2122,U+0161,U+203A,U+0153,U+017E,U+0178"
+for font in DejaVuSans DejaVuSans-Bold; do
+  pyftsubset "$font.ttf" --unicodes="$cp1252" --layout-features='' --drop-tables+=GSUB,GPOS,GDEF,MATH --no-hinting \
+    --name-IDs='*' --name-legacy --name-languages='*' --notdef-outline --output-file="$font-cp1252.ttf"
+done
+ls -l DejaVuSans.ttf DejaVuSans-Bold.ttf DejaVuSans-cp1252.ttf DejaVuSans-Bold-cp1252.ttf
