@@ -86,11 +86,17 @@ func TestDataVersion(t *testing.T) {
 			}
 			return s.FinishJob(ctx, id, JobOK, map[string]int{"sent": 1}, "", now)
 		}, false},
+		{"a message queued", func() error {
+			return s.Enqueue(ctx, []OutboxMessage{{Key: "renewal/acme-001/2026-12", Channel: "email", To: []string{"agency@example.com"}}}, now)
+		}, true},
 		{"outbox claims, their lease and release", func() error {
 			owner := ThisProcess()
 			ms, err := s.Claim(ctx, Claim{Owner: owner, Now: now.Add(24 * time.Hour), Force: true, Limit: 10, LeaseUntil: now.Add(time.Minute)})
 			if err != nil {
 				return err
+			}
+			if len(ms) == 0 {
+				return errors.New("nothing was claimed: the case would test no write")
 			}
 			ids := make([]int64, len(ms))
 			for i, m := range ms {
