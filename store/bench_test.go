@@ -816,3 +816,12 @@ func BenchmarkHistoryFlat(b *testing.B) {
 			r.name, median(times[i][0]), median(times[i][1]), lo, med)
 	}
 }
+
+// elapsed runs fn and returns the seconds it took, on the monotonic clock:
+// what a benchmark compares between its reference and ours in one run.
+// Nothing is decided by the date it reads.
+func elapsed(fn func()) float64 {
+	start := time.Now()
+	fn()
+	return time.Since(start).Seconds()
+}

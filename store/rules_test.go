@@ -179,16 +179,16 @@ func BenchmarkSyncRules(b *testing.B) {
 	}
 	var ratios, full, quick []float64
 	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if res, err := db.Sync(ctx, rules, now); err != nil || res.Rematched {
-			b.Fatal(res, err)
-		}
-		t1 := time.Now()
-		if res, err := db.SyncRules(ctx, rules, now); err != nil || res.Rematched {
-			b.Fatal(res, err)
-		}
-		t2 := time.Now()
-		f, q := t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds()
+		f := elapsed(func() {
+			if res, err := db.Sync(ctx, rules, now); err != nil || res.Rematched {
+				b.Fatal(res, err)
+			}
+		})
+		q := elapsed(func() {
+			if res, err := db.SyncRules(ctx, rules, now); err != nil || res.Rematched {
+				b.Fatal(res, err)
+			}
+		})
 		full, quick, ratios = append(full, f), append(quick, q), append(ratios, q/f)
 	}
 	slices.Sort(ratios)
