@@ -132,7 +132,7 @@ func TestStatusGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		var text bytes.Buffer
-		report.WriteStatusText(&text, v, "USD", storetest.Date("2026-03-18"))
+		report.WriteStatusTable(&text, v, "USD", storetest.Date("2026-03-18"), report.StatusLayout{Wide: true})
 		storetest.Golden(t, "status-"+p+".txt", text.String())
 		var js bytes.Buffer
 		obj := report.StatusJSON(v, "USD", storetest.Date("2026-03-18"))

@@ -218,12 +218,6 @@ type StatusLayout struct {
 	Width int
 }
 
-// WriteStatusText writes the burn tracker of one period as a text table with
-// every column and the monthly summary row: StatusLayout{Wide: true}.
-func WriteStatusText(w io.Writer, v *store.View, currency string, asOf billing.Date) {
-	WriteStatusTable(w, v, currency, asOf, StatusLayout{Wide: true})
-}
-
 // WriteStatusTable writes the burn tracker of one period as a text table
 // with the monthly summary row, then its notes, late adjustments and
 // unmatched hours. The default layout fits layout.Width columns: the

@@ -196,7 +196,7 @@ func TestStatusCurrencies(t *testing.T) {
 	}
 
 	var text, js bytes.Buffer
-	report.WriteStatusText(&text, v, "USD", asOf)
+	report.WriteStatusTable(&text, v, "USD", asOf, report.StatusLayout{Wide: true})
 	storetest.Golden(t, "status-currencies-2026-03.txt", text.String())
 	if err := obj.WriteJSON(&js); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -41,32 +39,6 @@ func (s *DB) RotatePortalToken(ctx context.Context, contractID string, now time.
 		return "", fmt.Errorf("portal token for %s: %w", contractID, err)
 	}
 	return token, nil
-}
-
-// PortalContract returns the id of the contract whose current portal token
-// is token, or ErrNotFound. The error never contains the token.
-func (s *DB) PortalContract(ctx context.Context, token string) (string, error) {
-	if token == "" || len(token) > maxPortalToken {
-		return "", fmt.Errorf("portal token: %w", ErrNotFound)
-	}
-	want := portalTokenHash(token)
-	var id, stored string
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT contract_id, token_hash FROM portal_tokens WHERE token_hash = ?`, want).Scan(&id, &stored)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("portal token: %w", ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("portal token: %w", err)
-	}
-	// The index found the row by its hash; compare again in constant time
-	// before trusting it, so acceptance never rests on a variable-time
-	// comparison.
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
-		return "", fmt.Errorf("portal token: %w", ErrNotFound)
-	}
-	return id, nil
 }
 
 // portalTokenHash is what is stored of a token: its SHA-256 in hex.

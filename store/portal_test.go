@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"retainer/billing"
 	"retainer/store"
 )
 
@@ -61,10 +62,14 @@ func TestPortalTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := db.PortalContract(ctx, tt.token)
+			var id string
+			a, err := db.OpenPortal(ctx, tt.token, billing.DateOf(2026, 3, 10))
+			if err == nil {
+				id = a.Contract
+			}
 			if tt.want == "" {
 				if !errors.Is(err, store.ErrNotFound) || id != "" {
-					t.Fatalf("PortalContract = %q, %v; want ErrNotFound", id, err)
+					t.Fatalf("OpenPortal = %q, %v; want ErrNotFound", id, err)
 				}
 				if tt.token != "" && strings.Contains(err.Error(), tt.token) {
 					t.Errorf("error names the token: %v", err)
@@ -72,7 +77,7 @@ func TestPortalTokens(t *testing.T) {
 				return
 			}
 			if err != nil || id != tt.want {
-				t.Fatalf("PortalContract = %q, %v; want %q", id, err, tt.want)
+				t.Fatalf("OpenPortal = %q, %v; want %q", id, err, tt.want)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"retainer/billing"
 	"retainer/store"
 )
 
@@ -39,10 +40,10 @@ func TestPortalLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if id, err := db.PortalContract(ctx, m2[1]); err != nil || id != "acme-001" {
-		t.Errorf("new token: %q, %v", id, err)
+	if a, err := db.OpenPortal(ctx, m2[1], billing.DateAt(e.now, time.UTC)); err != nil || a.Contract != "acme-001" {
+		t.Errorf("new token: %+v, %v", a, err)
 	}
-	if _, err := db.PortalContract(ctx, m1[1]); err == nil {
+	if _, err := db.OpenPortal(ctx, m1[1], billing.DateAt(e.now, time.UTC)); err == nil {
 		t.Error("the rotated token still works")
 	}
 
