@@ -47,6 +47,10 @@ type DB struct {
 	// versioned is true once the migrations are applied: every write
 	// transaction then raises the data version (store/version.go).
 	versioned bool
+
+	// ver reads the data version on a connection of its own
+	// (store/version.go).
+	ver versionReader
 }
 
 // DefaultBusyTimeout is how long a write waits for another process's write
@@ -182,7 +186,10 @@ func IsPostgres(database string) bool {
 func (s *DB) Postgres() bool { return s.d.postgres }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.ver.close()
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
 // The data version.
@@ -50,10 +51,63 @@ func (s *DB) bumpVersion(ctx context.Context, tx *sql.Tx) error {
 // DataVersion returns the data version: it is different after any write
 // transaction committed since, by any process. Read it before reading what
 // it stands for: what was read then is at least as new as the version.
+//
+// Every cached page asks it once per request, so it is read on one
+// connection held for it, with the statement prepared once: through the
+// pool, a burst of concurrent requests opened and closed connections (the
+// pool keeps two idle) and parsed the query again on each, which cost most
+// of a cached portal page. The query is one row of one page; requests take
+// turns on the connection. A failed read drops the connection; the next
+// read opens another.
 func (s *DB) DataVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.db.QueryRowContext(ctx, `SELECT version FROM data_version`).Scan(&v); err != nil {
+	v, err := s.ver.read(ctx, s.db)
+	if err != nil {
 		return 0, fmt.Errorf("data version: %w", err)
 	}
 	return v, nil
+}
+
+// versionReader is the connection and statement DataVersion reads on.
+type versionReader struct {
+	mu   sync.Mutex
+	conn *sql.Conn
+	stmt *sql.Stmt
+}
+
+func (r *versionReader) read(ctx context.Context, db *sql.DB) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stmt == nil {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		stmt, err := conn.PrepareContext(ctx, `SELECT version FROM data_version`)
+		if err != nil {
+			conn.Close()
+			return 0, err
+		}
+		r.conn, r.stmt = conn, stmt
+	}
+	var v int64
+	if err := r.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		r.closeLocked()
+		return 0, err
+	}
+	return v, nil
+}
+
+// close releases the connection, for the store's Close.
+func (r *versionReader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closeLocked()
+}
+
+func (r *versionReader) closeLocked() {
+	if r.stmt != nil {
+		r.stmt.Close()
+		r.conn.Close()
+		r.stmt, r.conn = nil, nil
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -134,5 +135,89 @@ func TestDataVersion(t *testing.T) {
 				t.Errorf("%s: version %d → %d, raised %v, want %v", tt.name, before, after, raised, tt.raise)
 			}
 		}
+	}
+}
+
+// TestDataVersionConnection: the version is read on one held connection by
+// concurrent readers, each seeing it never go back while another handle
+// writes; a read that fails (its context cancelled) drops the connection
+// and the next read opens another.
+func TestDataVersionConnection(t *testing.T) {
+	ctx := context.Background()
+	dsn := TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres")
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	march := billing.Period(2026*12 + 2)
+	start, err := s.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const readers, writes = 8, 20
+	errs := make(chan error, readers+1)
+	done := make(chan struct{})
+	for range readers {
+		go func() {
+			last := start
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				v, err := s.DataVersion(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if v < last {
+					errs <- fmt.Errorf("version went back: %d after %d", v, last)
+					return
+				}
+				last = v
+			}
+		}()
+	}
+	for i := range writes {
+		if err := other.SetNote(ctx, "acme-001", march, fmt.Sprint("note ", i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := s.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v < start+writes {
+		t.Fatalf("version %d after %d writes from %d", v, writes, start)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.DataVersion(cancelled); err == nil {
+		t.Fatal("a read with a cancelled context succeeded")
+	}
+	if s.ver.stmt != nil {
+		t.Fatal("the failed read kept its connection")
+	}
+	if err := other.SetNote(ctx, "acme-001", march, "after", now); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.DataVersion(ctx)
+	if err != nil || after <= v {
+		t.Fatalf("read after a failed one: %d, %v (was %d)", after, err, v)
 	}
 }

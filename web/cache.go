@@ -5,6 +5,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"retainer/billing"
@@ -156,6 +157,7 @@ func (r *recorder) WriteHeader(status int) {
 // writeTo copies the recorded answer to w.
 func (r *recorder) writeTo(w http.ResponseWriter) {
 	copyHeader(w.Header(), r.header)
+	w.Header().Set("Content-Length", strconv.Itoa(r.body.Len()))
 	w.WriteHeader(cmpStatus(r.status))
 	w.Write(r.body.Bytes())
 }
