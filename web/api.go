@@ -10,7 +10,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"retainer/billing"
@@ -195,15 +197,54 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, env *jobs.Env
 	return "ok"
 }
 
-// apiStatements serves GET /api/v1/statements[?contract=ID]: every
-// statement, newest period first. A contract no longer in the config still
-// has its statements.
+// apiStatements serves GET /api/v1/statements[?contract=ID]: newest period
+// first. One contract's list is whole (a statement a month). Every
+// contract's list grows by one statement per contract a month, so it is
+// read a page at a time: ?limit=N (1–1000, default 1000) statements after
+// ?before=INVOICE (the last invoice number of the page before), each page
+// one index seek however long the history (store.StatementsPage). When
+// more follow, the answer carries a Link header with rel="next", the way
+// paged HTTP APIs point to their next page; the body keeps its shape. A
+// contract no longer in the config still has its statements.
 func (s *Server) apiStatements(w http.ResponseWriter, r *http.Request, env *jobs.Env) string {
-	sts, err := env.DB.Statements(r.Context(), r.URL.Query().Get("contract"))
-	if err != nil {
-		return s.apiInternal(w, r, err)
-	}
+	q := r.URL.Query()
 	today := billing.DateAt(s.Now(), env.Config.Location)
+	var sts []store.Statement
+	if id := q.Get("contract"); id != "" {
+		var err error
+		if sts, err = env.DB.Statements(r.Context(), id); err != nil {
+			return s.apiInternal(w, r, err)
+		}
+	} else {
+		limit := store.MaxPageSize
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > store.MaxPageSize {
+				return apiBad(w, http.StatusBadRequest, "limit: want a whole number from 1 to %d, not %q", store.MaxPageSize, v)
+			}
+			limit = n
+		}
+		var after store.StatementCursor
+		if v := q.Get("before"); v != "" {
+			c, err := store.ParseStatementCursor(v)
+			if err != nil {
+				return apiBad(w, http.StatusBadRequest, "before: want the invoice number a page ended with, as its Link header gives it")
+			}
+			after = c
+		}
+		page, err := env.DB.StatementsPage(r.Context(), after, limit)
+		if err != nil {
+			return s.apiInternal(w, r, err)
+		}
+		if !page.Next.IsZero() {
+			next := url.Values{"before": {page.Next.String()}}
+			if q.Has("limit") {
+				next.Set("limit", strconv.Itoa(limit))
+			}
+			w.Header().Set("Link", "</api/v1/statements?"+next.Encode()+`>; rel="next"`)
+		}
+		sts = page.Statements
+	}
 	out := struct {
 		Statements []report.StatementRecord `json:"statements"`
 	}{Statements: report.StatementRecords(sts, today)}

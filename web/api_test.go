@@ -323,6 +323,55 @@ func TestAPIStatements(t *testing.T) {
 			t.Errorf("statements%s:\n%+v\nwant\n%+v", tc.query, got, tc.want)
 		}
 	}
+	// Every contract's list is paged: following the Link header's next page
+	// from the first gives the whole list, in order, each once; the last
+	// page has no Link.
+	whole := list("")
+	for _, limit := range []int{1, 3, 4, 1000} {
+		var got []statement
+		next, pages := fmt.Sprintf("/api/v1/statements?limit=%d", limit), 0
+		for next != "" {
+			resp, body := apiCall(t, f, "GET", next, apiBearer, "", "")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %s", next, resp.StatusCode, body)
+			}
+			var out struct {
+				Statements []statement `json:"statements"`
+			}
+			if err := json.Unmarshal(body, &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Statements) > limit {
+				t.Fatalf("%s: %d statements, limit %d", next, len(out.Statements), limit)
+			}
+			for _, st := range out.Statements {
+				st.InvoiceNumber = ""
+				got = append(got, st)
+			}
+			next, pages = "", pages+1
+			if link := resp.Header.Get("Link"); link != "" {
+				u, ok := strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+				if !ok || !strings.HasPrefix(u, "/api/v1/statements?") {
+					t.Fatalf("Link %q", link)
+				}
+				next = u
+			}
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+		}
+		if !slices.Equal(got, whole) {
+			t.Errorf("limit=%d: paged\n%+v\nwhole\n%+v", limit, got, whole)
+		}
+		if want := (len(whole) + limit - 1) / limit; pages != max(want, 1) {
+			t.Errorf("limit=%d: %d pages, want %d", limit, pages, want)
+		}
+	}
+	for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x", "?before=acme", "?before=acme-2026-13"} {
+		if resp, body := apiCall(t, f, "GET", "/api/v1/statements"+q, apiBearer, "", ""); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", q, resp.StatusCode, body)
+		}
+	}
 }
 
 // apiEntriesResult is the answer of POST /api/v1/entries.
