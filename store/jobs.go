@@ -190,9 +190,12 @@ func (s *DB) LastClosed(ctx context.Context) (p billing.Period, ok bool, err err
 	return billing.Period(last.Int64), last.Valid, nil
 }
 
-// OutboxCounts returns the number of outbox messages in each status.
+// OutboxCounts returns the number of outbox messages in each status (none
+// for a status no message is in). It reads the counts the outbox's
+// triggers keep (migration 0019), a row per status, not the outbox, which
+// grows by every message ever sent.
 func (s *DB) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	rows, err := s.db.QueryContext(ctx, `SELECT status, n FROM outbox_counts WHERE n <> 0`)
 	if err != nil {
 		return nil, err
 	}

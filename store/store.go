@@ -130,7 +130,7 @@ func (s *DB) prepareSchema(ctx context.Context, readOnly bool) error {
 	if err != nil {
 		return err
 	}
-	pending, err := s.pendingMigrations(ctx, all)
+	pending, err := s.pendingMigrations(ctx, s.mine(all))
 	if err != nil {
 		return fmt.Errorf("schema version: %w", err)
 	}
@@ -212,6 +212,7 @@ type migration struct {
 	version int
 	name    string
 	body    string
+	dialect string // "sqlite" or "postgres" for one database's own SQL; "" for both
 }
 
 // embeddedMigrations returns the embedded migrations in version order.
@@ -232,9 +233,33 @@ func embeddedMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version, base, string(body)})
+		dialect := ""
+		for _, d := range []string{"sqlite", "postgres"} {
+			if strings.HasSuffix(base, "."+d+".sql") {
+				dialect = d
+			}
+		}
+		out = append(out, migration{version, base, string(body), dialect})
 	}
 	return out, nil
+}
+
+// mine returns the migrations of all for this store's database: a
+// migration written in one dialect's own SQL (a trigger, say) comes as
+// NNNN_name.sqlite.sql and NNNN_name.postgres.sql, one version in two
+// files; every other file is for both.
+func (s *DB) mine(all []migration) []migration {
+	want := "sqlite"
+	if s.d.postgres {
+		want = "postgres"
+	}
+	var out []migration
+	for _, m := range all {
+		if m.dialect == "" || m.dialect == want {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // migrate applies the embedded migrations the database lacks, each with its
@@ -247,7 +272,7 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pending, err := s.pendingMigrations(ctx, all)
+	pending, err := s.pendingMigrations(ctx, s.mine(all))
 	if err != nil {
 		return fmt.Errorf("schema version: %w", err)
 	}
