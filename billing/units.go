@@ -138,20 +138,51 @@ func parseRational(s string) (num, den int64, err error) {
 
 // formatScaled prints v/10^scale with exactly scale decimals.
 func formatScaled(v int64, scale int) string {
-	neg := v < 0
+	var buf [32]byte
+	return string(appendScaled(buf[:0], v, scale))
+}
+
+// appendScaled appends v/10^scale with exactly scale decimals to b
+// (formatScaled without its string): the status of 10,000 contracts
+// formats about 150,000 figures.
+func appendScaled(b []byte, v int64, scale int) []byte {
 	u := abs64(v)
 	pow := uint64(1)
 	for i := 0; i < scale; i++ {
 		pow *= 10
 	}
-	s := strconv.FormatUint(u/pow, 10)
+	if v < 0 {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, u/pow, 10)
 	if scale > 0 {
-		s += "." + fmt.Sprintf("%0*d", scale, u%pow)
+		b = append(b, '.')
+		frac := u % pow
+		for d := pow / 10; d > 1 && frac < d; d /= 10 { // the zeros the digits of frac leave
+			b = append(b, '0')
+		}
+		b = strconv.AppendUint(b, frac, 10)
 	}
-	if neg {
-		s = "-" + s
+	return b
+}
+
+// AppendDecimal appends m as Decimal formats it.
+func (m Money) AppendDecimal(b []byte, digits int) []byte { return appendScaled(b, int64(m), digits) }
+
+// AppendQuantity appends a quantity as FormatQuantity formats it.
+func AppendQuantity(b []byte, seconds int64, u Unit) []byte {
+	if u == UnitSessions {
+		return strconv.AppendInt(b, MulDivRound(seconds, 1, SessionSeconds), 10)
 	}
-	return s
+	return appendScaled(b, Hundredths(seconds), 2)
+}
+
+// AppendString appends the percentage as String formats it.
+func (p Pct) AppendString(b []byte) []byte {
+	if !p.Valid {
+		return append(b, "—"...)
+	}
+	return appendScaled(b, p.Tenths, 1)
 }
 
 // Hundredths returns seconds as hundredths of an hour, rounded half away from

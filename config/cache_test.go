@@ -2,12 +2,15 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"retainer/billing"
 )
 
 const cacheYAML = `timezone: Europe/Paris
@@ -217,19 +220,102 @@ func TestCacheValueRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	no, empty, hours := false, "", decimal("40")
-	docs := map[string]*contractDoc{
-		"a": {OverageBillable: &no, Client: &empty, MonthlyHours: &hours, Contacts: []string{}, Terms: []termsDoc{{From: &empty}}},
-		"b": {RolloverHours: true, RoundingMinutes: 15, Match: []string{"x", "y"}},
+}
+
+// fillValue sets every field v holds, at every depth, to a value that is
+// not its zero, different for each field (seed counts them): a field the
+// contracts' cache encoding left out would come back zero.
+func fillValue(v reflect.Value, seed *int) {
+	*seed++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d", *seed))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(*seed) * -1_000_003)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fillValue(p.Elem(), seed)
+		v.Set(p)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := 0; i < 2; i++ {
+			fillValue(s.Index(i), seed)
+		}
+		v.Set(s)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			fillValue(v.Field(i), seed)
+		}
+	default:
+		panic("fillValue: " + v.Type().String())
 	}
-	got, err := decodeDocs(encodeDocs(nil, docs))
-	if err != nil || !reflect.DeepEqual(got, docs) {
-		t.Errorf("contracts came back as %+v, %v", got, err)
+}
+
+// The contracts come back from the cache as they were built: every field
+// of billing.Contract (but TakeOver, which each load sets from go_live),
+// nil apart from empty, and every prefix of an entry refused.
+func TestCacheContractRoundTrip(t *testing.T) {
+	var full billing.Contract
+	seed := 0
+	fillValue(reflect.ValueOf(&full).Elem(), &seed)
+	full.Changes[1].From = billing.NewPeriod(2026, 3) // periods are int32
+	full.Start, full.End = new(billing.Period), new(billing.Period)
+	*full.Start, *full.End = billing.NewPeriod(2026, 1), billing.NewPeriod(2027, 12)
+	full.ExpiresAfter, full.RoundingMinutes, full.PaymentTermsDays, full.AlertClientAt = 3, 15, 30, 120
+	full.Changes[0].From = billing.NewPeriod(2026, 2)
+	full.TakeOver = nil
+	hours := int64(3600)
+	cc := &cachedContracts{
+		list: []*billing.Contract{&full, {ID: "b", Contacts: []string{}, Match: []string{}, Changes: []billing.TermChange{}},
+			{ID: "c", Unit: billing.UnitSessions, Changes: []billing.TermChange{{MonthlyHours: &hours}}}, {}},
+		warnings: []string{"contracts.b: no contacts", ""},
 	}
-	for i := 0; i < len(encodeDocs(nil, docs)); i++ {
-		if _, err := decodeDocs(encodeDocs(nil, docs)[:i]); err == nil {
+	b := appendContracts(nil, cc)
+	got, err := readContracts(string(b))
+	if err != nil || !reflect.DeepEqual(got, cc) {
+		t.Fatalf("contracts came back as %+v, %v\nwant %+v", got, err, cc)
+	}
+	// Every field counts: a change to any one of them changes the entry.
+	for _, c := range []*billing.Contract{&full} {
+		v := reflect.ValueOf(c).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			name := v.Type().Field(i).Name
+			if name == "TakeOver" {
+				continue
+			}
+			var other billing.Contract
+			seed := 100 * (i + 1)
+			fillValue(reflect.ValueOf(&other).Elem(), &seed)
+			changed := *c
+			reflect.ValueOf(&changed).Elem().Field(i).Set(reflect.ValueOf(other).Field(i))
+			if name == "Changes" {
+				changed.Changes[0].From, changed.Changes[1].From = 1, 2
+			}
+			if name == "Start" || name == "End" {
+				p := billing.Period(7)
+				reflect.ValueOf(&changed).Elem().Field(i).Set(reflect.ValueOf(&p))
+			}
+			if f := reflect.ValueOf(&changed).Elem().Field(i); f.Kind() == reflect.Bool {
+				f.SetBool(!f.Bool())
+			}
+			if name == "ExpiresAfter" || name == "RoundingMinutes" || name == "PaymentTermsDays" || name == "AlertClientAt" {
+				reflect.ValueOf(&changed).Elem().Field(i).SetInt(99)
+			}
+			if bytes.Equal(appendContracts(nil, &cachedContracts{list: []*billing.Contract{&changed}}),
+				appendContracts(nil, &cachedContracts{list: []*billing.Contract{c}})) {
+				t.Errorf("billing.Contract.%s is not kept in the config cache", name)
+			}
+		}
+	}
+	for i := 0; i < len(b); i++ {
+		if _, err := readContracts(string(b[:i])); err == nil {
 			t.Errorf("a prefix of %d bytes decoded", i)
 		}
+	}
+	if _, err := readContracts(string(b) + "x"); err == nil {
+		t.Error("trailing bytes decoded")
 	}
 }
 
@@ -247,5 +333,95 @@ func TestCacheDir(t *testing.T) {
 		if got := CacheDir(tt.environ); got != tt.want {
 			t.Errorf("CacheDir(%q) = %q, want %q", tt.environ, got, tt.want)
 		}
+	}
+}
+
+// A hit gives the config a fresh load gives, with the contracts taken
+// built from the entry: the example, and a config with every kind of
+// contract (terms, sessions, own currency, start, end, go_live setting
+// TakeOver, warnings, names beyond ASCII) — loaded without the cache,
+// through a miss and through a hit, equal in every field and warning.
+func TestLoadCachedHitEqualsLoad(t *testing.T) {
+	rich := `timezone: Asia/Tokyo
+currency: eur
+go_live: 2026-04
+contracts:
+  zeta:
+    client: "Zeta 株式会社 — Müller"
+    contacts: [a@z.example, "Bob <b@z.example>"]
+    match: [zeta, "ZETA web"]
+    monthly_hours: 37.5
+    monthly_fee: 5000.50
+    hourly_rate: 150
+    overage_rate: 175.25
+    overage_billable: false
+    rollover_hours: true
+    max_rollover: 10
+    rollover_expires_after: 3
+    rounding_minutes: 15
+    count_non_billable: true
+    payment_terms_days: 30
+    alert_client_at: 95
+    checkin: true
+    portal_entries: true
+    opening_bank: 4.5
+    start: 2026-01
+    end: 2027-06
+    billing_name: Zeta GmbH
+    billing_address: "Hauptstr. 1\n10115 Berlin"
+    tax_id: DE123
+    tax_rate: 19
+    terms:
+      - from: 2026-07
+        monthly_hours: 40
+        overage_rate: 180
+      - from: 2026-09
+        monthly_fee: 6000
+  alpha:
+    client: Alpha
+    unit: sessions
+    monthly_hours: 8
+    monthly_fee: 1000
+    currency: JPY
+    opening_bank: 2
+    terms:
+      - from: 2026-05
+  beta:
+    client: Beta
+    contacts: []
+    monthly_hours: 0
+    monthly_fee: 0
+    max_rollover: 5
+    start: 2026-06
+`
+	dir := t.TempDir()
+	for name, path := range map[string]string{
+		"example": filepath.Join("..", "examples", "retainer.yaml"),
+		"rich":    write(t, dir, "rich.yaml", rich),
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := Load(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := t.TempDir()
+			for _, what := range []string{"miss", "hit", "hit again"} {
+				got, err := LoadCached(path, nil, cache)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Warnings(), want.Warnings()) {
+					t.Fatalf("%s: %+v\nwarnings %q\nwant %+v\nwarnings %q", what, got, got.Warnings(), want, want.Warnings())
+				}
+				for i, k := range got.Contracts {
+					if (k.TakeOver == k.Start) != (want.Contracts[i].TakeOver == want.Contracts[i].Start) {
+						t.Errorf("%s: %s: TakeOver shares Start's pointer otherwise than a fresh load", what, k.ID)
+					}
+				}
+			}
+			if name == "rich" && len(want.Warnings()) == 0 {
+				t.Error("the rich config gives no warnings: the test checks none")
+			}
+		})
 	}
 }

@@ -393,13 +393,12 @@ func loadFile(path string, environ []string, cacheDir string) (*Config, error) {
 	var (
 		key       [32]byte
 		fileMap   map[string]any
-		contracts map[string]any          // the file's contracts as parsed
-		docs      map[string]*contractDoc // or as decoded, from the cache
-		top       []byte                  // fileMap for the cache, taken before koanf sees it
+		contracts map[string]any // the file's contracts as parsed
+		top       []byte         // fileMap for the cache, taken before koanf sees it
 	)
 	if cacheDir != "" {
 		key = cacheKey(body, environ)
-		fileMap, docs = readCache(cacheDir, path, key)
+		fileMap, l.cached = readCache(cacheDir, path, key)
 	}
 	if fileMap == nil {
 		parsed, err := parseYAML(body)
@@ -438,8 +437,8 @@ func loadFile(path string, environ []string, cacheDir string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: environment: %w", path, err)
 	}
 	if envContracts, ok := k.Get("contracts").(map[string]any); ok {
-		if docs != nil {
-			// The environment changes contracts the cache holds decoded:
+		if l.cached != nil {
+			// The environment changes contracts the cache holds built:
 			// merged with the file's as written, not cached.
 			return loadFile(path, environ, "")
 		}
@@ -461,17 +460,13 @@ func loadFile(path string, environ []string, cacheDir string) (*Config, error) {
 		top = nil // what the cache would keep is not the file alone
 	}
 
-	doc := l.decode(k, contracts, docs)
-	var entry []byte
-	if top != nil && len(l.errs) == 0 {
-		entry = encodeCache(key, top, doc.Contracts) // before build reads the docs
-	}
+	doc := l.decode(k, contracts, l.cached != nil)
 	cfg := l.build(doc)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
-	if entry != nil {
-		writeCache(cacheDir, path, entry)
+	if top != nil && l.built != nil {
+		writeCache(cacheDir, path, encodeCache(key, top, l.built))
 	}
 	sort.Strings(l.warnings)
 	cfg.warnings = l.warnings
@@ -487,6 +482,10 @@ type loader struct {
 	failed   map[string]bool   // paths whose value could not be decoded
 	envVars  map[string]string // dotted key → the variable that set it
 	warnings []string
+
+	// cached are the contracts of a cache hit, which build takes as they
+	// are; built, those build made, to be cached.
+	cached, built *cachedContracts
 }
 
 func newLoader(path string) *loader {

@@ -305,7 +305,10 @@ func decoderConfig() *mapstructure.DecoderConfig {
 // decode unmarshals the merged file and environment into a document with
 // the defaults already in place, turning every decoding error into a
 // FieldError at its dotted path.
-func (l *loader) decode(k *koanf.Koanf, contracts map[string]any, decoded map[string]*contractDoc) *document {
+//
+// With cached set the contracts come built from the parse cache: they are
+// not decoded.
+func (l *loader) decode(k *koanf.Koanf, contracts map[string]any, cached bool) *document {
 	doc := defaultDocument()
 	err := k.UnmarshalWithConf("", &doc, koanf.UnmarshalConf{DecoderConfig: decoderConfig()})
 	l.decodeErrors(err, func(name string) string { return name })
@@ -314,8 +317,7 @@ func (l *loader) decode(k *koanf.Koanf, contracts map[string]any, decoded map[st
 		doc.Notify.Email.Port = DefaultSMTPSPort
 	}
 
-	if decoded != nil { // from the parse cache
-		doc.Contracts = decoded
+	if cached {
 		return &doc
 	}
 	doc.Contracts = make(map[string]*contractDoc, len(contracts))

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,7 +91,16 @@ func (l *loader) build(d *document) *Config {
 	if !billing.KnownCurrency(moneyCurrency) {
 		moneyCurrency = DefaultCurrency // reported above; amounts are still checked
 	}
-	c.Contracts = l.contracts(d.Contracts, moneyCurrency)
+	if l.cached != nil {
+		c.Contracts = l.cached.list
+		l.warnings = append(l.warnings, l.cached.warnings...)
+	} else {
+		errs, warned := len(l.errs), len(l.warnings)
+		c.Contracts = l.contracts(d.Contracts, moneyCurrency)
+		if len(l.errs) == errs { // for the parse cache, which leaves out TakeOver (set below)
+			l.built = &cachedContracts{list: c.Contracts, warnings: slices.Clone(l.warnings[warned:])}
+		}
+	}
 	for _, k := range c.Contracts {
 		k.TakeOver = k.Start
 		if c.GoLive != nil && (k.TakeOver == nil || *c.GoLive > *k.TakeOver) {

@@ -99,22 +99,51 @@ func (st *Statement) StatusAt(asOf billing.Date) string {
 
 // state is what the open periods are computed from.
 type state struct {
-	last      billing.Period // last closed period; valid when hasLast
-	hasLast   bool
-	bank      map[string][]billing.Lot // lots carried out of last
-	adjust    map[string]int64         // pending late adjustments
-	firstUsed map[string]billing.Period
-	usage     map[string][]periodUsage // by contract, periods ascending
+	last    billing.Period // last closed period; valid when hasLast
+	hasLast bool
+	// byID is what each contract's open periods start from: one map, so
+	// that a row read and a contract computed cost one lookup each.
+	byID map[string]*contractState
+	slab []contractState // where byID's values are allocated, a chunk at a time
+}
+
+// contractState is one contract's part of the state.
+type contractState struct {
+	bank      []billing.Lot // lots carried out of last
+	adjust    int64         // pending late adjustments
+	firstUsed billing.Period
+	hasFirst  bool
+	usage     []periodUsage // periods ascending
+}
+
+// of returns the state of contract id, made empty if it has none yet.
+func (st *state) of(id string) *contractState {
+	if cs := st.byID[id]; cs != nil {
+		return cs
+	}
+	if len(st.slab) == cap(st.slab) {
+		st.slab = make([]contractState, 0, max(64, cap(st.slab)))
+	}
+	st.slab = append(st.slab, contractState{})
+	cs := &st.slab[len(st.slab)-1]
+	st.byID[id] = cs
+	return cs
 }
 
 // loadState reads what the open periods through upTo are computed from: for
 // every contract, or for one when only is not empty (a statement, a message).
 func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string) (*state, error) {
+	return loadStateSized(ctx, tx, upTo, only, 0)
+}
+
+// loadStateSized is loadState with room made for contracts contracts, so
+// that the state of 10,000 contracts is not grown and rehashed row by row.
+func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string, contracts int) (*state, error) {
 	filter, fargs, order := "", []any(nil), " ORDER BY period, contract_id"
 	if only != "" { // one contract's rows, by the (contract_id, period) key
 		filter, fargs, order = " AND contract_id = ?", []any{only}, " ORDER BY contract_id, period"
 	}
-	st := &state{bank: map[string][]billing.Lot{}, adjust: map[string]int64{}, firstUsed: map[string]billing.Period{}, usage: map[string][]periodUsage{}}
+	st := &state{byID: make(map[string]*contractState, contracts), slab: make([]contractState, 0, contracts)}
 	var err error
 	if st.last, st.hasLast, err = lastClosed(ctx, tx); err != nil {
 		return nil, err
@@ -127,21 +156,27 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string
 		if err != nil {
 			return nil, err
 		}
+		var cs *contractState
+		var last string
+		var id sql.RawBytes // one buffer, copied out only for a new contract
 		for rows.Next() {
-			var id string
 			var earned, secs int64
 			if err := rows.Scan(&id, &earned, &secs); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			st.bank[id] = append(st.bank[id], billing.Lot{Earned: billing.Period(earned), Seconds: secs})
+			if cs == nil || string(id) != last { // a contract's lots arrive together
+				last = string(id)
+				cs = st.of(last)
+			}
+			cs.bank = append(cs.bank, billing.Lot{Earned: billing.Period(earned), Seconds: secs})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
 		if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL`+filter+` GROUP BY contract_id`, fargs,
-			func(id string, v int64) { st.adjust[id] = v }); err != nil {
+			func(id string, v int64) { st.of(id).adjust = v }); err != nil {
 			return nil, err
 		}
 	}
@@ -154,18 +189,24 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string
 		return nil, err
 	}
 	defer rows.Close()
+	periods := int(min(max(upTo-lo+1, 1), 24)) // room for each contract's open periods
+	var id sql.RawBytes                        // one buffer: looked up without a copy when the contract has a state
 	for rows.Next() {
-		var id string
 		var p, counted, entries int64
 		if err := rows.Scan(&id, &p, &counted, &entries); err != nil {
 			return nil, err
 		}
-		if entries > 0 {
-			if _, seen := st.firstUsed[id]; !seen {
-				st.firstUsed[id] = billing.Period(p)
-			}
+		cs := st.byID[string(id)]
+		if cs == nil {
+			cs = st.of(string(id))
 		}
-		st.usage[id] = append(st.usage[id], periodUsage{billing.Period(p), counted})
+		if entries > 0 && !cs.hasFirst {
+			cs.firstUsed, cs.hasFirst = billing.Period(p), true
+		}
+		if cs.usage == nil {
+			cs.usage = make([]periodUsage, 0, periods)
+		}
+		cs.usage = append(cs.usage, periodUsage{billing.Period(p), counted})
 	}
 	return st, rows.Err()
 }
@@ -195,14 +236,20 @@ type periodUsage struct {
 // ledger hands what the state holds for contract c to billing, which runs
 // the open periods forward.
 func (st *state) ledger(c *billing.Contract) billing.Ledger {
-	l := billing.Ledger{Bank: st.bank[c.ID], Adjustment: st.adjust[c.ID]}
+	var l billing.Ledger
 	if st.hasLast {
 		l.LastClosed = &st.last
 	}
-	if first, ok := st.firstUsed[c.ID]; ok {
+	cs := st.byID[c.ID]
+	if cs == nil {
+		return l
+	}
+	l.Bank, l.Adjustment = cs.bank, cs.adjust
+	if cs.hasFirst {
+		first := cs.firstUsed
 		l.FirstUsed = &first
 	}
-	if usage := st.usage[c.ID]; len(usage) > 0 {
+	if usage := cs.usage; len(usage) > 0 {
 		// Asked in ascending order: walk the contract's rows once.
 		l.Used = func(q billing.Period) int64 {
 			for len(usage) > 0 && usage[0].period < q {
@@ -246,10 +293,11 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 		only = rules.list[0].ID
 	}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		st, err := loadState(ctx, tx, p, only)
+		st, err := loadStateSized(ctx, tx, p, only, len(rules.list))
 		if err != nil {
 			return err
 		}
+		v.Rows = make([]Row, 0, len(rules.list)) // a Row is large: not grown by copies
 		v.Closed = st.hasLast && p <= st.last
 		if v.Closed {
 			// One contract's status reads its own frozen row and lots, by the
@@ -274,6 +322,9 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 					v.Rows = append(v.Rows, openRow(c, f))
 				}
 			}
+		}
+		if len(v.Rows) == 0 {
+			v.Rows = nil // as a view without rows always was
 		}
 		if err := s.decorate(ctx, tx, p, v.Rows); err != nil {
 			return err
@@ -302,7 +353,7 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 	if len(rows) == 0 {
 		return nil
 	}
-	idx := map[string]*Row{}
+	idx := make(map[string]*Row, len(rows))
 	for i := range rows {
 		idx[rows[i].Contract.ID] = &rows[i]
 	}

@@ -26,10 +26,10 @@ import (
 // pairs' time ratios and each side's median. The machine is shared and
 // noisy: compare the ratios, not the absolute times. Run with
 //
-//	go test ./cmd/retainer -run '^$' -bench StatusVsRead -benchtime 7x
+//	go test ./cmd/retainer -run '^$' -bench StatusVsRead -benchtime 20x
 //
 // and RETAINER_BENCH_10M=1 to add 10,000,000 entries (seeding takes about
-// a minute).
+// three minutes on the 2-core machine).
 func BenchmarkStatusVsRead(b *testing.B) {
 	parent := b
 	// closed: how many of the months before October are closed, as a

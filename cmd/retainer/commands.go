@@ -176,7 +176,7 @@ func (a *invocation) status(ctx context.Context, c *cmdline) error {
 		return err
 	}
 	if c.json {
-		return report.StatusJSON(v, c.cfg.Currency, asOf).WriteJSON(a.stdout)
+		return report.WriteStatusJSON(a.stdout, v, c.cfg.Currency, asOf)
 	}
 	report.WriteStatusTable(a.stdout, v, c.cfg.Currency, asOf, report.StatusLayout{Wide: c.format == statusWide})
 	return nil
