@@ -40,6 +40,13 @@ type Handover interface {
 	End(i int, err error)
 }
 
+// Awaiter is a Handover whose messages are still being rendered: a
+// BatchSender calls Await(i) before it first reads message i, which waits
+// for it; false means message i is not to be sent (ErrNotSent).
+type Awaiter interface {
+	Await(i int) bool
+}
+
 // ErrNotSent is the error of a message that a BatchSender did not hand
 // over: Handover.Begin said no, or ctx ended before its turn.
 var ErrNotSent = errors.New("not sent")
@@ -66,8 +73,9 @@ type Replacer interface {
 
 // Dispatcher delivers what the outbox holds: each message at most once, with
 // retries and exponential backoff for temporary failures. It claims, renders
-// and sends a batch at a time, so memory does not grow with the outbox and a
-// crash leaves at most one message per connection in doubt.
+// and sends a batch at a time — each message sent as soon as it is
+// rendered, while the next ones render — so memory does not grow with the
+// outbox and a crash leaves at most one message per connection in doubt.
 type Dispatcher struct {
 	Outbox      Outbox
 	Routes      map[string]Route // by channel
@@ -258,7 +266,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context, force bool) (Result, error) {
 }
 
 // deliver renders and sends one claimed batch and records every outcome;
-// what it did not hand over, because ctx ended, goes back to pending.
+// what it did not hand over, because ctx ended, goes back to pending. The
+// messages are sent in order as they are rendered: the renders of the
+// next ones (the CPU) overlap the connection's round trips.
 func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []store.OutboxMessage, now time.Time, res *Result) error {
 	ids := make([]int64, len(batch))
 	for i, m := range batch {
@@ -268,21 +278,11 @@ func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []sto
 	rctx, stop := d.recordContext(ctx)
 	defer stop()
 
-	msgs, renderErrs := d.render(ctx, batch)
-	if ctx.Err() != nil {
-		// Stopping (shutdown): nothing was sent; the claims go back to
-		// pending, untouched, instead of failing on the cancelled context.
-		return errors.Join(d.Outbox.Release(rctx, owner, ids), ctx.Err())
-	}
+	r := d.render(ctx, batch)
+	defer r.stop()
 	b := &book{d: d, ctx: rctx, owner: owner, now: now, res: res}
-	done := make([]bool, len(batch)) // its outcome is written, or on its way
 	byChannel := map[string][]int{}
 	for i, m := range batch {
-		if renderErrs[i] != nil {
-			b.outcome(m, "", renderErrs[i])
-			done[i] = true
-			continue
-		}
 		byChannel[m.Channel] = append(byChannel[m.Channel], i)
 	}
 	channels := make([]string, 0, len(byChannel))
@@ -290,55 +290,65 @@ func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []sto
 		channels = append(channels, ch)
 	}
 	slices.Sort(channels)
+	ended := make([]bool, len(batch))        // handed over, its outcome kept
+	sendErrs := make([]error, len(batch))    // the transport's, for one not handed over
+	transports := make([]string, len(batch)) // "" = not offered to a transport
 	for _, ch := range channels {
 		if ctx.Err() != nil || b.err != nil {
 			break
 		}
+		route, ok := d.Routes[ch]
+		if !ok {
+			continue // no transport: each gets its render's error, below
+		}
 		idx := byChannel[ch]
-		route := d.Routes[ch]
-		h := &handover{ctx: ctx, b: b, route: route, ended: make([]bool, len(idx))}
+		h := &handover{ctx: ctx, b: b, route: route, r: r, idx: idx, ended: make([]bool, len(idx))}
 		_, h.replaces = route.Sender.(Replacer)
-		group := make([]*Message, len(idx))
+		h.group = make([]*Message, len(idx)) // each set by h.Await
 		h.msgs = make([]store.OutboxMessage, len(idx))
 		for j, i := range idx {
-			group[j], h.msgs[j] = msgs[i], batch[i]
+			h.msgs[j] = batch[i]
 		}
 		var errs []error
 		if bs, ok := route.Sender.(BatchSender); ok {
-			errs = bs.SendBatch(ctx, group, h)
+			errs = bs.SendBatch(ctx, h.group, h)
 		} else {
-			errs = make([]error, len(group))
-			for j, m := range group {
-				if !h.Begin(j) {
+			errs = make([]error, len(idx))
+			for j := range idx {
+				if ctx.Err() != nil || !h.Await(j) || !h.Begin(j) {
 					errs[j] = ErrNotSent
 					continue
 				}
-				errs[j] = route.Sender.Send(ctx, m)
+				errs[j] = route.Sender.Send(ctx, h.group[j])
 				h.End(j, errs[j])
 			}
 		}
 		for j, i := range idx {
-			switch {
-			case h.ended[j]:
-				done[i] = true
-			case errors.Is(errs[j], ErrNotSent) || ctx.Err() != nil || b.err != nil:
-				// Not handed over: released below.
-			default:
-				// Never handed over, with an outcome all the same (the
-				// connection could not be made; the message could not be
-				// built).
-				b.outcome(batch[i], route.Transport, errs[j])
-				done[i] = true
-			}
+			ended[i], sendErrs[i], transports[i] = h.ended[j], errs[j], route.Transport
+		}
+	}
+	r.wait()
+	unsent := []int64{}
+	for i, m := range batch {
+		switch {
+		case ended[i]:
+		case ctx.Err() != nil || b.err != nil:
+			// Stopping (shutdown), or the records failed: not handed over,
+			// released below (a render that failed because ctx ended is
+			// not the message's failure).
+			unsent = append(unsent, m.ID)
+		case r.errs[i] != nil:
+			b.outcome(m, "", r.errs[i])
+		case transports[i] == "" || errors.Is(sendErrs[i], ErrNotSent):
+			unsent = append(unsent, m.ID)
+		default:
+			// Never handed over, with an outcome all the same (the
+			// connection could not be made; the message could not be
+			// built).
+			b.outcome(m, transports[i], sendErrs[i])
 		}
 	}
 	b.flush()
-	var unsent []int64
-	for i, m := range batch {
-		if !done[i] {
-			unsent = append(unsent, m.ID)
-		}
-	}
 	if b.err != nil {
 		// The database refused the records for longer than rctx allowed:
 		// stop. The claims left are settled by RecoverClaims (handed over:
@@ -353,12 +363,26 @@ func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []sto
 	return ctx.Err()
 }
 
-// render renders a batch, one worker a core (a statement's chart is the
-// costly part). A message that cannot be rendered, or has no route, gets a
-// permanent error.
-func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) ([]*Message, []error) {
-	msgs := make([]*Message, len(batch))
-	errs := make([]error, len(batch))
+// rendering is a batch being rendered, one worker a core (a statement's
+// chart and PDF are the costly part), in order: message i is ready (msgs[i]
+// or errs[i] set) once ready[i] is closed. A message that cannot be
+// rendered, or has no route, gets a permanent error; one not rendered
+// because ctx ended, neither.
+type rendering struct {
+	msgs   []*Message
+	errs   []error
+	ready  []chan struct{}
+	cancel func()
+	done   chan struct{} // closed when every worker has ended
+}
+
+func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) *rendering {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &rendering{msgs: make([]*Message, len(batch)), errs: make([]error, len(batch)),
+		ready: make([]chan struct{}, len(batch)), cancel: cancel, done: make(chan struct{})}
+	for i := range r.ready {
+		r.ready[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for w := 0; w < min(runtime.GOMAXPROCS(0), len(batch)); w++ {
@@ -366,33 +390,57 @@ func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) ([
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				m := batch[i]
-				if _, ok := d.Routes[m.Channel]; !ok {
-					errs[i] = &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
-					continue
-				}
-				msg, err := d.Render(ctx, m)
-				if errors.Is(err, ErrObsolete) {
-					errs[i] = err // cancelled, not failed (see Decide)
-					continue
-				}
-				if err != nil {
-					errs[i] = &PermanentError{fmt.Errorf("render: %w", err)}
-					continue
-				}
-				msgs[i] = msg
+				r.msgs[i], r.errs[i] = d.renderOne(ctx, batch[i])
+				close(r.ready[i])
 			}
 		}()
 	}
-	for i := range batch {
-		if ctx.Err() != nil {
-			break
+	go func() {
+	feed:
+		for i := range batch {
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				break feed
+			}
 		}
-		work <- i
+		close(work)
+		wg.Wait()
+		for i := range r.ready {
+			select {
+			case <-r.ready[i]:
+			default:
+				close(r.ready[i]) // never rendered: ctx ended
+			}
+		}
+		close(r.done)
+	}()
+	return r
+}
+
+// wait waits for every render of r.
+func (r *rendering) wait() { <-r.done }
+
+// stop ends r's renders and waits for them.
+func (r *rendering) stop() {
+	r.cancel()
+	r.wait()
+}
+
+// renderOne renders m; a message that cannot be rendered, or has no route,
+// gets a permanent error.
+func (d *Dispatcher) renderOne(ctx context.Context, m store.OutboxMessage) (*Message, error) {
+	if _, ok := d.Routes[m.Channel]; !ok {
+		return nil, &PermanentError{fmt.Errorf("no transport for channel %q", m.Channel)}
 	}
-	close(work)
-	wg.Wait()
-	return msgs, errs
+	msg, err := d.Render(ctx, m)
+	if errors.Is(err, ErrObsolete) {
+		return nil, err // cancelled, not failed (see Decide)
+	}
+	if err != nil {
+		return nil, &PermanentError{fmt.Errorf("render: %w", err)}
+	}
+	return msg, nil
 }
 
 // heartbeat renews the claims on ids every third of the lease until the
@@ -527,8 +575,27 @@ type handover struct {
 	b        *book
 	route    Route
 	replaces bool // the transport is a Replacer: no hand-over to write
+	r        *rendering
+	idx      []int      // the group's messages in the batch
+	group    []*Message // the group's messages, each set when rendered (Await)
 	msgs     []store.OutboxMessage
 	ended    []bool
+}
+
+// Await waits for the render of the group's message i and sets it; false:
+// it is not to be sent (its render failed, or ctx ended first).
+func (h *handover) Await(i int) bool {
+	k := h.idx[i]
+	select {
+	case <-h.r.ready[k]:
+	case <-h.ctx.Done():
+		return false
+	}
+	if h.r.errs[k] != nil || h.r.msgs[k] == nil {
+		return false
+	}
+	h.group[i] = h.r.msgs[k]
+	return true
 }
 
 func (h *handover) Begin(i int) bool {

@@ -117,51 +117,47 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 // h, when not nil, hears of each message just before it is handed to the
 // connection (its MAIL, RCPT and DATA) and of its outcome right after: a
 // message h refuses, or one whose turn comes after ctx ended, is not sent
-// and gets ErrNotSent. Cancelling ctx closes the connection.
+// and gets ErrNotSent. When h is an Awaiter, message i is read only once
+// h.Await(i) said it is ready (one it says no to gets ErrNotSent), and the
+// connection is taken for the first message that can go. Cancelling ctx
+// closes the connection.
 func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error {
 	errs := make([]error, len(ms))
 	if len(ms) == 0 {
 		return errs
 	}
 
-	// Build every message first; one that cannot be built is permanent and
-	// does not go out.
-	msgs := make([]*mail.Msg, 0, len(ms))
-	idx := make([]int, 0, len(ms)) // msgs[i] is ms[idx[i]]
-	for i, m := range ms {
-		gm, err := s.build(m)
+	// With an Awaiter, the messages are still being rendered: each is
+	// waited for, built and sent in turn, so that the first goes while the
+	// others render.
+	aw, _ := h.(Awaiter)
+	var c *smtpConn
+	var stop func() bool
+	var connErr error // the connection is gone: the rest are not tried
+	broken := false   // the connection must not carry another message
+	for i := range ms {
+		if aw != nil && (ctx.Err() != nil || !aw.Await(i)) {
+			errs[i] = fmt.Errorf("smtp: %w", ErrNotSent)
+			continue
+		}
+		// A message that cannot be built is permanent and does not go out.
+		gm, err := s.build(ms[i]) // read once Await said it is there
 		if err != nil {
 			errs[i] = &PermanentError{Err: s.redact(err)}
 			continue
 		}
-		msgs = append(msgs, gm)
-		idx = append(idx, i)
-	}
-	if len(msgs) == 0 {
-		return errs
-	}
-
-	setAll := func(err error) {
-		for _, i := range idx {
-			errs[i] = err
+		if connErr == nil && c == nil {
+			// The connection, for the first message that can go.
+			if c, connErr = s.take(ctx); connErr == nil {
+				// Cancelling ctx closes the connection, so that a command
+				// in flight is interrupted (go-mail only watches ctx while
+				// dialling).
+				stop = context.AfterFunc(ctx, c.closeConn)
+			}
 		}
-	}
-
-	c, err := s.take(ctx)
-	if err != nil {
-		setAll(err)
-		return errs
-	}
-	// Cancelling ctx closes the connection, so that a command in flight is
-	// interrupted (go-mail only watches ctx while dialling).
-	stop := context.AfterFunc(ctx, c.closeConn)
-
-	// One message at a time, so that the hand-over of each is known (go-mail
-	// has no hook at DATA: the hand-over is the message's turn).
-	var connErr error // the connection is gone: the rest are not tried
-	broken := false   // the connection must not carry another message
-	for k, gm := range msgs {
-		i := idx[k]
+		// One message at a time, so that the hand-over of each is known
+		// (go-mail has no hook at DATA: the hand-over is the message's
+		// turn).
 		switch {
 		case connErr != nil:
 			errs[i] = connErr
@@ -197,6 +193,9 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 		if h != nil {
 			h.End(i, errs[i])
 		}
+	}
+	if c == nil {
+		return errs
 	}
 	if !stop() || broken || ctx.Err() != nil {
 		c.close()
@@ -533,18 +532,16 @@ func (s *SMTP) build(m *Message) (*mail.Msg, error) {
 		if in.ContentType != "" {
 			opts = append(opts, mail.WithFileContentType(mail.ContentType(in.ContentType)))
 		}
-		if err := gm.EmbedReader(name, bytes.NewReader(in.Data), opts...); err != nil {
-			return nil, fmt.Errorf("smtp: message %q: inline %q: %w", m.Key, in.CID, err)
-		}
+		// The part's bytes as they are, not copied (go-mail's EmbedReader
+		// reads its reader into a copy); the same bytes are written.
+		gm.EmbedReadSeeker(name, bytes.NewReader(in.Data), opts...)
 	}
 	for _, at := range m.Attachments {
 		var opts []mail.FileOption
 		if at.ContentType != "" {
 			opts = append(opts, mail.WithFileContentType(mail.ContentType(at.ContentType)))
 		}
-		if err := gm.AttachReader(at.Name, bytes.NewReader(at.Data), opts...); err != nil {
-			return nil, fmt.Errorf("smtp: message %q: attachment %q: %w", m.Key, at.Name, err)
-		}
+		gm.AttachReadSeeker(at.Name, bytes.NewReader(at.Data), opts...) // not copied either
 	}
 	return gm, nil
 }

@@ -114,12 +114,13 @@ const (
 // process: about a quarter of the time of the UTF-8 fonts, for a larger
 // file (the whole font is embedded, not the glyphs used).
 func StatementPDF(in PDFInput) (pdf []byte, warnings []string, err error) {
-	return statementPDF(in, true)
+	return statementPDF(in, true, false)
 }
 
 // statementPDF is StatementPDF; tryWinAnsi false draws with the UTF-8
-// fonts whatever the text.
-func statementPDF(in PDFInput, tryWinAnsi bool) (pdf []byte, warnings []string, err error) {
+// fonts whatever the text; fpdfDeflate has fpdf compress the streams
+// itself (the same bytes: see deflatePDF).
+func statementPDF(in PDFInput, tryWinAnsi, fpdfDeflate bool) (pdf []byte, warnings []string, err error) {
 	if in.Data == nil || in.Data.Contract == nil {
 		return nil, nil, fmt.Errorf("pdf: no statement")
 	}
@@ -153,18 +154,26 @@ func statementPDF(in PDFInput, tryWinAnsi bool) (pdf []byte, warnings []string, 
 	var w *pdfWriter
 	if tryWinAnsi {
 		w = newPDFWriter(in, &pdfText{cov: cov, more: more}, &winAnsi)
+		w.f.SetCompression(fpdfDeflate)
 		w.render(chart)
 		w.f.Close() // the last page's footer
 	}
 	if w == nil || w.other {
 		w = newPDFWriter(in, &pdfText{cov: cov, more: more}, nil)
+		w.f.SetCompression(fpdfDeflate)
 		w.render(chart)
 	}
 	var buf bytes.Buffer
 	if err := w.f.Output(&buf); err != nil {
 		return nil, nil, fmt.Errorf("pdf %s: %w", invoiceNumberOf(in.Data), err)
 	}
-	return buf.Bytes(), w.text.warnings, nil
+	if fpdfDeflate {
+		return buf.Bytes(), w.text.warnings, nil
+	}
+	if pdf, err = deflatePDF(buf.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("pdf %s: %w", invoiceNumberOf(in.Data), err)
+	}
+	return pdf, w.text.warnings, nil
 }
 
 func invoiceNumberOf(d *store.StatementData) string {
@@ -205,7 +214,6 @@ func newPDFWriter(in PDFInput, text *pdfText, winAnsi *[2]winAnsiFont) *pdfWrite
 	f := fpdf.New("P", "mm", size, "")
 	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
 	f.SetAutoPageBreak(true, pdfMargin)
-	f.SetCompression(true)
 	f.SetCatalogSort(true) // resources in a fixed order: the same bytes every time
 	created := w.documentDate().Time()
 	f.SetCreationDate(created)

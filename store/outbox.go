@@ -390,7 +390,10 @@ func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool,
 		for rest := outcomes; len(rest) > 0; {
 			chunk := rest[:min(len(rest), outcomeChunk)]
 			rest = rest[len(chunk):]
-			n, err := recordOutcomes(ctx, tx, owner, p.Now, chunk)
+			// A hand-over with one outcome, the message before it: the
+			// steady pace, whose statements are kept prepared.
+			steady := p.HandOver != 0 && len(outcomes) == 1
+			n, err := s.recordOutcomes(ctx, tx, owner, p.Now, chunk, steady)
 			if err != nil {
 				return err
 			}
@@ -399,9 +402,12 @@ func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool,
 		if p.HandOver == 0 {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET handed_over_at = ?, transport = ?, claim_expires_at = ?
-			WHERE id = ? AND claimed_by = ? AND status = 'sending' AND handed_over_at IS NULL`,
-			p.Now.Unix(), p.Transport, leaseEnd(p.LeaseUntil), p.HandOver, owner)
+		st, err := s.recordStmt(ctx, tx, `UPDATE outbox SET handed_over_at = ?, transport = ?, claim_expires_at = ?
+			WHERE id = ? AND claimed_by = ? AND status = 'sending' AND handed_over_at IS NULL`, true)
+		if err != nil {
+			return fmt.Errorf("outbox %d: %w", p.HandOver, err)
+		}
+		res, err := st.ExecContext(ctx, p.Now.Unix(), p.Transport, leaseEnd(p.LeaseUntil), p.HandOver, owner)
 		if err != nil {
 			return fmt.Errorf("outbox %d: %w", p.HandOver, err)
 		}
@@ -418,6 +424,31 @@ func (s *DB) record(ctx context.Context, p Progress) (recorded int, handed bool,
 // outcomeChunk is how many outcomes one UPDATE writes (six parameters
 // each): a dispatcher's batch, far below the backends' parameter limits.
 const outcomeChunk = 500
+
+// recordStmt is query as a statement of tx: when keep, prepared once per
+// store (DB.stmts: a dispatcher records before every message it hands
+// over, and parsing the same few statements again each time cost about as
+// much as running them; database/sql prepares each again on a connection
+// that has not seen it, and drops it with its connection), else for tx
+// alone (closed with tx, as tx.ExecContext would). Only the statements of
+// a dispatcher's steady pace are kept — a hand-over with the outcome of
+// the message before it — not one per batch size.
+func (s *DB) recordStmt(ctx context.Context, tx *sql.Tx, query string, keep bool) (*sql.Stmt, error) {
+	if !keep {
+		return tx.PrepareContext(ctx, query)
+	}
+	st, ok := s.stmts.Load(query)
+	if !ok {
+		prepared, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
+			prepared.Close() // another got there first
+		}
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+}
 
 // oneOutcomeEach keeps one outcome per message, the one that writing them
 // in order would leave: an outcome after one that left its message
@@ -446,7 +477,8 @@ func oneOutcomeEach(outcomes []Outcome) []Outcome {
 // UPDATE of the outbox from a VALUES list of the outcomes (per message:
 // its status, transport, error, next attempt and sent time), returning the
 // messages it wrote, then one UPDATE of the statements of those sent.
-func recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time, outcomes []Outcome) (int, error) {
+// keep: both statements are kept prepared (recordStmts).
+func (s *DB) recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time, outcomes []Outcome, keep bool) (int, error) {
 	// VALUES columns are column1, column2, … on both backends; the casts
 	// type PostgreSQL's parameters, which VALUES alone leaves as text.
 	const row = `(CAST(? AS BIGINT), ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT)),`
@@ -459,11 +491,15 @@ func recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time
 		args = append(args, o.ID, o.Status, o.Transport, o.LastError, o.Next.Unix(), sent)
 	}
 	args = append(args, owner)
-	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = v.column2, transport = v.column3, last_error = v.column4,
+	st, err := s.recordStmt(ctx, tx, `UPDATE outbox SET status = v.column2, transport = v.column3, last_error = v.column4,
 		next_attempt_at = v.column5, sent_at = COALESCE(v.column6, outbox.sent_at), claim_expires_at = 0
 		FROM (VALUES `+strings.TrimSuffix(strings.Repeat(row, len(outcomes)), ",")+`) AS v
 		WHERE outbox.id = v.column1 AND outbox.claimed_by = ? AND outbox.status IN ('sending', 'unknown')
-		RETURNING id, status`, args...)
+		RETURNING id, status`, keep)
+	if err != nil {
+		return 0, fmt.Errorf("outbox outcomes: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("outbox outcomes: %w", err)
 	}
@@ -490,9 +526,12 @@ func recordOutcomes(ctx context.Context, tx *sql.Tx, owner string, now time.Time
 	}
 	// A statement email (the outbox row that carries an invoice number)
 	// sent: its invoice is sent.
-	if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE status = 'pending'
-		AND invoice_number IN (SELECT invoice_number FROM outbox WHERE id IN (`+placeholders(len(sent))+`) AND invoice_number <> '')`,
-		append([]any{now.Unix()}, sent...)...); err != nil {
+	st, err = s.recordStmt(ctx, tx, `UPDATE statements SET status = 'sent', sent_at = ? WHERE status = 'pending'
+		AND invoice_number IN (SELECT invoice_number FROM outbox WHERE id IN (`+placeholders(len(sent))+`) AND invoice_number <> '')`, keep)
+	if err == nil {
+		_, err = st.ExecContext(ctx, append([]any{now.Unix()}, sent...)...)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("invoices of sent statements: %w", err)
 	}
 	return written, nil

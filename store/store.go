@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -51,6 +52,10 @@ type DB struct {
 	// ver reads the data version on a connection of its own
 	// (store/version.go).
 	ver versionReader
+
+	// stmts are statements prepared once for the store's life, by their
+	// text (recordStmt); Close closes them.
+	stmts sync.Map
 }
 
 // DefaultBusyTimeout is how long a write waits for another process's write
@@ -188,6 +193,11 @@ func (s *DB) Postgres() bool { return s.d.postgres }
 // Close closes the database.
 func (s *DB) Close() error {
 	s.ver.close()
+	s.stmts.Range(func(q, st any) bool {
+		st.(*sql.Stmt).Close()
+		s.stmts.Delete(q)
+		return true
+	})
 	return s.db.Close()
 }
 
