@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,14 +57,24 @@ func (r *Rules) Prepare(e *Entry) {
 // fingerprint are the same work as far as billing and statements go. It is
 // the first 8 bytes of a SHA-256, compared only among one source's rows of
 // the same clients and dates.
+//
+// The bytes hashed are "day\x00seconds\x00true|false" and then "\x00" and
+// each name and text: stored fingerprints are compared with new ones, so
+// they never change. They are appended to one buffer on the stack and
+// hashed at once (an import computes one per row).
 func (e *Entry) fingerprint() int64 {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%d\x00%t", e.Date, e.Seconds, e.Billable)
-	for _, s := range []string{e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User} {
-		h.Write([]byte{0})
-		h.Write([]byte(s))
+	var stack [256]byte
+	b := strconv.AppendInt(stack[:0], int64(e.Date), 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, e.Seconds, 10)
+	b = append(b, 0)
+	b = strconv.AppendBool(b, e.Billable)
+	for _, s := range [...]string{e.Client, e.Project, e.ProjectCode, e.Task, e.Notes, e.User} {
+		b = append(b, 0)
+		b = append(b, s...)
 	}
-	return int64(binary.BigEndian.Uint64(h.Sum(nil)))
+	sum := sha256.Sum256(b)
+	return int64(binary.BigEndian.Uint64(sum[:8]))
 }
 
 // Rules are the contracts the entries are matched and counted with.

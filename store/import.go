@@ -41,9 +41,10 @@ type UnmatchedClient struct {
 // Nothing is visible until Commit; Rollback (or any error) leaves the
 // database as it was.
 //
-// Add stages the rows in temporary tables of the import's own connection,
-// which takes no lock on the database: however long the file takes to
-// read, other processes write meanwhile. Commit alone is the write
+// Add stages the rows without an external id in a spool file of the
+// import's own, and those with one in temporary tables of the import's own
+// connection: neither takes a lock on the database, so however long the
+// file takes to read, other processes write meanwhile. Commit alone is the write
 // transaction, holding the write lock for the reconciliation and the write.
 type Import struct {
 	s      *DB
@@ -62,13 +63,21 @@ type Import struct {
 	// temporary database, its pages written out each time.
 	staging bool
 	res     ImportResult
+	// cacheSize is the connection's page cache setting before a first
+	// import's write bounded it (SQLite; see importCache), set back by
+	// finish.
+	cacheSize int64
 
-	// Rows without an external id are staged in import_new, in multi-row
-	// INSERTs of up to insertChunk rows; Commit writes those the
-	// reconciliation keeps into entries.
-	pending []Entry
-	insert  *sql.Stmt // stages insertChunk rows without an id
-	seqNew  int64
+	// Rows without an external id are written to a spool file (see spool)
+	// while the file is read. Commit streams them into entries; when the
+	// source has stored rows in the file's dates to reconcile with, it
+	// first loads them into import_new (loaded), before the write
+	// transaction.
+	spool  *spool
+	loaded bool
+	// byPeriod is the usage of the rows without an id by contract and
+	// period (a few rows per contract), for a first import of their dates.
+	byPeriod periodDeltas
 	// usage is the usage of the rows without an id, by (contract, day),
 	// while it has at most usageLimit pairs; past that it is nil and
 	// usageInSQL set: Commit adds the usage up from import_new instead
@@ -144,6 +153,16 @@ func (s *DB) Cursor(ctx context.Context, source string) (string, error) {
 
 const insertChunk = 500
 
+// importCache is the page cache of an import's connection on SQLite while
+// it writes a first import of its dates (insertSpooled), in KiB as PRAGMA
+// cache_size takes it (negative), instead of the pool's 64 MiB: the write
+// appends to its tables and indexes, which a small cache serves, and
+// SQLite's memory for it (its cache, and its sorter's share for the
+// grouped usage) stays bounded whatever the file. A reconciliation keeps
+// the pool's cache: it reads the stored rows of the file's dates by day,
+// out of their order on disk.
+const importCache = -8192
+
 // BeginImport starts importing rows of one source ("harvest", "toggl", …).
 // It takes a connection of its own for the staging tables, and no lock.
 func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now time.Time) (*Import, error) {
@@ -151,7 +170,7 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usage: deltas{}, usageLimit: usageLimit, periods: periodDeltas{},
+	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usage: deltas{}, usageLimit: usageLimit, periods: periodDeltas{}, byPeriod: periodDeltas{},
 		combos: map[string]int32{}, spellings: map[rawCombo]int32{}, seed: maphash.MakeSeed()}
 	for _, q := range []string{
 		`CREATE TEMP TABLE IF NOT EXISTS import_rows (
@@ -207,13 +226,12 @@ func (im *Import) Rollback() {
 // and its connection back in the pool.
 func (im *Import) finish() {
 	im.done = true
-	for _, st := range []*sql.Stmt{im.insert, im.stage} {
-		if st != nil {
-			st.Close()
-		}
+	if im.stage != nil {
+		im.stage.Close()
 	}
-	// The staged rows take memory (temp_store is MEMORY) for as long as the
-	// connection lives; clear them even when the import was cancelled.
+	im.spool.close()
+	// The staged rows take space in the connection's temporary database for
+	// as long as it lives; clear them even when the import was cancelled.
 	ctx := context.WithoutCancel(im.ctx)
 	if im.staging {
 		im.conn.ExecContext(ctx, `ROLLBACK`)
@@ -221,6 +239,9 @@ func (im *Import) finish() {
 	}
 	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_new`, `DELETE FROM import_deleted`} {
 		im.conn.ExecContext(ctx, q)
+	}
+	if im.cacheSize != 0 {
+		im.conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, im.cacheSize))
 	}
 	im.conn.Close()
 }
@@ -253,11 +274,14 @@ func (im *Import) Add(e Entry) error {
 			im.usage, im.usageInSQL = nil, true
 		}
 	}
-	im.pending = append(im.pending, e)
-	if len(im.pending) == insertChunk {
-		return im.flush()
+	im.byPeriod.addCounts(contractPeriod{e.ContractID, e.Date.Period()}, e.Counted, e.Seconds, 1)
+	if im.spool == nil {
+		var err error
+		if im.spool, err = newSpool(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return im.spool.add(&e)
 }
 
 // addCombo numbers the combination of a row without an id.
@@ -369,36 +393,65 @@ func newInsert(n int) string {
 // in memory (about 100 bytes each) before it leaves that to SQL.
 const usageLimit = 100_000
 
-// flush stages the pending rows without an id.
-func (im *Import) flush() error {
-	if len(im.pending) == 0 {
-		return nil
+// preparer is a connection or a transaction.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// loadNew copies the spooled rows into import_new, for the reconciliation
+// with stored rows, insertChunk rows a statement: on the staging
+// connection before the write transaction, or in it (ex).
+func (im *Import) loadNew(ex preparer) error {
+	im.loaded = true
+	r, err := im.spool.reader()
+	if err != nil {
+		return err
 	}
-	st := im.insert
-	if len(im.pending) != insertChunk || st == nil {
-		var err error
-		if st, err = im.conn.PrepareContext(im.ctx, newInsert(len(im.pending))); err != nil {
-			return fmt.Errorf("stage rows: %w", err)
-		}
-		if len(im.pending) == insertChunk {
-			im.insert = st
-		} else {
+	full, err := ex.PrepareContext(im.ctx, newInsert(insertChunk))
+	if err != nil {
+		return fmt.Errorf("stage rows: %w", err)
+	}
+	defer full.Close()
+	args := make([]any, 0, insertChunk*16)
+	rows := 0
+	exec := func() error {
+		st := full
+		if rows != insertChunk {
+			var err error
+			if st, err = ex.PrepareContext(im.ctx, newInsert(rows)); err != nil {
+				return fmt.Errorf("stage rows: %w", err)
+			}
 			defer st.Close()
 		}
+		if _, err := st.ExecContext(im.ctx, args...); err != nil {
+			return fmt.Errorf("stage rows: %w", err)
+		}
+		args, rows = args[:0], 0
+		return nil
 	}
-	args := make([]any, 0, len(im.pending)*16)
-	for i := range im.pending {
-		e := &im.pending[i]
-		im.seqNew++
-		args = append(args, im.seqNew, im.comboOf(rawCombo{e.Client, e.Project, e.User}),
+	var e Entry
+	for {
+		ok, err := r.next(&e)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		args = append(args, r.seq, im.comboOf(rawCombo{e.Client, e.Project, e.User}),
 			im.contentKey(e.Seconds, e.Billable, e.ProjectCode, e.Task, e.Notes), int64(e.Date.Period()),
 			int64(e.Date), e.Seconds, boolInt(e.Billable), e.Client,
 			e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
+		if rows++; rows == insertChunk {
+			if err := exec(); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := st.ExecContext(im.ctx, args...); err != nil {
-		return fmt.Errorf("stage rows: %w", err)
+	if rows > 0 {
+		return exec()
 	}
-	im.pending = im.pending[:0]
 	return nil
 }
 
@@ -499,8 +552,20 @@ func (im *Import) Commit() (ImportResult, error) {
 		return ImportResult{}, fmt.Errorf("import already finished")
 	}
 	defer im.Rollback()
-	if err := im.flush(); err != nil {
-		return ImportResult{}, err
+	if im.idless > 0 {
+		// Stored rows to reconcile with are paired in import_new: load it
+		// now, while no lock is held. Should another import write some
+		// before the write transaction begins, reconcileWithoutIDs loads it
+		// there.
+		earlier, err := im.earlier(im.conn)
+		if err != nil {
+			return ImportResult{}, fmt.Errorf("import: %w", err)
+		}
+		if earlier {
+			if err := im.loadNew(im.conn); err != nil {
+				return ImportResult{}, err
+			}
+		}
 	}
 	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
@@ -594,27 +659,21 @@ func (im *Import) Commit() (ImportResult, error) {
 // stored rows that are not written the same way as a row of the file.
 func (im *Import) reconcileWithoutIDs(d deltas) error {
 	ctx, tx := im.ctx, im.tx
-	// Is there anything earlier to reconcile with? Not when the source was
-	// never imported before, nor when none of its earlier rows is dated in
-	// the file's range.
-	var earlier int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
-		im.source, im.batch).Scan(&earlier); err != nil {
+	earlier, err := im.earlier(tx)
+	if err != nil {
 		return err
 	}
-	const inRange = `source = ? AND external_id IS NULL AND day >= ? AND day <= ?`
-	args := []any{im.source, int64(im.first), int64(im.last)}
-	if earlier > 0 {
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE `+inRange+` LIMIT 1) AS x`,
-			args...).Scan(&earlier)
-		if err != nil {
+	if !earlier { // a first import of these dates
+		im.res.Imported += im.idless
+		return im.insertSpooled()
+	}
+	if !im.loaded {
+		if err := im.loadNew(tx); err != nil {
 			return err
 		}
 	}
-	if earlier == 0 { // a first import of these dates
-		im.res.Imported += im.idless
-		return im.insertNew(d, nil, true)
-	}
+	const inRange = `source = ? AND external_id IS NULL AND day >= ? AND day <= ?`
+	args := []any{im.source, int64(im.first), int64(im.last)}
 
 	// First pass: rows written the same way (the same fingerprint, which
 	// covers the day, the content and the names as written) pair. The

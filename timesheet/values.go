@@ -122,8 +122,17 @@ func parseDate(s string, order dateOrder, ev *evidence, line int) (billing.Date,
 	if sep == 0 {
 		return 0, false
 	}
-	p := strings.Split(s, string(sep))
-	if len(p) != 3 {
+	// Three parts, split without allocating (one date a row).
+	var p [3]string
+	rest, n := s, 0
+	for ; n < 3; n++ {
+		part, after, more := strings.Cut(rest, string(sep))
+		p[n], rest = part, after
+		if !more {
+			break
+		}
+	}
+	if n != 2 { // not exactly two separators
 		return 0, false
 	}
 	var y, m, d int
@@ -311,6 +320,15 @@ var groupSeparators = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "
 // decimalHours normalises "1,5", "1.234,5", "1,234.5", "1 234,5" to a dot
 // decimal and converts it exactly with billing.ParseHours.
 func decimalHours(s string) (int64, bool) {
+	if plainDecimal(s) { // "1.25", as most exports write hours: nothing to normalise
+		secs, err := billing.ParseHours(s)
+		return secs, err == nil
+	}
+	return normalisedHours(s)
+}
+
+// normalisedHours is decimalHours for any spelling.
+func normalisedHours(s string) (int64, bool) {
 	s = groupSeparators.Replace(s)
 	if s == "" {
 		return 0, false
@@ -369,6 +387,25 @@ func decimalHours(s string) (int64, bool) {
 	return secs, true
 }
 
+// plainDecimal reports whether s is digits, or digits, a dot and digits,
+// within the lengths decimalHours accepts: the form it would pass to
+// billing.ParseHours unchanged.
+func plainDecimal(s string) bool {
+	dot := -1
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' && dot < 0:
+			dot = i
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	if dot < 0 {
+		return len(s) > 0 && len(s) <= 7
+	}
+	return dot > 0 && dot <= 7 && len(s)-dot-1 > 0 && len(s)-dot-1 <= 9
+}
+
 // stripThousands removes sep when it groups digits by three; otherwise it
 // returns a string that fails the digit check.
 func stripThousands(s string, sep byte) string {
@@ -389,6 +426,12 @@ func stripThousands(s string, sep byte) string {
 // languages, Japanese はい/いいえ as seen in a localised Toggl export).
 // Empty reads as billable.
 func parseBillable(s string) (bool, bool) {
+	switch s { // as most exports write it: nothing to fold
+	case "Yes", "yes", "true":
+		return true, true
+	case "No", "no", "false":
+		return false, true
+	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "yes", "y", "true", "1", "sim", "ja", "sí", "si", "oui", "はい", "billable":
 		return true, true

@@ -1,0 +1,529 @@
+package store
+
+import (
+	"bufio"
+	"cmp"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"retainer/billing"
+)
+
+// spool holds an import's rows without an external id while the file is
+// read: a compact file of its own, written by Go, instead of a table of the
+// database. Staging a row in a temporary table bound 16 values and wrote
+// it through SQLite once more than the import does; here a row is a few
+// varints, its repeated strings (names, contract, code, task) written once
+// per import and then by number. Commit streams the file into entries, or
+// into the staging table when there are stored rows to reconcile with.
+//
+// The file is unlinked as soon as it is created (where the system allows
+// it): whatever ends the process, a kill included, it leaves nothing
+// behind.
+type spool struct {
+	f    *os.File
+	name string // still to remove when the system could not unlink it open
+	w    *bufio.Writer
+	n    int64 // rows written
+	// The interned strings: a string's number is its index in strs. At
+	// most limit (spoolInterned) of them; a string past that is written
+	// whole.
+	index map[string]uint32
+	strs  []string
+	boxed []any // strs as bound values, made once
+	limit int
+	buf   []byte
+}
+
+// spoolInterned bounds the strings an import interns (the names of a few
+// hundred thousand combinations, at most a few tens of MiB).
+const spoolInterned = 200_000
+
+// newSpool creates the spool file in the system's temporary directory.
+func newSpool() (*spool, error) {
+	f, err := os.CreateTemp("", "retainer-import-*.spool")
+	if err != nil {
+		return nil, fmt.Errorf("import spool: %w", err)
+	}
+	s := &spool{f: f, w: bufio.NewWriterSize(f, 1<<16), index: map[string]uint32{}, limit: spoolInterned}
+	if os.Remove(f.Name()) != nil {
+		s.name = f.Name()
+	}
+	return s, nil
+}
+
+// close closes and removes the file.
+func (s *spool) close() {
+	if s == nil || s.f == nil {
+		return
+	}
+	s.f.Close()
+	if s.name != "" {
+		os.Remove(s.name)
+	}
+	s.f = nil
+}
+
+// add appends one row: its day, seconds, billability, counted time and
+// fingerprint, then its strings.
+func (s *spool) add(e *Entry) error {
+	b := s.buf[:0]
+	b = binary.AppendVarint(b, int64(e.Date))
+	b = binary.AppendVarint(b, e.Seconds)
+	b = binary.AppendVarint(b, e.Counted)
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.fp))
+	if e.Billable {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = s.appendString(b, e.Client, true)
+	b = s.appendString(b, e.Project, true)
+	b = s.appendString(b, e.ProjectCode, true)
+	b = s.appendString(b, e.Task, true)
+	b = s.appendString(b, e.Notes, false)
+	b = s.appendString(b, e.User, true)
+	b = s.appendString(b, e.ContractID, true)
+	s.buf = b
+	s.n++
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("import spool: %w", err)
+	}
+	return nil
+}
+
+// appendString writes a string as a varint tag: an even tag is the number
+// of an interned string (times two), an odd one the length of the bytes
+// that follow (times two, plus one). Notes, which rarely repeat, are
+// always written whole.
+func (s *spool) appendString(b []byte, v string, intern bool) []byte {
+	if intern {
+		if i, ok := s.index[v]; ok {
+			return binary.AppendUvarint(b, uint64(i)<<1)
+		}
+		if len(s.strs) < s.limit {
+			i := uint32(len(s.strs))
+			s.index[v] = i
+			s.strs = append(s.strs, v)
+			s.boxed = append(s.boxed, v)
+			return binary.AppendUvarint(b, uint64(i)<<1)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(v))<<1|1)
+	return append(b, v...)
+}
+
+// spoolReader reads a spool's rows back, in the order they were added.
+type spoolReader struct {
+	s   *spool
+	r   *bufio.Reader
+	seq int64 // the last row read, from 1
+	buf []byte
+}
+
+// reader flushes the spool and reads it from its start.
+func (s *spool) reader() (*spoolReader, error) {
+	if err := s.w.Flush(); err != nil {
+		return nil, fmt.Errorf("import spool: %w", err)
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("import spool: %w", err)
+	}
+	return &spoolReader{s: s, r: bufio.NewReaderSize(s.f, 1<<16)}, nil
+}
+
+var errSpool = errors.New("import spool: damaged")
+
+// next reads the next row into e, and returns false after the last one.
+func (r *spoolReader) next(e *Entry) (bool, error) {
+	if r.seq == r.s.n {
+		return false, nil
+	}
+	day, err := binary.ReadVarint(r.r)
+	if err != nil {
+		return false, r.fail(err)
+	}
+	if e.Seconds, err = binary.ReadVarint(r.r); err != nil {
+		return false, r.fail(err)
+	}
+	if e.Counted, err = binary.ReadVarint(r.r); err != nil {
+		return false, r.fail(err)
+	}
+	var fixed [9]byte
+	if _, err := io.ReadFull(r.r, fixed[:]); err != nil {
+		return false, r.fail(err)
+	}
+	e.Date = billing.Date(day)
+	e.fp = int64(binary.LittleEndian.Uint64(fixed[:8]))
+	e.Billable = fixed[8] == 1
+	for _, p := range []*string{&e.Client, &e.Project, &e.ProjectCode, &e.Task, &e.Notes, &e.User, &e.ContractID} {
+		if *p, err = r.string(); err != nil {
+			return false, r.fail(err)
+		}
+	}
+	r.seq++
+	return true, nil
+}
+
+// nextArgs appends the next row's values in entries to args, in the order
+// of newCols, and reports false after the last row.
+func (r *spoolReader) nextArgs(args []any) ([]any, bool, error) {
+	if r.seq == r.s.n {
+		return args, false, nil
+	}
+	var num [3]int64
+	for i := range num {
+		v, err := binary.ReadVarint(r.r)
+		if err != nil {
+			return args, false, r.fail(err)
+		}
+		num[i] = v
+	}
+	var fixed [9]byte
+	if _, err := io.ReadFull(r.r, fixed[:]); err != nil {
+		return args, false, r.fail(err)
+	}
+	var strs [7]any
+	for i := range strs {
+		v, err := r.value()
+		if err != nil {
+			return args, false, r.fail(err)
+		}
+		strs[i] = v
+	}
+	// day, seconds, billable, client, project, project_code, task, notes,
+	// user_name, contract_id, counted, fingerprint
+	args = append(args, num[0], num[1], int64(fixed[8]), strs[0], strs[1], strs[2], strs[3], strs[4], strs[5], strs[6],
+		num[2], int64(binary.LittleEndian.Uint64(fixed[:8])))
+	r.seq++
+	return args, true, nil
+}
+
+// value reads a string as a bound value: an interned one as boxed once.
+func (r *spoolReader) value() (any, error) {
+	tag, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		return nil, err
+	}
+	if tag&1 == 0 {
+		if tag>>1 >= uint64(len(r.s.boxed)) {
+			return nil, errSpool
+		}
+		return r.s.boxed[tag>>1], nil
+	}
+	return r.inline(tag >> 1)
+}
+
+func (r *spoolReader) string() (string, error) {
+	tag, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		return "", err
+	}
+	if tag&1 == 0 {
+		if tag>>1 >= uint64(len(r.s.strs)) {
+			return "", errSpool
+		}
+		return r.s.strs[tag>>1], nil
+	}
+	return r.inline(tag >> 1)
+}
+
+// inline reads a string of n bytes written whole.
+func (r *spoolReader) inline(n uint64) (string, error) {
+	if n > 1<<31 {
+		return "", errSpool
+	}
+	if uint64(cap(r.buf)) < n {
+		r.buf = make([]byte, n)
+	}
+	b := r.buf[:n]
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func (r *spoolReader) fail(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("import spool, row %d: %w", r.seq+1, err)
+}
+
+// earlier reports whether the source has stored rows without an id dated
+// in the file's range, from an earlier import: rows the file's must be
+// reconciled with. Not when the source was never imported before, nor
+// when none of its earlier rows is dated in the file's range.
+func (im *Import) earlier(q preparer) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(im.ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
+		im.source, im.batch).Scan(&n); err != nil || n == 0 {
+		return false, err
+	}
+	err := q.QueryRowContext(im.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries
+		WHERE source = ? AND external_id IS NULL AND day >= ? AND day <= ? LIMIT 1) AS x`,
+		im.source, int64(im.first), int64(im.last)).Scan(&n)
+	return n > 0, err
+}
+
+// spoolChunk is how many rows one INSERT of spooled rows into entries
+// carries (12 bound values each).
+const spoolChunk = 1000
+
+// sqlString quotes s as an SQL string literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// insertSpooled writes every spooled row into entries, in the file's
+// order, straight from the spool: a first import of its dates, with
+// nothing to reconcile. What is the same for every row (the source, the
+// batch, the times) is written in the statement, not bound. Their usage
+// is added as the import held it: usage_daily from the (contract, day)
+// pairs while they were at most usageLimit, else in one grouped upsert
+// from the rows just written (the ids above the largest before them, of
+// this batch), and usage from byPeriod.
+func (im *Import) insertSpooled() error {
+	ctx, tx := im.ctx, im.tx
+	if !im.s.d.postgres {
+		if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&im.cacheSize); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, importCache)); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+	}
+	var before int64
+	if im.usageInSQL {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM entries`).Scan(&before); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+	}
+	now := im.now.Unix()
+	tuple := fmt.Sprintf(`(%s, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, %d, %d, %d)`, sqlString(im.source), im.batch, now, now)
+	// On SQLite, OR ROLLBACK: a statement that fails ends the transaction
+	// (as any error ends the import), so SQLite keeps no statement journal
+	// of the pages each 1,000-row statement changes.
+	verb := `INSERT OR ROLLBACK INTO`
+	if im.s.d.postgres {
+		verb = `INSERT INTO`
+	}
+	insert := func(n int) string {
+		return verb + ` entries (source, external_id, ` + newCols + `, import_batch, created_at, updated_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
+	}
+	if err := im.writeSpooled(insert); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	if im.usageInSQL {
+		// The rows only add: no usage_daily row they reach is left empty.
+		// The unmatched rows ('') have none.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries)
+			SELECT contract_id, day, SUM(counted), COUNT(*) FROM entries WHERE id > ? AND import_batch = ? AND contract_id <> ''
+			GROUP BY contract_id, day
+			ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
+			entries = usage_daily.entries + excluded.entries`, before, im.batch); err != nil {
+			return fmt.Errorf("daily usage: %w", err)
+		}
+	} else if err := im.addDaily(im.usage); err != nil {
+		return err
+	}
+	// Their usage by period: in open periods, added here in bulk (it only
+	// grows); in closed ones, with the import's other changes by apply,
+	// which nets them into one late adjustment per contract and period.
+	last, closed, err := lastClosed(ctx, tx)
+	if err != nil {
+		return err
+	}
+	open := make(periodDeltas, len(im.byPeriod))
+	for k, u := range im.byPeriod {
+		if closed && k.period <= last {
+			im.periods.addCounts(k, u.counted, u.seconds, u.entries)
+		} else {
+			open[k] = u
+		}
+	}
+	return im.addUsage(open)
+}
+
+// addUsage adds usage that only grows to usage, in multi-row upserts in
+// key order (apply upserts and reads back each row alone: 120,000 rows
+// for a file of 10,000 contracts over a year took seconds).
+func (im *Import) addUsage(pd periodDeltas) error {
+	keys := make([]contractPeriod, 0, len(pd))
+	for k := range pd {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b contractPeriod) int {
+		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.period, b.period))
+	})
+	upsert := func(n int) string {
+		return `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?),`, n), ",") +
+			` ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
+			seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`
+	}
+	args := make([]any, 0, dailyChunk*5)
+	for len(keys) > 0 {
+		chunk := keys[:min(dailyChunk, len(keys))]
+		keys = keys[len(chunk):]
+		args = args[:0]
+		for _, k := range chunk {
+			u := pd[k]
+			args = append(args, k.contract, int64(k.period), u.counted, u.seconds, u.entries)
+		}
+		if _, err := im.tx.ExecContext(im.ctx, upsert(len(chunk)), args...); err != nil {
+			return fmt.Errorf("usage: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeSpooled streams the spooled rows through the statement insert(n)
+// makes for n rows, spoolChunk rows a statement, binding each row's
+// values in spoolArgs' order.
+func (im *Import) writeSpooled(insert func(n int) string) error {
+	ctx := im.ctx
+	if im.s.d.postgres {
+		full, err := im.tx.PrepareContext(ctx, insert(spoolChunk))
+		if err != nil {
+			return err
+		}
+		defer full.Close()
+		return im.streamSpool(func(n int, args []any) error {
+			if n == spoolChunk {
+				_, err := full.ExecContext(ctx, args...)
+				return err
+			}
+			_, err := im.tx.ExecContext(ctx, insert(n), args...)
+			return err
+		})
+	}
+	// On SQLite the statements go to the driver's connection itself, in
+	// the transaction it has open: database/sql would check and convert
+	// each of the 12,000 values a statement binds on their way.
+	return im.conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver %T cannot prepare", dc)
+		}
+		prepare := func(n int) (driver.StmtExecContext, func(), error) {
+			st, err := c.PrepareContext(ctx, insert(n))
+			if err != nil {
+				return nil, nil, err
+			}
+			ex, ok := st.(driver.StmtExecContext)
+			if !ok {
+				st.Close()
+				return nil, nil, fmt.Errorf("driver statement %T cannot execute", st)
+			}
+			return ex, func() { st.Close() }, nil
+		}
+		full, done, err := prepare(spoolChunk)
+		if err != nil {
+			return err
+		}
+		defer done()
+		named := make([]driver.NamedValue, spoolChunk*spoolArgs)
+		for i := range named {
+			named[i].Ordinal = i + 1
+		}
+		return im.streamSpool(func(n int, args []any) error {
+			st := full
+			if n != spoolChunk {
+				var done func()
+				var err error
+				if st, done, err = prepare(n); err != nil {
+					return err
+				}
+				defer done()
+			}
+			nv := named[:len(args)]
+			for i, a := range args {
+				nv[i].Value = a
+			}
+			_, err := st.ExecContext(ctx, nv)
+			for i := range nv {
+				nv[i].Value = nil
+			}
+			return err
+		})
+	})
+}
+
+// spoolArgs is how many values a spooled row binds in entries.
+const spoolArgs = 12
+
+// streamSpool reads the spooled rows and hands them to exec spoolChunk at
+// a time (the last chunk shorter), as the values of newCols.
+func (im *Import) streamSpool(exec func(n int, args []any) error) error {
+	r, err := im.spool.reader()
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, spoolChunk*spoolArgs)
+	rows := 0
+	for {
+		var ok bool
+		if args, ok, err = r.nextArgs(args); err != nil {
+			return err
+		}
+		if ok {
+			rows++
+		}
+		if rows == spoolChunk || (!ok && rows > 0) {
+			if err := exec(rows, args); err != nil {
+				return err
+			}
+			clear(args) // the chunk's strings are not kept alive by the slice
+			args, rows = args[:0], 0
+		}
+		if !ok {
+			return nil
+		}
+	}
+}
+
+// dailyChunk is how many (contract, day) rows one upsert of usage_daily
+// carries.
+const dailyChunk = 500
+
+// addDaily adds usage that only grows (a first import's) to usage_daily,
+// in multi-row upserts in key order: no row it reaches is left empty, so
+// none is read back, where apply upserts and checks each row alone.
+func (im *Import) addDaily(d deltas) error {
+	ctx, tx := im.ctx, im.tx
+	keys := make([]usageKey, 0, len(d))
+	for k := range d {
+		if k.contract != "" { // the unmatched rows have no daily usage
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b usageKey) int {
+		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.day, b.day))
+	})
+	upsert := func(n int) string {
+		return `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?),`, n), ",") +
+			` ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
+			entries = usage_daily.entries + excluded.entries`
+	}
+	args := make([]any, 0, dailyChunk*4)
+	for len(keys) > 0 {
+		chunk := keys[:min(dailyChunk, len(keys))]
+		keys = keys[len(chunk):]
+		args = args[:0]
+		for _, k := range chunk {
+			u := d[k]
+			args = append(args, k.contract, int64(k.day), u.counted, u.entries)
+		}
+		if _, err := tx.ExecContext(ctx, upsert(len(chunk)), args...); err != nil {
+			return fmt.Errorf("daily usage: %w", err)
+		}
+	}
+	return nil
+}
