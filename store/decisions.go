@@ -173,7 +173,7 @@ func scanDecisions(rows *sql.Rows) ([]Decision, error) {
 // decisionsOf reads contract id's decisions of period p in tx, in the
 // order they were taken.
 func decisionsOf(ctx context.Context, tx *sql.Tx, id string, p billing.Period) ([]Decision, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE period = ? AND contract_id = ? ORDER BY id`, int64(p), id)
+	rows, err := queryTx(ctx, tx, `SELECT `+decisionCols+` FROM decisions WHERE period = ? AND contract_id = ? ORDER BY id`, int64(p), id)
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %s %s: %w", id, p, err)
 	}

@@ -303,7 +303,7 @@ func (d deltas) applyWith(ctx context.Context, tx *sql.Tx, more periodDeltas, no
 // (reading every row of periods made each status grow with the history).
 func lastClosed(ctx context.Context, tx *sql.Tx) (last billing.Period, ok bool, err error) {
 	var p sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(period) FROM periods`).Scan(&p); err != nil {
+	if err := queryRowTx(ctx, tx, `SELECT MAX(period) FROM periods`).Scan(&p); err != nil {
 		return 0, false, err
 	}
 	return billing.Period(p.Int64), p.Valid, nil

@@ -437,17 +437,7 @@ func (s *DB) recordStmt(ctx context.Context, tx *sql.Tx, query string, keep bool
 	if !keep {
 		return tx.PrepareContext(ctx, query)
 	}
-	st, ok := s.stmts.Load(query)
-	if !ok {
-		prepared, err := s.db.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		if st, ok = s.stmts.LoadOrStore(query, prepared); ok {
-			prepared.Close() // another got there first
-		}
-	}
-	return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	return prepared(s.withStore(ctx), tx, query)
 }
 
 // oneOutcomeEach keeps one outcome per message, the one that writing them

@@ -151,7 +151,7 @@ func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only s
 	lo := billing.Period(0)
 	if st.hasLast {
 		lo = st.last + 1
-		rows, err := tx.QueryContext(ctx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out'`+filter+
+		rows, err := queryTx(ctx, tx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out'`+filter+
 			` ORDER BY contract_id, earned`, append([]any{int64(st.last)}, fargs...)...)
 		if err != nil {
 			return nil, err
@@ -183,7 +183,7 @@ func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only s
 	// One pass over the usage rows of the open periods, in the order of the
 	// covering (period, contract_id, counted, entries) index: no sort, no
 	// table lookups, and each contract's periods arrive ascending.
-	rows, err := tx.QueryContext(ctx, `SELECT contract_id, period, counted, entries FROM usage
+	rows, err := queryTx(ctx, tx, `SELECT contract_id, period, counted, entries FROM usage
 		WHERE period >= ? AND period <= ? AND contract_id <> ''`+filter+order, append([]any{int64(lo), int64(upTo)}, fargs...)...)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only s
 }
 
 func scanPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(string, int64)) error {
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := queryTx(ctx, tx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -288,6 +288,7 @@ func (st *state) final(c *billing.Contract, p billing.Period, asOf billing.Date)
 // period had been closed. Only the contracts in rules are shown.
 func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf billing.Date) (*View, error) {
 	v := &View{Period: p}
+	ctx = s.withStore(ctx) // the dashboard, the API and the alerts read it often
 	only := ""
 	if len(rules.list) == 1 { // one contract's status reads only its rows
 		only = rules.list[0].ID
@@ -361,7 +362,7 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 	if len(rows) == 1 {
 		q, args = `SELECT contract_id, text FROM notes WHERE contract_id = ? AND period = ?`, []any{rows[0].Contract.ID, int64(p)}
 	}
-	nrows, err := tx.QueryContext(ctx, q, args...)
+	nrows, err := queryTx(ctx, tx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -399,7 +400,7 @@ func (s *DB) decorate(ctx context.Context, tx *sql.Tx, p billing.Period, rows []
 const statementCols = `invoice_number, contract_id, period, currency, total, issued_on, due_on, status, sent_at, paid_on, tax_rate, tax`
 
 func statements(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Statement, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+statementCols+` FROM statements `+where, args...)
+	rows, err := queryTx(ctx, tx, `SELECT `+statementCols+` FROM statements `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +461,7 @@ func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (m
 	if id != "" {
 		q, args = q+` AND contract_id = ?`, append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := queryTx(ctx, tx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +493,7 @@ func frozenRows(ctx context.Context, tx *sql.Tx, p billing.Period, id string) (m
 	if id != "" {
 		q, args = q+` AND contract_id = ?`, append(args, id)
 	}
-	lrows, err := tx.QueryContext(ctx, q+` ORDER BY contract_id, earned`, args...)
+	lrows, err := queryTx(ctx, tx, q+` ORDER BY contract_id, earned`, args...)
 	if err != nil {
 		return nil, err
 	}

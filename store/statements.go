@@ -33,6 +33,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 		return nil, fmt.Errorf("contract %s: %w", id, ErrNotFound)
 	}
 	var out *StatementData
+	ctx = s.withStore(ctx) // one per statement email: its reads prepared once
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		st, err := loadState(ctx, tx, p, id)
 		if err != nil {
@@ -50,7 +51,7 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 			}
 			d.Row = f.row(c)
 			var enc string
-			if err := tx.QueryRowContext(ctx, `SELECT burndown FROM closes WHERE contract_id = ? AND period = ?`, id, int64(p)).Scan(&enc); err != nil {
+			if err := queryRowTx(ctx, tx, `SELECT burndown FROM closes WHERE contract_id = ? AND period = ?`, id, int64(p)).Scan(&enc); err != nil {
 				return err
 			}
 			if d.Weeks, err = decodeWeeks(enc); err != nil {
@@ -58,11 +59,10 @@ func (s *DB) StatementFor(ctx context.Context, rules *Rules, id string, p billin
 			}
 		} else {
 			d.Row = openRow(c, st.final(c, p, asOf))
-			q, err := tx.PrepareContext(ctx, `SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
+			q, err := prepared(ctx, tx, `SELECT day, counted FROM usage_daily WHERE contract_id = ? AND day >= ? AND day <= ?`)
 			if err != nil {
 				return err
 			}
-			defer q.Close()
 			daily, err := dailyUsage(ctx, q, id, p)
 			if err != nil {
 				return err

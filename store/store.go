@@ -54,7 +54,7 @@ type DB struct {
 	ver versionReader
 
 	// stmts are statements prepared once for the store's life, by their
-	// text (recordStmt); Close closes them.
+	// text (prepared.go); Close closes them.
 	stmts sync.Map
 }
 
