@@ -506,23 +506,9 @@ func (im *Import) flushStage() error {
 // insertChunk at a time, before the write transaction: Commit then deletes
 // their entries in one statement.
 func (im *Import) stageDeleted() error {
-	ids := im.deleted
-	args := make([]any, 0, min(len(ids), insertChunk))
-	for len(ids) > 0 {
-		chunk := ids[:min(insertChunk, len(ids))]
-		ids = ids[len(chunk):]
-		args = args[:0]
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		// An id deleted twice is one entry gone.
-		q := `INSERT INTO import_deleted (external_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",") +
-			` ON CONFLICT (external_id) DO NOTHING`
-		if _, err := im.conn.ExecContext(im.ctx, q, args...); err != nil {
-			return fmt.Errorf("stage deletions: %w", err)
-		}
-	}
-	return nil
+	// An id deleted twice is one entry gone.
+	return execChunked(im.ctx, im.conn, "stage deletions", im.deleted, insertChunk, `INSERT INTO import_deleted (external_id) VALUES `, "(?),",
+		` ON CONFLICT (external_id) DO NOTHING`, func(args []any, id string) []any { return append(args, id) })
 }
 
 // stageInsert is the insert of n staged rows.

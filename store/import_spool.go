@@ -3,6 +3,8 @@ package store
 import (
 	"bufio"
 	"cmp"
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
@@ -361,26 +363,13 @@ func (im *Import) addUsage(pd periodDeltas) error {
 	slices.SortFunc(keys, func(a, b contractPeriod) int {
 		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.period, b.period))
 	})
-	upsert := func(n int) string {
-		return `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?),`, n), ",") +
-			` ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
-			seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`
-	}
-	args := make([]any, 0, dailyChunk*5)
-	for len(keys) > 0 {
-		chunk := keys[:min(dailyChunk, len(keys))]
-		keys = keys[len(chunk):]
-		args = args[:0]
-		for _, k := range chunk {
+	return execChunked(im.ctx, im.tx, "usage", keys, dailyChunk, `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES `, `(?, ?, ?, ?, ?),`,
+		` ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
+			seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`,
+		func(args []any, k contractPeriod) []any {
 			u := pd[k]
-			args = append(args, k.contract, int64(k.period), u.counted, u.seconds, u.entries)
-		}
-		if _, err := im.tx.ExecContext(im.ctx, upsert(len(chunk)), args...); err != nil {
-			return fmt.Errorf("usage: %w", err)
-		}
-	}
-	return nil
+			return append(args, k.contract, int64(k.period), u.counted, u.seconds, u.entries)
+		})
 }
 
 // writeSpooled streams the spooled rows through the statement insert(n)
@@ -506,24 +495,37 @@ func (im *Import) addDaily(d deltas) error {
 	slices.SortFunc(keys, func(a, b usageKey) int {
 		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.day, b.day))
 	})
-	upsert := func(n int) string {
-		return `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?),`, n), ",") +
-			` ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
-			entries = usage_daily.entries + excluded.entries`
-	}
-	args := make([]any, 0, dailyChunk*4)
-	for len(keys) > 0 {
-		chunk := keys[:min(dailyChunk, len(keys))]
-		keys = keys[len(chunk):]
-		args = args[:0]
-		for _, k := range chunk {
+	return execChunked(ctx, tx, "daily usage", keys, dailyChunk, `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES `, `(?, ?, ?, ?),`,
+		` ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
+			entries = usage_daily.entries + excluded.entries`,
+		func(args []any, k usageKey) []any {
 			u := d[k]
-			args = append(args, k.contract, int64(k.day), u.counted, u.entries)
+			return append(args, k.contract, int64(k.day), u.counted, u.entries)
+		})
+}
+
+// execChunked writes one row per key, in the keys' order, with multi-row
+// statements of up to chunk rows: insert, then tuple (its placeholders and
+// a comma) once per row, then conflict; row appends a key's values. what
+// names the rows in an error.
+func execChunked[K any](ctx context.Context, db execer, what string, keys []K, chunk int, insert, tuple, conflict string, row func([]any, K) []any) error {
+	var args []any
+	for len(keys) > 0 {
+		part := keys[:min(chunk, len(keys))]
+		keys = keys[len(part):]
+		args = args[:0]
+		for _, k := range part {
+			args = row(args, k)
 		}
-		if _, err := tx.ExecContext(ctx, upsert(len(chunk)), args...); err != nil {
-			return fmt.Errorf("daily usage: %w", err)
+		q := insert + strings.TrimSuffix(strings.Repeat(tuple, len(part)), ",") + conflict
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil
+}
+
+// execer is a transaction or a connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -17,17 +17,7 @@ import (
 // sees it; a read, and a write that rolls back, leave it as it was.
 func TestDataVersion(t *testing.T) {
 	ctx := context.Background()
-	dsn := TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres")
-	s, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := Open(ctx, dsn) // a second process on the same database
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := twoHandles(t)
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	k := &billing.Contract{ID: "acme-001", Client: "Acme", Unit: billing.UnitHours, OverageBillable: true,
 		Terms: billing.Terms{MonthlyHours: 40 * 3600, MonthlyFee: 500000}}
@@ -144,17 +134,7 @@ func TestDataVersion(t *testing.T) {
 // and the next read opens another.
 func TestDataVersionConnection(t *testing.T) {
 	ctx := context.Background()
-	dsn := TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres")
-	s, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := twoHandles(t)
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	march := billing.Period(2026*12 + 2)
 	start, err := s.DataVersion(ctx)
@@ -220,4 +200,20 @@ func TestDataVersionConnection(t *testing.T) {
 	if err != nil || after <= v {
 		t.Fatalf("read after a failed one: %d, %v (was %d)", after, err, v)
 	}
+}
+
+// twoHandles opens two handles on one new database of the test's backend:
+// this process's, and another process's.
+func twoHandles(t *testing.T) (s, other *DB) {
+	t.Helper()
+	dsn := TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres")
+	for _, h := range []**DB{&s, &other} {
+		db, err := Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		*h = db
+	}
+	return s, other
 }
