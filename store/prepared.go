@@ -28,7 +28,11 @@ func (s *DB) withStore(ctx context.Context) context.Context {
 }
 
 // prepared returns query as a statement of tx: prepared once by its store
-// when ctx carries one, else for tx alone (closed with it).
+// when ctx carries one and the store has run query before, else for tx
+// alone (closed with it). The first time is for tx alone because
+// preparing for the store inside a transaction takes a second connection
+// (the transaction holds one) and prepares the text twice, once on each:
+// a command that reads once, as most of the CLI's do, would pay twice.
 func prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	s, _ := ctx.Value(storeKey{}).(*DB)
 	if s == nil {
@@ -36,16 +40,31 @@ func prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) 
 	}
 	st, ok := s.stmts.Load(query)
 	if !ok {
+		if _, again := s.stmts.LoadOrStore(query, seenOnce{}); !again {
+			return tx.PrepareContext(ctx, query)
+		}
+		st, _ = s.stmts.Load(query)
+	}
+	if _, once := st.(seenOnce); once {
 		fresh, err := s.db.PrepareContext(ctx, query)
 		if err != nil {
 			return nil, err
 		}
-		if st, ok = s.stmts.LoadOrStore(query, fresh); ok {
+		if !s.stmts.CompareAndSwap(query, st, fresh) {
 			fresh.Close() // another got there first
+			st, _ = s.stmts.Load(query)
+		} else {
+			st = fresh
 		}
 	}
-	return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	if stmt, ok := st.(*sql.Stmt); ok {
+		return tx.StmtContext(ctx, stmt), nil
+	}
+	return tx.PrepareContext(ctx, query) // the store is closing
 }
+
+// seenOnce marks a query the store has run once, not prepared yet.
+type seenOnce struct{}
 
 // queryTx is tx.QueryContext, through the store's prepared statement when
 // ctx carries the store.

@@ -194,7 +194,9 @@ func (s *DB) Postgres() bool { return s.d.postgres }
 func (s *DB) Close() error {
 	s.ver.close()
 	s.stmts.Range(func(q, st any) bool {
-		st.(*sql.Stmt).Close()
+		if st, ok := st.(*sql.Stmt); ok {
+			st.Close()
+		}
 		s.stmts.Delete(q)
 		return true
 	})
