@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	netmail "net/mail"
 	"sync"
 	"testing"
@@ -90,25 +89,11 @@ func (b *connServer) waitOpen(t *testing.T, want int) {
 // transport config for it.
 func startConnServer(t *testing.T, b *connServer) SMTPConfig {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gosmtp.NewServer(b)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		_ = l.Close()
-		<-done
+	port := notifytest.ServeSMTP(t, b, func(srv *gosmtp.Server) {
+		srv.AllowInsecureAuth = true
+		srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	})
-	return SMTPConfig{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: "none",
+	return SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none",
 		From: "Agency <billing@agency.example>", Timeout: 5 * time.Second}
 }
 

@@ -63,10 +63,23 @@ func authorize(path string, newFn func() sqlite.AuthorizerFn) {
 // count. An UPDATE is authorized once per column it sets, however many rows
 // it then updates.
 func countUpdates(path, table, column string) *atomic.Int64 {
+	return countColumn(path, sqlite.AuthUpdate, table, column)
+}
+
+// countReads counts the statements compiled that read table.column on
+// connections opened from now on to path.
+func countReads(path, table, column string) *atomic.Int64 {
+	return countColumn(path, sqlite.AuthRead, table, column)
+}
+
+// countColumn counts the statements compiled on connections opened from
+// now on to path that do what (SQLite authorizes it once per column a
+// statement reads or sets) to table.column.
+func countColumn(path string, what sqlite.AuthorizerActionCode, table, column string) *atomic.Int64 {
 	n := &atomic.Int64{}
 	authorize(path, func() sqlite.AuthorizerFn {
 		return func(action sqlite.AuthorizerActionCode, tbl, col, _, _ string) sqlite.AuthorizerReturnCode {
-			if action == sqlite.AuthUpdate && tbl == table && col == column {
+			if action == what && tbl == table && col == column {
 				n.Add(1)
 			}
 			return sqlite.AuthorizerOK

@@ -2,30 +2,12 @@ package store_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"modernc.org/sqlite"
 
 	"retainer/billing"
 	"retainer/store"
 )
-
-// countReads makes every connection opened from now on to the SQLite file
-// path count the statements compiled that read table.column.
-func countReads(path, table, column string) *atomic.Int64 {
-	n := &atomic.Int64{}
-	authorize(path, func() sqlite.AuthorizerFn {
-		return func(action sqlite.AuthorizerActionCode, tbl, col, _, _ string) sqlite.AuthorizerReturnCode {
-			if action == sqlite.AuthRead && tbl == table && col == column {
-				n.Add(1)
-			}
-			return sqlite.AuthorizerOK
-		}
-	})
-	return n
-}
 
 // A statement email reads its contract's statement data (StatementFor):
 // its reads run through statements the store prepared once, not compiled

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 	mail "github.com/wneessen/go-mail"
+	"retainer/notify/notifytest"
 )
 
 // BenchmarkCloseSend is `retainer close --month 2026-10 --send` for 10,000
@@ -167,23 +167,9 @@ type sendSink struct {
 }
 
 func startSink(b *testing.B) *sendSink {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &sendSink{port: l.Addr().(*net.TCPAddr).Port}
-	srv := gosmtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = time.Minute, time.Minute
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	b.Cleanup(func() {
-		_ = srv.Close()
-		_ = l.Close()
-		<-done
+	s := &sendSink{}
+	s.port = notifytest.ServeSMTP(b, s, func(srv *gosmtp.Server) {
+		srv.ReadTimeout, srv.WriteTimeout = time.Minute, time.Minute
 	})
 	return s
 }

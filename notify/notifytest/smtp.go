@@ -54,20 +54,33 @@ type SMTPServer struct {
 // Start serves on 127.0.0.1 on a free port until the test ends.
 func (b *SMTPServer) Start(t testing.TB) (host string, port int) {
 	t.Helper()
+	return "127.0.0.1", ServeSMTP(t, b, func(srv *gosmtp.Server) {
+		srv.AllowInsecureAuth = b.TLS == nil
+		srv.ReadTimeout = 10 * time.Second
+		srv.WriteTimeout = 10 * time.Second
+		if b.TLS != nil {
+			// As go-smtp's ListenAndServeTLS does: every connection is TLS.
+			srv.TLSConfig = b.TLS
+		}
+	})
+}
+
+// ServeSMTP serves backend with go-smtp on 127.0.0.1, on a free port it
+// returns, until the test ends; configure sets the server's options
+// before it serves (a TLSConfig set there makes every connection
+// implicit TLS).
+func ServeSMTP(t testing.TB, backend gosmtp.Backend, configure func(*gosmtp.Server)) (port int) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := gosmtp.NewServer(b)
+	srv := gosmtp.NewServer(backend)
 	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = b.TLS == nil
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
+	configure(srv)
 	var serve net.Listener = l
-	if b.TLS != nil {
-		// As go-smtp's ListenAndServeTLS does: every connection is TLS.
-		srv.TLSConfig = b.TLS
-		serve = tls.NewListener(l, b.TLS)
+	if srv.TLSConfig != nil {
+		serve = tls.NewListener(l, srv.TLSConfig)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -81,7 +94,7 @@ func (b *SMTPServer) Start(t testing.TB) (host string, port int) {
 		_ = l.Close()
 		<-done
 	})
-	return "127.0.0.1", l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Snapshot returns the number of connections so far and the messages received.
