@@ -2,11 +2,11 @@ package report
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"math"
 	"strconv"
 	"sync"
@@ -641,6 +641,9 @@ type pngCanvas struct {
 	// polys and boxes are fill's scratch space.
 	polys [][]vec
 	boxes []image.Rectangle
+	// overWhite are, for each palette entry drawn with so far, its
+	// blends over white (entry 0) at each coverage: most edge pixels.
+	overWhite [256]*[256]uint8
 }
 
 var pngCanvases = sync.Pool{New: func() any {
@@ -656,13 +659,24 @@ var pngCanvases = sync.Pool{New: func() any {
 // vertical lines on whole pixels, so they stay sharp; slanted lines, dots
 // and DejaVu Sans text antialiased by x/image/vector, each edge pixel
 // blended with what is under it and mapped to the nearest palette entry.
+// The image is written by encodeChartPNG (pngenc.go).
 func (sc *scene) png() ([]byte, error) {
+	c, err := sc.draw()
+	if err != nil {
+		return nil, err
+	}
+	defer pngCanvases.Put(c)
+	return encodeChartPNG(c.img), nil
+}
+
+// draw rasterizes the scene into a canvas of pngCanvases, which the
+// caller puts back when done with its image.
+func (sc *scene) draw() (*pngCanvas, error) {
 	fonts, err := chartFonts()
 	if err != nil {
 		return nil, err
 	}
 	c := pngCanvases.Get().(*pngCanvas)
-	defer pngCanvases.Put(c)
 	clear(c.img.Pix) // entry 0: white
 	for _, m := range sc.Marks {
 		switch m.Kind {
@@ -676,12 +690,7 @@ func (sc *scene) png() ([]byte, error) {
 			c.text(fonts, m)
 		}
 	}
-	var out bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &chartBuffers}
-	if err := enc.Encode(&out, c.img); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return c, nil
 }
 
 // rect fills r with col.
@@ -939,26 +948,55 @@ func (c *pngCanvas) paint(r image.Rectangle, col color.RGBA) {
 
 // blend paints col (palette entry solid) into the image at r through cov,
 // r's coverage row by row, clipped to the image: pixels it does not cover
-// are skipped, fully covered ones take col, and an edge pixel takes the
-// blend of col and the colour under it.
+// are skipped (eight at a time: most of a tile a thin line crosses),
+// fully covered ones take col, and an edge pixel takes the blend of col
+// and the colour under it.
 func (c *pngCanvas) blend(r image.Rectangle, cov []uint8, col color.RGBA, solid uint8) {
 	w := r.Dx()
 	vis := r.Intersect(c.img.Rect)
+	white := c.blendsOverWhite(col, solid)
 	for y := vis.Min.Y; y < vis.Max.Y; y++ {
 		row := cov[(y-r.Min.Y)*w+vis.Min.X-r.Min.X : (y-r.Min.Y)*w+vis.Max.X-r.Min.X]
 		dst := c.img.Pix[y*c.img.Stride+vis.Min.X:]
-		for x, a := range row {
-			switch a {
-			case 0:
-			case 0xff:
+		for x := 0; x < len(row); x++ {
+			if len(row)-x >= 8 && binary.LittleEndian.Uint64(row[x:]) == 0 {
+				x += 7
+				continue
+			}
+			switch a := row[x]; {
+			case a == 0:
+			case a == 0xff:
 				dst[x] = solid
+			case dst[x] == 0 && white != nil:
+				dst[x] = white[a]
 			default:
-				under := chartColours[dst[x]]
-				mix := func(v, u uint8) uint8 { return uint8((int(v)*int(a) + int(u)*(0xff-int(a)) + 0x7f) / 0xff) }
-				dst[x] = c.near.index(mix(col.R, under.R), mix(col.G, under.G), mix(col.B, under.B))
+				dst[x] = c.blendOver(col, chartColours[dst[x]], a)
 			}
 		}
 	}
+}
+
+// blendOver is the palette entry of col at coverage a over under.
+func (c *pngCanvas) blendOver(col, under color.RGBA, a uint8) uint8 {
+	mix := func(v, u uint8) uint8 { return uint8((int(v)*int(a) + int(u)*(0xff-int(a)) + 0x7f) / 0xff) }
+	return c.near.index(mix(col.R, under.R), mix(col.G, under.G), mix(col.B, under.B))
+}
+
+// blendsOverWhite is blendOver of col over white at each coverage, made
+// once per canvas; nil when col is not palette entry solid.
+func (c *pngCanvas) blendsOverWhite(col color.RGBA, solid uint8) *[256]uint8 {
+	if chartColours[solid] != col {
+		return nil
+	}
+	t := c.overWhite[solid]
+	if t == nil {
+		t = new([256]uint8)
+		for a := range t {
+			t[a] = c.blendOver(col, chartWhite, uint8(a))
+		}
+		c.overWhite[solid] = t
+	}
+	return t
 }
 
 // scale maps a scene point to pixels.
@@ -1111,16 +1149,3 @@ func (nc *nearestCache) index(r, g, b uint8) uint8 {
 	}
 	return slot.idx
 }
-
-// chartBuffers reuses the PNG encoder's buffers (its deflate state is about
-// a megabyte) across charts.
-var chartBuffers pngBuffers
-
-type pngBuffers struct{ pool sync.Pool }
-
-func (p *pngBuffers) Get() *png.EncoderBuffer {
-	b, _ := p.pool.Get().(*png.EncoderBuffer)
-	return b
-}
-
-func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }

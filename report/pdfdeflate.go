@@ -15,13 +15,25 @@ import (
 // they cause). The invoice is therefore written by fpdf uncompressed and
 // those streams compressed here, with writers kept between documents: the
 // same compressor at the same level (zlib, best speed) over the same bytes,
-// so the file is byte for byte what fpdf's own compression writes.
+// so the file is byte for byte what fpdf's own compression writes. The
+// chart's palette, the same in every invoice, is compressed once.
 
 // zlibWriters are best-speed zlib writers, reset for each stream.
 var zlibWriters = sync.Pool{New: func() any {
 	w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed) // a valid level: no error
 	return w
 }}
+
+// chartPaletteZ is the chart's palette (chartPLTE: the palette stream
+// fpdf writes for the chart's PNG, the same in every invoice) compressed
+// as deflatePDF compresses a stream, made once.
+var chartPaletteZ = sync.OnceValue(func() []byte {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed) // a valid level: no error
+	zw.Write(chartPLTE)                              // into memory: no error
+	zw.Close()
+	return z.Bytes()
+})
 
 // deflatePDF compresses the streams of pdf, a document fpdf wrote with
 // compression off, that fpdf would have compressed — the pages' contents
@@ -88,19 +100,23 @@ func deflatePDF(pdf []byte) ([]byte, error) {
 			continue
 		}
 		data := rest[digits+len(open) : digits+len(open)+n]
-		z.Reset()
-		zw.Reset(&z)
-		if _, err := zw.Write(data); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
+		compressed := chartPaletteZ()
+		if !bytes.Equal(data, chartPLTE) {
+			z.Reset()
+			zw.Reset(&z)
+			if _, err := zw.Write(data); err != nil {
+				return nil, err
+			}
+			if err := zw.Close(); err != nil {
+				return nil, err
+			}
+			compressed = z.Bytes()
 		}
 		out.WriteString(num)
 		out.WriteString("<</Filter /FlateDecode /Length ")
-		out.WriteString(strconv.Itoa(z.Len()))
+		out.WriteString(strconv.Itoa(len(compressed)))
 		out.WriteString(open)
-		out.Write(z.Bytes())
+		out.Write(compressed)
 		out.WriteString(close)
 	}
 	// The cross-reference table and trailer, as fpdf writes them (enddoc),

@@ -302,3 +302,20 @@ func RenderStatement(in StatementInput, f Format, t *Templates) (string, error) 
 	}
 	return buf.String(), nil
 }
+
+// RenderStatementEmail renders a statement email's text and HTML parts:
+// RenderStatement's text and RenderStatementHTML's HTML, from one view of
+// the figures (formatted once, not once a part).
+func RenderStatementEmail(in StatementInput, t *Templates) (text, html string, err error) {
+	v := newStatementView(in)
+	var b strings.Builder
+	if err := t.Execute(&b, FormatText.template(), v); err != nil {
+		return "", "", err
+	}
+	text = b.String()
+	b = strings.Builder{}
+	if err := t.Execute(&b, "statement.html.tmpl", v); err != nil {
+		return "", "", err
+	}
+	return text, b.String(), nil
+}
