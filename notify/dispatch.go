@@ -47,6 +47,14 @@ type Awaiter interface {
 	Await(i int) bool
 }
 
+// PreparedHandover is an Awaiter that also holds what the route's
+// Preparer returned for each message: Prepared(i), read once Await(i) said
+// message i is there; nil when it was not prepared.
+type PreparedHandover interface {
+	Awaiter
+	Prepared(i int) any
+}
+
 // ErrNotSent is the error of a message that a BatchSender did not hand
 // over: Handover.Begin said no, or ctx ended before its turn.
 var ErrNotSent = errors.New("not sent")
@@ -367,10 +375,13 @@ func (d *Dispatcher) deliver(ctx context.Context, owner store.Owner, batch []sto
 // chart and PDF are the costly part), in order: message i is ready (msgs[i]
 // or errs[i] set) once ready[i] is closed. A message that cannot be
 // rendered, or has no route, gets a permanent error; one not rendered
-// because ctx ended, neither.
+// because ctx ended, neither. When the route's Sender is a Preparer, the
+// worker prepares the message too (prep[i]), so that its encoding runs in
+// parallel, not in the send loop.
 type rendering struct {
 	msgs   []*Message
 	errs   []error
+	prep   []any
 	ready  []chan struct{}
 	cancel func()
 	done   chan struct{} // closed when every worker has ended
@@ -378,7 +389,7 @@ type rendering struct {
 
 func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) *rendering {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &rendering{msgs: make([]*Message, len(batch)), errs: make([]error, len(batch)),
+	r := &rendering{msgs: make([]*Message, len(batch)), errs: make([]error, len(batch)), prep: make([]any, len(batch)),
 		ready: make([]chan struct{}, len(batch)), cancel: cancel, done: make(chan struct{})}
 	for i := range r.ready {
 		r.ready[i] = make(chan struct{})
@@ -391,6 +402,9 @@ func (d *Dispatcher) render(ctx context.Context, batch []store.OutboxMessage) *r
 			defer wg.Done()
 			for i := range work {
 				r.msgs[i], r.errs[i] = d.renderOne(ctx, batch[i])
+				if p, ok := d.Routes[batch[i].Channel].Sender.(Preparer); ok && r.errs[i] == nil && r.msgs[i] != nil {
+					r.prep[i] = p.Prepare(r.msgs[i])
+				}
 				close(r.ready[i])
 			}
 		}()
@@ -598,6 +612,10 @@ func (h *handover) Await(i int) bool {
 	return true
 }
 
+// Prepared is what the route's Preparer made of the group's message i
+// (nil: nothing); it is only read once Await(i) said the message is there.
+func (h *handover) Prepared(i int) any { return h.r.prep[h.idx[i]] }
+
 func (h *handover) Begin(i int) bool {
 	if h.ctx.Err() != nil || h.b.err != nil {
 		return false
@@ -610,5 +628,6 @@ func (h *handover) Begin(i int) bool {
 
 func (h *handover) End(i int, err error) {
 	h.ended[i] = true
+	h.r.prep[h.idx[i]] = nil // sent or not, its bytes are not needed again
 	h.b.outcome(h.msgs[i], h.route.Transport, err)
 }

@@ -87,11 +87,7 @@ func (r *Renderer) statement(ctx context.Context, m store.OutboxMessage, id stri
 	if in.PayURL, err = r.DB.PaymentLink(ctx, store.InvoiceNumber(id, p)); err != nil {
 		return nil, err
 	}
-	text, err := report.RenderStatement(in, report.FormatText, r.Templates)
-	if err != nil {
-		return nil, err
-	}
-	html, err := report.RenderStatementHTML(in, r.Templates)
+	text, html, err := report.RenderStatementEmail(in, r.Templates)
 	if err != nil {
 		return nil, err
 	}

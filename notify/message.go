@@ -71,6 +71,18 @@ type Sender interface {
 	Send(ctx context.Context, m *Message) error
 }
 
+// Preparer is a Sender that can do part of sending a message ahead of its
+// turn, off the serial send path (SMTP: encoding the message to the bytes
+// it writes after DATA). The dispatcher calls Prepare on its render
+// workers, right after a message is rendered, and gives what it returned
+// back to the Sender's SendBatch through the Handover (see
+// PreparedHandover). What Prepare returns is the Sender's own, opaque to
+// the dispatcher; nil means nothing was prepared. A message sent without
+// it is prepared in its turn.
+type Preparer interface {
+	Prepare(m *Message) any
+}
+
 // PermanentError is a failure that a retry cannot fix (SMTP 5xx, an invalid
 // Slack channel).
 type PermanentError struct{ Err error }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // TLS policies accepted in SMTPConfig.TLS.
@@ -119,8 +120,10 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 // message h refuses, or one whose turn comes after ctx ended, is not sent
 // and gets ErrNotSent. When h is an Awaiter, message i is read only once
 // h.Await(i) said it is ready (one it says no to gets ErrNotSent), and the
-// connection is taken for the first message that can go. Cancelling ctx
-// closes the connection.
+// connection is taken for the first message that can go. When h is a
+// PreparedHandover holding what Prepare made of message i, its bytes are
+// sent as they are; any other message is prepared in its turn. Cancelling
+// ctx closes the connection.
 func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error {
 	errs := make([]error, len(ms))
 	if len(ms) == 0 {
@@ -128,9 +131,10 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 	}
 
 	// With an Awaiter, the messages are still being rendered: each is
-	// waited for, built and sent in turn, so that the first goes while the
-	// others render.
+	// waited for and sent in turn, so that the first goes while the others
+	// render.
 	aw, _ := h.(Awaiter)
+	ph, _ := h.(PreparedHandover)
 	var c *smtpConn
 	var stop func() bool
 	var connErr error // the connection is gone: the rest are not tried
@@ -140,10 +144,18 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 			errs[i] = fmt.Errorf("smtp: %w", ErrNotSent)
 			continue
 		}
+		// Read once Await said it is there: prepared on a render worker,
+		// or now.
+		var p *smtpPrepared
+		if ph != nil {
+			p, _ = ph.Prepared(i).(*smtpPrepared)
+		}
+		if p == nil || p.s != s || p.m != ms[i] {
+			p = s.prepare(ms[i])
+		}
 		// A message that cannot be built is permanent and does not go out.
-		gm, err := s.build(ms[i]) // read once Await said it is there
-		if err != nil {
-			errs[i] = &PermanentError{Err: s.redact(err)}
+		if p.err != nil {
+			errs[i] = &PermanentError{Err: s.redact(p.err)}
 			continue
 		}
 		if connErr == nil && c == nil {
@@ -156,8 +168,8 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 			}
 		}
 		// One message at a time, so that the hand-over of each is known
-		// (go-mail has no hook at DATA: the hand-over is the message's
-		// turn).
+		// (the hand-over is the message's turn, from its connection check
+		// to the server's reply to its data).
 		switch {
 		case connErr != nil:
 			errs[i] = connErr
@@ -169,26 +181,20 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 			errs[i] = fmt.Errorf("smtp: %w", ErrNotSent)
 			continue
 		}
-		sendErr := c.client.Send(gm)
+		delivered, sendErr := c.transact(p)
+		var se *sendError
+		errors.As(sendErr, &se)
 		switch {
-		case gm.IsDelivered():
-			// The server accepted it (a later failure, such as the RSET
-			// after it, does not undo that).
+		case delivered:
 			errs[i] = nil
-			if sendErr != nil {
-				broken = true
-			}
-		case gm.SendError() != nil:
-			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, gm.SendError())), c.token)
-			broken = broken || !replied(gm.SendError())
-		case sendErr != nil:
+		case se != nil && se.reason == mail.ErrConnCheck:
 			// The connection check before the message failed: nothing of
 			// it went out, and nothing more will.
 			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)), c.token)
 			connErr, broken = errs[i], true
 		default:
-			errs[i] = errors.New("smtp: message was not sent")
-			broken = true
+			errs[i] = s.classify(fmt.Errorf("smtp: %w", s.ctxErr(ctx, sendErr)), c.token)
+			broken = broken || !replied(sendErr)
 		}
 		if h != nil {
 			h.End(i, errs[i])
@@ -205,11 +211,15 @@ func (s *SMTP) SendBatch(ctx context.Context, ms []*Message, h Handover) []error
 	return errs
 }
 
-// smtpConn is one open connection, greeted and authenticated.
+// smtpConn is one open connection, greeted and authenticated: go-mail's
+// client (its configuration: TLS, authentication, timeout) and the
+// connection it dialled, which the messages are written on.
 type smtpConn struct {
-	client *mail.Client
-	token  string // the XOAUTH2 token it authenticated with: kept out of errors
-	reuse  bool   // it may carry another batch
+	mc      *mail.Client
+	sc      *smtp.Client
+	timeout time.Duration // each message's deadline, as go-mail extends it
+	token   string        // the XOAUTH2 token it authenticated with: kept out of errors
+	reuse   bool          // it may carry another batch
 
 	mu   sync.Mutex
 	conn net.Conn // the connection under client, to interrupt it
@@ -231,7 +241,7 @@ func (c *smtpConn) closeConn() {
 
 // close says QUIT when the connection is still up, and closes it.
 func (c *smtpConn) close() {
-	_ = c.client.Close()
+	_ = c.mc.CloseWithSMTPClient(c.sc)
 	c.closeConn()
 }
 
@@ -239,12 +249,11 @@ func (c *smtpConn) close() {
 // 5xx), after which the session goes on; anything else (a network error,
 // a timeout, 421 "closing the channel") leaves it unusable.
 func replied(err error) bool {
-	var se *mail.SendError
+	var se *sendError
 	if !errors.As(err, &se) {
 		return false
 	}
-	code := se.ErrorCode()
-	return code >= 400 && code < 600 && code != 421
+	return se.code >= 400 && se.code < 600 && se.code != 421
 }
 
 func (s *SMTP) idleTimeout() time.Duration {
@@ -269,7 +278,7 @@ func (s *SMTP) take(ctx context.Context) (*smtpConn, error) {
 	if c != nil {
 		c.timer.Stop()
 		c.stopCtx()
-		if ctx.Err() == nil && c.client.Reset() == nil {
+		if ctx.Err() == nil && c.mc.ResetWithSMTPClient(c.sc) == nil {
 			return c, nil
 		}
 		c.close()
@@ -330,7 +339,10 @@ func (s *SMTP) dial(ctx context.Context) (*smtpConn, error) {
 	if err != nil {
 		return nil, err // temporary: the tool that refreshes it may be at work
 	}
-	c := &smtpConn{token: token, reuse: !strings.EqualFold(s.cfg.Auth, SMTPAuthXOAuth2)}
+	c := &smtpConn{token: token, reuse: !strings.EqualFold(s.cfg.Auth, SMTPAuthXOAuth2), timeout: mail.DefaultTimeout}
+	if s.cfg.Timeout > 0 {
+		c.timeout = s.cfg.Timeout
+	}
 	dialer := &net.Dialer{}
 	dialContext := dialer.DialContext
 	if s.implicitTLS() {
@@ -350,14 +362,14 @@ func (s *SMTP) dial(ctx context.Context) (*smtpConn, error) {
 		}
 		return conn, err
 	}
-	if c.client, err = s.client(dial, token); err != nil {
+	if c.mc, err = s.client(dial, token); err != nil {
 		// Only a bad configuration gets here (unknown TLS policy or
 		// authentication, no host).
 		return nil, &PermanentError{Err: s.redact(fmt.Errorf("smtp: %w", err), token)}
 	}
 	stop := context.AfterFunc(ctx, c.closeConn)
 	defer stop()
-	if err := c.client.DialWithContext(ctx); err != nil {
+	if c.sc, err = c.mc.DialToSMTPClientWithContext(ctx); err != nil {
 		c.closeConn()
 		return nil, s.classify(fmt.Errorf("smtp: connecting to %s: %w", s.addr(), s.ctxErr(ctx, err)), token)
 	}
@@ -554,16 +566,15 @@ func (s *SMTP) classify(err error, secrets ...string) error {
 		return nil
 	}
 	red := s.redact(err, secrets...)
-	var se *mail.SendError
+	var se *sendError
 	if errors.As(err, &se) {
-		code := se.ErrorCode()
-		switch {
+		switch code := se.code; {
 		case code >= 500 && code < 600:
 			return &PermanentError{Err: red}
 		case code >= 400 && code < 500:
 			return red
 		}
-		switch se.Reason {
+		switch se.reason {
 		case mail.ErrSMTPDataClose:
 			// The data and its final "." went out; the reply never came.
 			return &AmbiguousError{Err: red}
