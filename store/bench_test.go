@@ -359,20 +359,23 @@ func reimportRows(n int) (*Rules, []Entry) {
 }
 
 // BenchmarkReimportWithoutIDs imports 100,000 rows without ids (a Harvest
-// month-to-date export) into a fresh database, then the same file again,
-// the everyday "export month-to-date, import again": the second import,
-// which finds every row unchanged, must cost at most 1.5 times the first.
-// Run with go test ./store -run '^$' -bench ReimportWithoutIDs -benchtime 3x
+// month-to-date export, its days in turn: not in day order) into a fresh
+// database, then the same file again, the everyday "export month-to-date,
+// import again": the second import, which finds every row unchanged, must
+// cost at most 1.5 times the first. Each database is one pair; the ratio
+// reported is the pairs' again/first, min and median, and the median is
+// held to the bound. Run with
+// go test ./store -run '^$' -bench ReimportWithoutIDs -benchtime 3x
 func BenchmarkReimportWithoutIDs(b *testing.B) {
 	backends(b, func(b *testing.B, postgres bool) {
 		ctx := context.Background()
 		const n = 100000
 		rules, rows := reimportRows(n)
 		now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-		var first, again time.Duration
+		var first, again []time.Duration
 		for i := 0; i < b.N; i++ {
 			s := freshStore(b, postgres)
-			for pass, took := range []*time.Duration{&first, &again} {
+			for pass, took := range []*[]time.Duration{&first, &again} {
 				t0 := time.Now()
 				im, err := s.BeginImport(ctx, rules, "harvest", now)
 				if err != nil {
@@ -387,7 +390,7 @@ func BenchmarkReimportWithoutIDs(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				*took += time.Since(t0)
+				*took = append(*took, time.Since(t0))
 				if want := [2]int{n, 0}; pass == 1 {
 					want = [2]int{0, n}
 					if got := [2]int{res.Imported, res.Unchanged}; got != want {
@@ -399,13 +402,14 @@ func BenchmarkReimportWithoutIDs(b *testing.B) {
 			}
 			closeStore(b, s)
 		}
-		ratio := again.Seconds() / first.Seconds()
-		b.ReportMetric(first.Seconds()/float64(b.N), "first-s")
-		b.ReportMetric(again.Seconds()/float64(b.N), "again-s")
-		b.ReportMetric(ratio, "again/first")
-		if ratio > 1.5 && !postgres {
-			b.Errorf("re-import of %d unchanged rows took %.2f× the first import (%s vs %s), want at most 1.5×",
-				n, ratio, again/time.Duration(b.N), first/time.Duration(b.N))
+		lo, med := pairRatios(again, first)
+		b.ReportMetric(median(slices.Clone(first)).Seconds(), "first-s")
+		b.ReportMetric(median(slices.Clone(again)).Seconds(), "again-s")
+		b.ReportMetric(lo, "again/first-min")
+		b.ReportMetric(med, "again/first")
+		if med > 1.5 && !postgres {
+			b.Errorf("re-import of %d unchanged rows took %.2f× the first import (median of %d pairs; %s vs %s), want at most 1.5×",
+				n, med, len(first), median(slices.Clone(again)), median(slices.Clone(first)))
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -71,18 +72,22 @@ type Import struct {
 	// Rows without an external id are written to a spool file (see spool)
 	// while the file is read. Commit streams them into entries; when the
 	// source has stored rows in the file's dates to reconcile with, it
-	// first loads them into import_new (loaded), before the write
-	// transaction.
-	spool  *spool
-	loaded bool
+	// first reads them by day to pair them with the stored ones: days says
+	// where each day's rows are in the spool, and pairRows bounds the
+	// spooled rows held at once (a window of days; see windows).
+	spool    *spool
+	days     map[billing.Date]*dayRows
+	lastDay  *dayRows // the day of the last row, days[lastDate]
+	lastDate billing.Date
+	pairRows int
 	// byPeriod is the usage of the rows without an id by contract and
 	// period (a few rows per contract), for a first import of their dates.
 	byPeriod periodDeltas
 	// usage is the usage of the rows without an id, by (contract, day),
 	// while it has at most usageLimit pairs; past that it is nil and
-	// usageInSQL set: Commit adds the usage up from import_new instead
-	// (addStaged), so that memory does not grow with a file of many
-	// contracts and days.
+	// usageInSQL set: Commit adds the usage up from the rows it wrote
+	// instead (insertSpooled), so that memory does not grow with a file of
+	// many contracts and days.
 	usage      deltas
 	usageLimit int
 	usageInSQL bool
@@ -171,7 +176,7 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usage: deltas{}, usageLimit: usageLimit, periods: periodDeltas{}, byPeriod: periodDeltas{},
-		combos: map[string]int32{}, spellings: map[rawCombo]int32{}, seed: maphash.MakeSeed()}
+		combos: map[string]int32{}, spellings: map[rawCombo]int32{}, seed: maphash.MakeSeed(), days: map[billing.Date]*dayRows{}, pairRows: pairRows}
 	for _, q := range []string{
 		`CREATE TEMP TABLE IF NOT EXISTS import_rows (
 			seq ` + s.d.rowKey + `, external_id TEXT NOT NULL, period INTEGER NOT NULL, day INTEGER NOT NULL,
@@ -182,18 +187,12 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 		// For the last-row-wins pass over duplicate ids: without it that
 		// pass is quadratic in the file's rows.
 		`CREATE INDEX IF NOT EXISTS import_rows_external_id ON import_rows (external_id, seq)`,
-		`CREATE TEMP TABLE IF NOT EXISTS import_new (
-			seq ` + s.d.rowKey + `, combo INTEGER NOT NULL, content_key BIGINT NOT NULL, period INTEGER NOT NULL, day INTEGER NOT NULL,
-			seconds BIGINT NOT NULL, billable INTEGER NOT NULL, client TEXT NOT NULL,
-			project TEXT NOT NULL, project_code TEXT NOT NULL, task TEXT NOT NULL, notes TEXT NOT NULL,
-			user_name TEXT NOT NULL, contract_id TEXT NOT NULL, counted BIGINT NOT NULL, fingerprint BIGINT NOT NULL)`,
 		// The external ids deleted upstream (Delete): Commit deletes their
 		// entries in one statement, however many there are.
 		`CREATE TEMP TABLE IF NOT EXISTS import_deleted (external_id TEXT PRIMARY KEY)`,
 		// What an earlier import on this connection left, if its end could
 		// not clear it.
 		`DELETE FROM import_rows`,
-		`DELETE FROM import_new`,
 		`DELETE FROM import_deleted`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -237,7 +236,7 @@ func (im *Import) finish() {
 		im.conn.ExecContext(ctx, `ROLLBACK`)
 		im.staging = false
 	}
-	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_new`, `DELETE FROM import_deleted`} {
+	for _, q := range []string{`DELETE FROM import_rows`, `DELETE FROM import_deleted`} {
 		im.conn.ExecContext(ctx, q)
 	}
 	if im.cacheSize != 0 {
@@ -267,7 +266,7 @@ func (im *Import) Add(e Entry) error {
 		im.last = e.Date
 	}
 	im.idless++
-	im.addCombo(rawCombo{e.Client, e.Project, e.User})
+	combo := im.addCombo(rawCombo{e.Client, e.Project, e.User})
 	if !im.usageInSQL {
 		im.usage.add(&e, 1)
 		if len(im.usage) > im.usageLimit {
@@ -281,13 +280,31 @@ func (im *Import) Add(e Entry) error {
 			return err
 		}
 	}
-	return im.spool.add(&e)
+	seq := im.spool.n + 1
+	if im.lastDay == nil || e.Date != im.lastDate {
+		im.lastDay, im.lastDate = im.days[e.Date], e.Date
+		if im.lastDay == nil {
+			im.lastDay = &dayRows{firstSeq: seq, firstOff: im.spool.off}
+			im.days[e.Date] = im.lastDay
+		}
+	}
+	im.lastDay.rows++
+	im.lastDay.lastSeq = seq
+	return im.spool.add(&e, combo)
+}
+
+// dayRows is where one day's rows are in the spool.
+type dayRows struct {
+	rows     int
+	firstSeq int64 // its first row (seq from 1) …
+	firstOff int64 // … begins at this offset
+	lastSeq  int64 // its last row
 }
 
 // addCombo numbers the combination of a row without an id.
-func (im *Import) addCombo(c rawCombo) {
+func (im *Import) addCombo(c rawCombo) int32 {
 	if id, ok := im.spellings[c]; ok && id >= 0 {
-		return
+		return id
 	}
 	k := c.normalized()
 	id, ok := im.combos[k]
@@ -296,6 +313,7 @@ func (im *Import) addCombo(c rawCombo) {
 		im.combos[k] = id
 	}
 	im.spellings[c] = id
+	return id
 }
 
 // comboOf returns the number of a combination of the file, -1 for one that
@@ -378,16 +396,9 @@ func MergeUnmatched(lists ...[]UnmatchedClient) []UnmatchedClient {
 	return out
 }
 
-// newCols are the columns of a staged row without an id, in import_new and
-// in entries.
+// newCols are the columns of a spooled row in entries, in the order of the
+// values the spool binds (spoolReader.nextArgs).
 const newCols = `day, seconds, billable, client, project, project_code, task, notes, user_name, contract_id, counted, fingerprint`
-
-// newInsert is the insert of n staged rows without an id: seq, combo, key,
-// period, then newCols.
-func newInsert(n int) string {
-	return `INSERT INTO import_new (seq, combo, content_key, period, ` + newCols + `) VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",")
-}
 
 // usageLimit is how many (contract, day) pairs of usage an import adds up
 // in memory (about 100 bytes each) before it leaves that to SQL.
@@ -397,62 +408,6 @@ const usageLimit = 100_000
 type preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// loadNew copies the spooled rows into import_new, for the reconciliation
-// with stored rows, insertChunk rows a statement: on the staging
-// connection before the write transaction, or in it (ex).
-func (im *Import) loadNew(ex preparer) error {
-	im.loaded = true
-	r, err := im.spool.reader()
-	if err != nil {
-		return err
-	}
-	full, err := ex.PrepareContext(im.ctx, newInsert(insertChunk))
-	if err != nil {
-		return fmt.Errorf("stage rows: %w", err)
-	}
-	defer full.Close()
-	args := make([]any, 0, insertChunk*16)
-	rows := 0
-	exec := func() error {
-		st := full
-		if rows != insertChunk {
-			var err error
-			if st, err = ex.PrepareContext(im.ctx, newInsert(rows)); err != nil {
-				return fmt.Errorf("stage rows: %w", err)
-			}
-			defer st.Close()
-		}
-		if _, err := st.ExecContext(im.ctx, args...); err != nil {
-			return fmt.Errorf("stage rows: %w", err)
-		}
-		args, rows = args[:0], 0
-		return nil
-	}
-	var e Entry
-	for {
-		ok, err := r.next(&e)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		args = append(args, r.seq, im.comboOf(rawCombo{e.Client, e.Project, e.User}),
-			im.contentKey(e.Seconds, e.Billable, e.ProjectCode, e.Task, e.Notes), int64(e.Date.Period()),
-			int64(e.Date), e.Seconds, boolInt(e.Billable), e.Client,
-			e.Project, e.ProjectCode, e.Task, e.Notes, e.User, e.ContractID, e.Counted, e.fp)
-		if rows++; rows == insertChunk {
-			if err := exec(); err != nil {
-				return err
-			}
-		}
-	}
-	if rows > 0 {
-		return exec()
-	}
-	return nil
 }
 
 // stageRow queues a row with an external id for the staging table; rows go
@@ -538,21 +493,6 @@ func (im *Import) Commit() (ImportResult, error) {
 		return ImportResult{}, fmt.Errorf("import already finished")
 	}
 	defer im.Rollback()
-	if im.idless > 0 {
-		// Stored rows to reconcile with are paired in import_new: load it
-		// now, while no lock is held. Should another import write some
-		// before the write transaction begins, reconcileWithoutIDs loads it
-		// there.
-		earlier, err := im.earlier(im.conn)
-		if err != nil {
-			return ImportResult{}, fmt.Errorf("import: %w", err)
-		}
-		if earlier {
-			if err := im.loadNew(im.conn); err != nil {
-				return ImportResult{}, err
-			}
-		}
-	}
 	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
 	}
@@ -626,86 +566,42 @@ func (im *Import) Commit() (ImportResult, error) {
 	return im.res, nil
 }
 
-// reconcileWithoutIDs pairs the staged rows with the source's stored rows
+// reconcileWithoutIDs pairs the spooled rows with the source's stored rows
 // of the same (client, project, user) combinations and dates, by their
 // content with names normalized, and by occurrence (the k-th copy of a row
 // in the file matches the k-th copy already stored), then writes the
-// outcome. A staged row that matches a stored one written the same way is
+// outcome. A spooled row that matches a stored one written the same way is
 // not written and the stored one kept (unchanged); one that matches a stored
 // row written another way (`acme corp` for `Acme Corp`) replaces it
-// (updated); an unmatched stored row is deleted, an unmatched staged row
+// (updated); an unmatched stored row is deleted, an unmatched spooled row
 // inserted.
 //
-// The pairing is done here rather than in SQL, in two passes that are each
-// linear in the rows but for a sort by day, where SQL's pairing by
-// occurrence (ROW_NUMBER on both sides and a FULL OUTER JOIN) was quadratic
-// on SQLite. It comes before any write, so that a re-import of unchanged
-// rows writes nothing (inserting them and deleting the copies cost 2.4
-// times a first import), and it reads the names and notes of only the
-// stored rows that are not written the same way as a row of the file.
+// Rows of different days never pair, so the pairing goes a day at a time,
+// in Go: the stored rows of the file's dates are read once, in day order
+// (their id and fingerprint), and each day's are paired with the spooled
+// rows of the same day, read from the spool a window of days at a time
+// (windows), in two passes linear in the rows. It comes before any write,
+// so that a re-import of unchanged rows writes nothing (inserting them and
+// deleting the copies cost 2.4 times a first import), and it reads the
+// names and notes of only the stored rows that are not written the same
+// way as a row of the file. Nothing is staged in the database: loading the
+// spooled rows into a table to pair them in SQL was half a re-import's time.
 func (im *Import) reconcileWithoutIDs(d deltas) error {
-	ctx, tx := im.ctx, im.tx
-	earlier, err := im.earlier(tx)
+	earlier, err := im.earlier(im.tx)
 	if err != nil {
 		return err
 	}
 	if !earlier { // a first import of these dates
 		im.res.Imported += im.idless
-		return im.insertSpooled()
+		return im.insertSpooled(nil)
 	}
-	if !im.loaded {
-		if err := im.loadNew(tx); err != nil {
+	var p pairing
+	counts := spellingCounts{added: make([]int, len(im.combos)), removed: make([]int, len(im.combos))}
+	for _, w := range im.windows() {
+		if err := im.pairWindow(&p, w, &counts); err != nil {
 			return err
 		}
 	}
-	const inRange = `source = ? AND external_id IS NULL AND day >= ? AND day <= ?`
-	args := []any{im.source, int64(im.first), int64(im.last)}
-
-	// First pass: rows written the same way (the same fingerprint, which
-	// covers the day, the content and the names as written) pair. The
-	// stored rows and the staged ones come in one stream by day (two
-	// cursors cannot interleave on one PostgreSQL connection); rows of
-	// different days never pair, so one day's rows are held at a time.
-	rows, err := tx.QueryContext(ctx, `SELECT 0 AS staged, id, day, fingerprint, 0 AS combo, 0 AS content_key
-			FROM entries WHERE `+inRange+`
-		UNION ALL
-		SELECT 1, seq, day, fingerprint, combo, content_key FROM import_new
-		ORDER BY day`, args...)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	var p pairing
-	var group []scopeRow
-	groupDay := billing.Date(-1)
-	for rows.Next() {
-		var r scopeRow
-		var staged int
-		var day int64
-		if err := rows.Scan(&staged, &r.id, &day, &r.fp, &r.combo, &r.key); err != nil {
-			rows.Close()
-			return fmt.Errorf("reconcile: %w", err)
-		}
-		r.new, r.day = staged == 1, billing.Date(day)
-		if r.day != groupDay {
-			p.sameSpelling(group)
-			group, groupDay = group[:0], r.day
-		}
-		group = append(group, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	p.sameSpelling(group)
-
-	// Second pass: the stored rows left, read whole, those of the file's
-	// combinations deleted, and paired with the staged rows left by
-	// combination and content to count the edits.
-	restOld, err := im.storedRows(p.restOld)
-	if err != nil {
-		return err
-	}
-	counts := p.otherSpelling(restOld, len(im.combos))
 	if len(p.drop) > 0 {
 		n, err := im.removeByID(d, p.drop)
 		if err != nil {
@@ -715,8 +611,16 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 			return fmt.Errorf("reconcile: %d of %d entries removed", n, len(p.drop))
 		}
 	}
-	if err := im.insertNew(d, p.keep, len(p.keep) == im.idless); err != nil {
-		return err
+	switch {
+	case len(p.keep) == im.idless: // none paired: every row is written, its usage added up already
+		if err := im.insertSpooled(nil); err != nil {
+			return err
+		}
+	case len(p.keep) > 0:
+		slices.Sort(p.keep) // in the file's order
+		if err := im.insertSpooled(p.keep); err != nil {
+			return err
+		}
 	}
 	// An edit upstream shows as one row gone and one new in the same
 	// combination: count those pairs as updates.
@@ -728,6 +632,139 @@ func (im *Import) reconcileWithoutIDs(d deltas) error {
 		im.res.Imported += counts.added[c] - edits
 		im.res.Removed += counts.removed[c] - edits
 	}
+	return nil
+}
+
+// pairRows bounds the spooled rows a re-import holds to pair them (about
+// 40 bytes each): a window of days with at most that many rows (but for a
+// single day with more) is read from the spool at a time.
+const pairRows = 500_000
+
+// window is a run of days whose spooled rows are paired together: from..to
+// (to is the day before the next window's first), and where its rows are
+// in the spool, from its first row (firstSeq, at firstOff) to its last.
+type window struct {
+	from, to          billing.Date
+	firstSeq, lastSeq int64
+	firstOff          int64
+	rows              int
+}
+
+// windows cuts the file's days, in order, into windows of at most
+// pairRows spooled rows. A file in day order has its windows one after the
+// other in the spool; otherwise each window reads the part of the spool
+// that holds its days.
+func (im *Import) windows() []window {
+	var out []window
+	for _, day := range slices.Sorted(maps.Keys(im.days)) {
+		dr := im.days[day]
+		if len(out) == 0 || out[len(out)-1].rows+dr.rows > im.pairRows {
+			out = append(out, window{from: day, firstSeq: dr.firstSeq, firstOff: dr.firstOff})
+		}
+		w := &out[len(out)-1]
+		if dr.firstSeq < w.firstSeq {
+			w.firstSeq, w.firstOff = dr.firstSeq, dr.firstOff
+		}
+		w.lastSeq = max(w.lastSeq, dr.lastSeq)
+		w.rows += dr.rows
+		w.to = day
+	}
+	for i := 1; i < len(out); i++ {
+		out[i-1].to = out[i].from - 1
+	}
+	return out
+}
+
+// spooledDays reads the spooled rows of a window's days, keyed for the
+// pairing (nextKeyed), in day order and the file's order within a day.
+func (im *Import) spooledDays(w window) ([]scopeRow, error) {
+	r, err := im.spool.readerAt(w.firstOff, w.firstSeq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scopeRow, 0, w.rows)
+	var row scopeRow
+	for r.seq < w.lastSeq {
+		ok, err := r.nextKeyed(im.seed, &row)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, r.fail(errSpool)
+		}
+		if row.day >= w.from && row.day <= w.to {
+			out = append(out, row)
+		}
+	}
+	if len(out) != w.rows {
+		return nil, fmt.Errorf("import spool: %d rows of %s..%s, want %d", len(out), w.from, w.to, w.rows)
+	}
+	slices.SortFunc(out, func(a, b scopeRow) int { return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.id, b.id)) })
+	return out, nil
+}
+
+// pairWindow pairs the spooled rows of a window's days with the stored
+// rows of the same days: written the same way, then written another way
+// (see reconcileWithoutIDs), adding what it found to p and counts.
+func (im *Import) pairWindow(p *pairing, w window, counts *spellingCounts) error {
+	news, err := im.spooledDays(w)
+	if err != nil {
+		return err
+	}
+	// First pass: rows written the same way (the same fingerprint, which
+	// covers the day, the content and the names as written) pair; the
+	// stored rows come by day, one day's held at a time.
+	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, day, fingerprint FROM entries
+		WHERE source = ? AND external_id IS NULL AND day >= ? AND day <= ? ORDER BY day, id`,
+		im.source, int64(w.from), int64(w.to))
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	var olds []scopeRow // of one day
+	n := 0              // the spooled rows before news[n] are paired
+	pairDay := func() {
+		day := olds[0].day
+		for n < len(news) && news[n].day < day { // spooled days with no stored row
+			p.restNew = append(p.restNew, news[n])
+			n++
+		}
+		j := n
+		for j < len(news) && news[j].day == day {
+			j++
+		}
+		p.sameSpelling(olds, news[n:j])
+		n, olds = j, olds[:0]
+	}
+	for rows.Next() {
+		var r scopeRow
+		var day int64
+		if err := rows.Scan(&r.id, &day, &r.fp); err != nil {
+			rows.Close()
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		if r.day = billing.Date(day); len(olds) > 0 && r.day != olds[0].day {
+			pairDay()
+		}
+		olds = append(olds, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if len(olds) > 0 {
+		pairDay()
+	}
+	p.restNew = append(p.restNew, news[n:]...)
+
+	// Second pass: the stored rows left, read whole, those of the file's
+	// combinations deleted, and paired with the spooled rows left by
+	// combination and content to count the edits.
+	restOld, err := im.storedRows(p.restOld)
+	if err != nil {
+		return err
+	}
+	p.otherSpelling(restOld, counts)
+	p.restOld, p.restNew = p.restOld[:0], p.restNew[:0]
 	return nil
 }
 
@@ -766,103 +803,75 @@ func (im *Import) storedRows(ids []int64) ([]scopeRow, error) {
 	return out, nil
 }
 
-// insertNew writes staged rows without an id into entries, in the file's
-// order, and adds their usage (to d while the import held it, else
-// addStaged): all of them, or those whose seq is in keep.
-func (im *Import) insertNew(d deltas, keep []int64, all bool) error {
-	ctx, tx := im.ctx, im.tx
-	if !all && len(keep) == 0 {
-		return nil
-	}
-	where := ""
-	if all && !im.usageInSQL {
-		// Every row's usage, added up while the file was read.
-		for k, u := range im.usage {
-			d.addCounts(k, u.counted, u.seconds, u.entries)
-		}
-	} else if all {
-		if _, err := im.addStaged(`import_new`, ``); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-	} else {
-		if err := im.fillIDs("import_keep", keep); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-		cond := `seq IN (SELECT id FROM import_keep)`
-		where = ` WHERE ` + cond
-		if _, err := im.addStaged(`import_new`, cond); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO entries (source, external_id, `+newCols+`, import_batch, created_at, updated_at)
-		SELECT ?, NULL, `+newCols+`, ?, ?, ? FROM import_new`+where+` ORDER BY seq`,
-		im.source, im.batch, im.now.Unix(), im.now.Unix())
-	if err != nil {
-		return fmt.Errorf("insert entries: %w", err)
-	}
-	return nil
-}
-
 // scopeRow is a row in a reconciliation's scope: a stored entry, or a
-// staged row of the file (new).
+// spooled row of the file.
 type scopeRow struct {
-	id    int64 // the entry's id, or the staged row's seq
+	id    int64 // the entry's id, or the spooled row's seq
 	day   billing.Date
 	fp    int64 // the content as written
 	key   int64 // the content but for the day and the names (contentKey)
 	combo int32 // the names, normalized (-1: not the file's)
-	new   bool  // a staged row of this import
-
 }
 
 // pairing is what reconcileWithoutIDs found so far.
 type pairing struct {
 	drop      []int64    // stored entries to delete
-	keep      []int64    // staged rows to insert (their seq), in day order
-	unchanged int        // staged rows skipped for a stored row written the same way
-	restOld   []int64    // stored rows that no staged row is written as
-	restNew   []scopeRow // staged rows written as no stored row, in day order
+	keep      []int64    // spooled rows to insert (their seq), in day order
+	unchanged int        // spooled rows skipped for a stored row written the same way
+	restOld   []int64    // stored rows that no spooled row is written as (of a window)
+	restNew   []scopeRow // spooled rows written as no stored row, in day order (of a window)
 }
 
 // sameSpelling pairs one day's rows written the same way: the k-th stored
-// copy of a fingerprint (by id) with its k-th staged copy (by seq).
-func (p *pairing) sameSpelling(day []scopeRow) {
-	slices.SortFunc(day, func(a, b scopeRow) int {
-		return cmp.Or(cmp.Compare(a.fp, b.fp), cmp.Compare(boolInt(a.new), boolInt(b.new)), cmp.Compare(a.id, b.id))
-	})
-	for i := 0; i < len(day); {
-		j, n := i, i
-		for j < len(day) && day[j].fp == day[i].fp {
-			if !day[j].new {
-				n = j + 1
-			}
-			j++
-		}
-		olds, news := day[i:n], day[n:j]
-		k := min(len(olds), len(news))
-		p.unchanged += k
-		for _, r := range olds[k:] {
+// copy of a fingerprint (olds, by id) with its k-th spooled copy (news, by
+// seq).
+func (p *pairing) sameSpelling(olds, news []scopeRow) {
+	if len(olds) == 0 || len(news) == 0 {
+		for _, r := range olds {
 			p.restOld = append(p.restOld, r.id)
 		}
-		p.restNew = append(p.restNew, news[k:]...)
-		i = j
+		p.restNew = append(p.restNew, news...)
+		return
+	}
+	type copies struct{ old, paired int32 }
+	m := make(map[int64]copies, len(olds))
+	for _, r := range olds {
+		c := m[r.fp]
+		c.old++
+		m[r.fp] = c
+	}
+	for _, r := range news {
+		if c := m[r.fp]; c.paired < c.old {
+			c.paired++
+			m[r.fp] = c
+			p.unchanged++
+		} else {
+			p.restNew = append(p.restNew, r)
+		}
+	}
+	for _, r := range olds { // the first copies by id are the paired ones
+		if c := m[r.fp]; c.paired > 0 {
+			c.paired--
+			m[r.fp] = c
+		} else {
+			p.restOld = append(p.restOld, r.id)
+		}
 	}
 }
 
 // spellingCounts counts, per combination of the file, what the second
 // pass found.
 type spellingCounts struct {
-	respelled int   // stored rows replaced by a staged row written another way
-	added     []int // staged rows that matched nothing
+	respelled int   // stored rows replaced by a spooled row written another way
+	added     []int // spooled rows that matched nothing
 	removed   []int // stored rows that matched nothing
 }
 
 // otherSpelling takes the stored rows left by sameSpelling (restOld, in day
 // order, read whole): those of the file's combinations are deleted, and
-// each pairs with a staged row left of the same day, combination and
-// content, written another way.
-func (p *pairing) otherSpelling(restOld []scopeRow, combos int) spellingCounts {
-	out := spellingCounts{added: make([]int, combos), removed: make([]int, combos)}
+// each pairs with a spooled row left of the same day, combination and
+// content, written another way. What it finds is added to out.
+func (p *pairing) otherSpelling(restOld []scopeRow, out *spellingCounts) {
 	type group struct {
 		combo int32
 		key   int64
@@ -910,7 +919,6 @@ func (p *pairing) otherSpelling(restOld []scopeRow, combos int) spellingCounts {
 		}
 		count()
 	}
-	return out
 }
 
 // idChunk is how many ids one insert into an id table carries.

@@ -9,7 +9,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -22,8 +24,9 @@ import (
 // database. Staging a row in a temporary table bound 16 values and wrote
 // it through SQLite once more than the import does; here a row is a few
 // varints, its repeated strings (names, contract, code, task) written once
-// per import and then by number. Commit streams the file into entries, or
-// into the staging table when there are stored rows to reconcile with.
+// per import and then by number. Commit streams the file into entries; a
+// re-import reads it by day first, to pair its rows with the stored ones
+// (reconcileWithoutIDs), then writes the rows that paired with none.
 //
 // The file is unlinked as soon as it is created (where the system allows
 // it): whatever ends the process, a kill included, it leaves nothing
@@ -33,6 +36,7 @@ type spool struct {
 	name string // still to remove when the system could not unlink it open
 	w    *bufio.Writer
 	n    int64 // rows written
+	off  int64 // bytes written: where the next row begins
 	// The interned strings: a string's number is its index in strs. At
 	// most limit (spoolInterned) of them; a string past that is written
 	// whole.
@@ -72,9 +76,10 @@ func (s *spool) close() {
 	s.f = nil
 }
 
-// add appends one row: its day, seconds, billability, counted time and
-// fingerprint, then its strings.
-func (s *spool) add(e *Entry) error {
+// add appends one row: its day, seconds, counted time, fingerprint,
+// billability and combination (its names' number in the import, see
+// Import.addCombo), then its strings.
+func (s *spool) add(e *Entry, combo int32) error {
 	b := s.buf[:0]
 	b = binary.AppendVarint(b, int64(e.Date))
 	b = binary.AppendVarint(b, e.Seconds)
@@ -85,6 +90,7 @@ func (s *spool) add(e *Entry) error {
 	} else {
 		b = append(b, 0)
 	}
+	b = binary.AppendUvarint(b, uint64(combo))
 	b = s.appendString(b, e.Client, true)
 	b = s.appendString(b, e.Project, true)
 	b = s.appendString(b, e.ProjectCode, true)
@@ -94,6 +100,7 @@ func (s *spool) add(e *Entry) error {
 	b = s.appendString(b, e.ContractID, true)
 	s.buf = b
 	s.n++
+	s.off += int64(len(b))
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("import spool: %w", err)
 	}
@@ -130,14 +137,18 @@ type spoolReader struct {
 }
 
 // reader flushes the spool and reads it from its start.
-func (s *spool) reader() (*spoolReader, error) {
+func (s *spool) reader() (*spoolReader, error) { return s.readerAt(0, 1) }
+
+// readerAt flushes the spool and reads it from the row seq (from 1), which
+// begins at the offset off.
+func (s *spool) readerAt(off, seq int64) (*spoolReader, error) {
 	if err := s.w.Flush(); err != nil {
 		return nil, fmt.Errorf("import spool: %w", err)
 	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+	if _, err := s.f.Seek(off, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("import spool: %w", err)
 	}
-	return &spoolReader{s: s, r: bufio.NewReaderSize(s.f, 1<<16)}, nil
+	return &spoolReader{s: s, r: bufio.NewReaderSize(s.f, 1<<16), seq: seq - 1}, nil
 }
 
 var errSpool = errors.New("import spool: damaged")
@@ -159,6 +170,9 @@ func (r *spoolReader) next(e *Entry) (bool, error) {
 	}
 	var fixed [9]byte
 	if _, err := io.ReadFull(r.r, fixed[:]); err != nil {
+		return false, r.fail(err)
+	}
+	if _, err := binary.ReadUvarint(r.r); err != nil { // the combination
 		return false, r.fail(err)
 	}
 	e.Date = billing.Date(day)
@@ -191,6 +205,9 @@ func (r *spoolReader) nextArgs(args []any) ([]any, bool, error) {
 	if _, err := io.ReadFull(r.r, fixed[:]); err != nil {
 		return args, false, r.fail(err)
 	}
+	if _, err := binary.ReadUvarint(r.r); err != nil { // the combination
+		return args, false, r.fail(err)
+	}
 	var strs [7]any
 	for i := range strs {
 		v, err := r.value()
@@ -205,6 +222,84 @@ func (r *spoolReader) nextArgs(args []any) ([]any, bool, error) {
 		num[2], int64(binary.LittleEndian.Uint64(fixed[:8])))
 	r.seq++
 	return args, true, nil
+}
+
+// nextKeyed reads what the pairing of a re-import compares of the next row
+// into out: its seq (as out.id), day, fingerprint, combination and content
+// key, the key hashed from the spooled bytes as contentKey hashes the
+// strings (maphash hashes the bytes written, however they are split).
+// Nothing is allocated for a row. It reports false after the last row.
+func (r *spoolReader) nextKeyed(seed maphash.Seed, out *scopeRow) (bool, error) {
+	if r.seq == r.s.n {
+		return false, nil
+	}
+	day, err := binary.ReadVarint(r.r)
+	if err != nil {
+		return false, r.fail(err)
+	}
+	seconds, err := binary.ReadVarint(r.r)
+	if err != nil {
+		return false, r.fail(err)
+	}
+	if _, err := binary.ReadVarint(r.r); err != nil { // counted
+		return false, r.fail(err)
+	}
+	var fixed [9]byte // the fingerprint, then the billability
+	if _, err := io.ReadFull(r.r, fixed[:]); err != nil {
+		return false, r.fail(err)
+	}
+	combo, err := binary.ReadUvarint(r.r)
+	if err != nil || combo > math.MaxInt32 {
+		return false, r.fail(cmp.Or(err, errSpool))
+	}
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var num [9]byte // as contentKey writes them
+	binary.LittleEndian.PutUint64(num[:8], uint64(seconds))
+	num[8] = fixed[8]
+	h.Write(num[:])
+	// client, project, project_code, task, notes, user_name, contract_id:
+	// the key hashes the code, the task and the notes.
+	for i := range 7 {
+		tag, err := binary.ReadUvarint(r.r)
+		if err != nil {
+			return false, r.fail(err)
+		}
+		hashed := i >= 2 && i <= 4
+		if tag&1 == 0 {
+			if tag>>1 >= uint64(len(r.s.strs)) {
+				return false, r.fail(errSpool)
+			}
+			if hashed {
+				h.WriteString(r.s.strs[tag>>1])
+				h.WriteByte(0)
+			}
+			continue
+		}
+		n := tag >> 1
+		if n > 1<<31 {
+			return false, r.fail(errSpool)
+		}
+		if !hashed {
+			if _, err := r.r.Discard(int(n)); err != nil {
+				return false, r.fail(err)
+			}
+			continue
+		}
+		if uint64(cap(r.buf)) < n {
+			r.buf = make([]byte, n)
+		}
+		b := r.buf[:n]
+		if _, err := io.ReadFull(r.r, b); err != nil {
+			return false, r.fail(err)
+		}
+		h.Write(b)
+		h.WriteByte(0)
+	}
+	r.seq++
+	*out = scopeRow{id: r.seq, day: billing.Date(day), fp: int64(binary.LittleEndian.Uint64(fixed[:8])), key: int64(h.Sum64()),
+		combo: int32(combo)}
+	return true, nil
 }
 
 // value reads a string as a bound value: an interned one as boxed once.
@@ -281,17 +376,20 @@ const spoolChunk = 1000
 // sqlString quotes s as an SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// insertSpooled writes every spooled row into entries, in the file's
-// order, straight from the spool: a first import of its dates, with
-// nothing to reconcile. What is the same for every row (the source, the
-// batch, the times) is written in the statement, not bound. Their usage
-// is added as the import held it: usage_daily from the (contract, day)
-// pairs while they were at most usageLimit, else in one grouped upsert
+// insertSpooled writes spooled rows into entries, in the file's order,
+// straight from the spool: every row (keep nil: a first import of its
+// dates, or a re-import that paired none), or those whose seq is in keep,
+// sorted (the rows of a re-import that paired with no stored row). What
+// is the same for every row (the source, the batch, the times) is written
+// in the statement, not bound. Their usage_daily is added from (contract,
+// day) pairs while they are at most usageLimit, else in one grouped upsert
 // from the rows just written (the ids above the largest before them, of
-// this batch), and usage from byPeriod.
-func (im *Import) insertSpooled() error {
+// this batch); their usage from (contract, period) pairs. For every row,
+// both were added up as the file was read (usage, byPeriod); for some, as
+// they are written.
+func (im *Import) insertSpooled(keep []int64) error {
 	ctx, tx := im.ctx, im.tx
-	if !im.s.d.postgres {
+	if !im.s.d.postgres && keep == nil {
 		if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&im.cacheSize); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
@@ -299,8 +397,23 @@ func (im *Import) insertSpooled() error {
 			return fmt.Errorf("insert entries: %w", err)
 		}
 	}
+	daily, byPeriod, inSQL := im.usage, im.byPeriod, im.usageInSQL
+	var each func(v []any)
+	if keep != nil {
+		daily, byPeriod, inSQL = deltas{}, periodDeltas{}, false
+		each = func(v []any) { // newCols: day, seconds, …, contract_id (9), counted (10)
+			day, contract, counted, seconds := billing.Date(v[0].(int64)), v[9].(string), v[10].(int64), v[1].(int64)
+			byPeriod.addCounts(contractPeriod{contract, day.Period()}, counted, seconds, 1)
+			if !inSQL {
+				daily.addCounts(usageKey{contract, day}, counted, seconds, 1)
+				if len(daily) > im.usageLimit {
+					daily, inSQL = nil, true
+				}
+			}
+		}
+	}
 	var before int64
-	if im.usageInSQL {
+	if inSQL || keep != nil {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM entries`).Scan(&before); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
@@ -318,10 +431,10 @@ func (im *Import) insertSpooled() error {
 		return verb + ` entries (source, external_id, ` + newCols + `, import_batch, created_at, updated_at) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 	}
-	if err := im.writeSpooled(insert); err != nil {
+	if err := im.writeSpooled(insert, keep, each); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
 	}
-	if im.usageInSQL {
+	if inSQL {
 		// The rows only add: no usage_daily row they reach is left empty.
 		// The unmatched rows ('') have none.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries)
@@ -331,7 +444,7 @@ func (im *Import) insertSpooled() error {
 			entries = usage_daily.entries + excluded.entries`, before, im.batch); err != nil {
 			return fmt.Errorf("daily usage: %w", err)
 		}
-	} else if err := im.addDaily(im.usage); err != nil {
+	} else if err := im.addDaily(daily); err != nil {
 		return err
 	}
 	// Their usage by period: in open periods, added here in bulk (it only
@@ -341,8 +454,8 @@ func (im *Import) insertSpooled() error {
 	if err != nil {
 		return err
 	}
-	open := make(periodDeltas, len(im.byPeriod))
-	for k, u := range im.byPeriod {
+	open := make(periodDeltas, len(byPeriod))
+	for k, u := range byPeriod {
 		if closed && k.period <= last {
 			im.periods.addCounts(k, u.counted, u.seconds, u.entries)
 		} else {
@@ -372,10 +485,11 @@ func (im *Import) addUsage(pd periodDeltas) error {
 		})
 }
 
-// writeSpooled streams the spooled rows through the statement insert(n)
-// makes for n rows, spoolChunk rows a statement, binding each row's
-// values in spoolArgs' order.
-func (im *Import) writeSpooled(insert func(n int) string) error {
+// writeSpooled streams the spooled rows (all, or those of keep: see
+// streamSpool) through the statement insert(n) makes for n rows,
+// spoolChunk rows a statement, binding each row's values in spoolArgs'
+// order.
+func (im *Import) writeSpooled(insert func(n int) string, keep []int64, each func([]any)) error {
 	ctx := im.ctx
 	if im.s.d.postgres {
 		full, err := im.tx.PrepareContext(ctx, insert(spoolChunk))
@@ -383,7 +497,7 @@ func (im *Import) writeSpooled(insert func(n int) string) error {
 			return err
 		}
 		defer full.Close()
-		return im.streamSpool(func(n int, args []any) error {
+		return im.streamSpool(keep, each, func(n int, args []any) error {
 			if n == spoolChunk {
 				_, err := full.ExecContext(ctx, args...)
 				return err
@@ -421,7 +535,7 @@ func (im *Import) writeSpooled(insert func(n int) string) error {
 		for i := range named {
 			named[i].Ordinal = i + 1
 		}
-		return im.streamSpool(func(n int, args []any) error {
+		return im.streamSpool(keep, each, func(n int, args []any) error {
 			st := full
 			if n != spoolChunk {
 				var done func()
@@ -448,8 +562,10 @@ func (im *Import) writeSpooled(insert func(n int) string) error {
 const spoolArgs = 12
 
 // streamSpool reads the spooled rows and hands them to exec spoolChunk at
-// a time (the last chunk shorter), as the values of newCols.
-func (im *Import) streamSpool(exec func(n int, args []any) error) error {
+// a time (the last chunk shorter), as the values of newCols: every row
+// when keep is nil, else those whose seq is in keep (sorted), each of
+// them handed to each first.
+func (im *Import) streamSpool(keep []int64, each func([]any), exec func(n int, args []any) error) error {
 	r, err := im.spool.reader()
 	if err != nil {
 		return err
@@ -458,8 +574,22 @@ func (im *Import) streamSpool(exec func(n int, args []any) error) error {
 	rows := 0
 	for {
 		var ok bool
-		if args, ok, err = r.nextArgs(args); err != nil {
+		if keep != nil && len(keep) == 0 {
+			ok = false // the rows kept are written
+		} else if args, ok, err = r.nextArgs(args); err != nil {
 			return err
+		}
+		if ok && keep != nil {
+			if r.seq > keep[0] {
+				return fmt.Errorf("import spool: row %d to keep is not after row %d", keep[0], r.seq-1)
+			}
+			if r.seq != keep[0] {
+				clear(args[len(args)-spoolArgs:])
+				args = args[:len(args)-spoolArgs]
+				continue
+			}
+			keep = keep[1:]
+			each(args[len(args)-spoolArgs:])
 		}
 		if ok {
 			rows++

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,7 @@ func TestSpoolRoundTrip(t *testing.T) {
 	s.limit = 5 // past 5 strings, the rest are written whole
 	huge := strings.Repeat("ü€𝄞 long note, ", 300_000)
 	var want []Entry
+	var offs []int64 // where each row begins
 	for i := range 2000 {
 		e := Entry{Date: billing.Date(i*37 - 20000), Seconds: int64(i) * 1_000_003, Billable: i%3 == 0,
 			Client: fmt.Sprintf("Client %d", i%7), Project: "Ünïcødé ✓", ProjectCode: "", Task: fmt.Sprintf("t%d", i%11),
@@ -44,7 +46,8 @@ func TestSpoolRoundTrip(t *testing.T) {
 			e.Seconds, e.Counted, e.fp, e.Date = 1<<62, -1<<62, -1<<63, billing.MaxDate
 		}
 		want = append(want, e)
-		if err := s.add(&e); err != nil {
+		offs = append(offs, s.off)
+		if err := s.add(&e, int32(i%9)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,6 +99,31 @@ func TestSpoolRoundTrip(t *testing.T) {
 	}
 	if _, ok, err := r.nextArgs(nil); ok || err != nil {
 		t.Fatalf("after the last row: %v %v", ok, err)
+	}
+	// What a re-import pairs by, read from any row on: the seq, day,
+	// fingerprint, combination, and the content key as contentKey makes
+	// it from the strings.
+	im := &Import{seed: maphash.MakeSeed()}
+	for _, from := range []int{0, 1, 2, 1234} {
+		r, err := s.readerAt(offs[from], int64(from+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < len(want); i++ {
+			var got scopeRow
+			if ok, err := r.nextKeyed(im.seed, &got); !ok || err != nil {
+				t.Fatalf("from row %d, keys of row %d: %v %v", from, i, ok, err)
+			}
+			e := want[i]
+			w := scopeRow{id: int64(i + 1), day: e.Date, fp: e.fp, combo: int32(i % 9),
+				key: im.contentKey(e.Seconds, e.Billable, e.ProjectCode, e.Task, e.Notes)}
+			if got != w {
+				t.Fatalf("from row %d, keys of row %d: %+v, want %+v", from, i, got, w)
+			}
+		}
+		if ok, err := r.nextKeyed(im.seed, &scopeRow{}); ok || err != nil {
+			t.Fatalf("after the last row: %v %v", ok, err)
+		}
 	}
 	if len(s.strs) != 5 {
 		t.Errorf("%d strings interned, want the limit 5", len(s.strs))
@@ -222,7 +250,9 @@ func TestFingerprintUnchanged(t *testing.T) {
 // TestImportKilledLeavesNothing kills a process importing, once while it
 // spools the rows and once in its write transaction (held just before its
 // commit): the database has none of the rows, its usage is untouched, and
-// no spool file is left in the temporary directory.
+// no spool file is left in the temporary directory. A re-import killed in
+// its write transaction, after it paired, deleted and inserted rows, leaves
+// the first import's rows and usage as they were.
 func TestImportKilledLeavesNothing(t *testing.T) {
 	if dbPath := os.Getenv("RETAINER_TEST_KILLED_IMPORT"); dbPath != "" {
 		killedImport(t, dbPath, os.Getenv("RETAINER_TEST_KILLED_AT"))
@@ -231,7 +261,7 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	for _, at := range []string{"spooling", "commit"} {
+	for _, at := range []string{"spooling", "commit", "reimport"} {
 		t.Run(at, func(t *testing.T) {
 			tmp := t.TempDir()
 			dbPath := filepath.Join(t.TempDir(), "db.sqlite")
@@ -263,6 +293,17 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			if at == "reimport" { // the first import's 20,000 rows of 900 s
+				var n, secs, used, usedEntries, daily, imports int64
+				if err := db.db.QueryRow(`SELECT (SELECT COUNT(*) FROM entries), (SELECT SUM(seconds) FROM entries),
+					(SELECT SUM(seconds) FROM usage), (SELECT SUM(entries) FROM usage), (SELECT SUM(entries) FROM usage_daily),
+					(SELECT COUNT(*) FROM imports)`).Scan(&n, &secs, &used, &usedEntries, &daily, &imports); err != nil ||
+					n != 20_000 || secs != 20_000*900 || used != secs || usedEntries != n || daily != n || imports != 1 {
+					t.Fatalf("after the kill: %d entries, %d s; usage %d s, %d entries; daily %d entries; %d imports (%v)",
+						n, secs, used, usedEntries, daily, imports, err)
+				}
+				return
+			}
 			var n int
 			if err := db.db.QueryRow(`SELECT (SELECT COUNT(*) FROM entries) + (SELECT COUNT(*) FROM usage)
 				+ (SELECT COUNT(*) FROM usage_daily) + (SELECT COUNT(*) FROM imports)`).Scan(&n); err != nil || n != 0 {
@@ -273,7 +314,10 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 }
 
 // killedImport is the child of TestImportKilledLeavesNothing: it imports
-// 20,000 rows and says "ready" where it is to be killed, then waits.
+// 20,000 rows and says "ready" where it is to be killed, then waits; for
+// "reimport" it commits them, then imports them again with a third of them
+// edited, a third gone and as many new, and says "ready" before that
+// commit.
 func killedImport(t *testing.T, dbPath, at string) {
 	ctx := context.Background()
 	db, err := Open(ctx, dbPath)
@@ -281,13 +325,35 @@ func killedImport(t *testing.T, dbPath, at string) {
 		t.Fatal(err)
 	}
 	rules := NewRules([]*billing.Contract{{ID: "acme", Client: "Acme", Unit: billing.UnitHours, RoundingMinutes: 6}})
-	im, err := db.BeginImport(ctx, rules, "harvest", time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
+	begin := func() *Import {
+		im, err := db.BeginImport(ctx, rules, "harvest", time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return im
 	}
+	im := begin()
 	for i := range 20_000 {
 		if err := im.Add(Entry{Date: billing.DateOf(2026, 3, 1+i%28), Seconds: 900, Client: "Acme", Notes: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if at == "reimport" {
+		if res, err := im.Commit(); err != nil || res.Imported != 20_000 {
+			t.Fatalf("first import: %+v %v", res, err)
+		}
+		im = begin()
+		for i := range 20_000 {
+			e := Entry{Date: billing.DateOf(2026, 3, 1+i%28), Seconds: 900, Client: "Acme", Notes: fmt.Sprint(i)}
+			switch i % 3 {
+			case 1:
+				e.Seconds = 1800
+			case 2:
+				e.Notes = fmt.Sprint("new ", i)
+			}
+			if err := im.Add(e); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ready := func() {
