@@ -114,6 +114,9 @@ type contractState struct {
 	firstUsed billing.Period
 	hasFirst  bool
 	usage     []periodUsage // periods ascending
+	// ck is the contract's checkpoint status starts from (checkpoint.go);
+	// its kind is ckNone when there is none.
+	ck checkpoint
 }
 
 // of returns the state of contract id, made empty if it has none yet.
@@ -139,54 +142,73 @@ func loadState(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string
 // loadStateSized is loadState with room made for contracts contracts, so
 // that the state of 10,000 contracts is not grown and rehashed row by row.
 func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only string, contracts int) (*state, error) {
-	filter, fargs, order := "", []any(nil), " ORDER BY period, contract_id"
-	if only != "" { // one contract's rows, by the (contract_id, period) key
-		filter, fargs, order = " AND contract_id = ?", []any{only}, " ORDER BY contract_id, period"
-	}
-	st := &state{byID: make(map[string]*contractState, contracts), slab: make([]contractState, 0, contracts)}
-	var err error
-	if st.last, st.hasLast, err = lastClosed(ctx, tx); err != nil {
+	st, lo, err := loadClosedState(ctx, tx, only, contracts)
+	if err != nil {
 		return nil, err
 	}
-	lo := billing.Period(0)
-	if st.hasLast {
-		lo = st.last + 1
-		rows, err := queryTx(ctx, tx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out'`+filter+
-			` ORDER BY contract_id, earned`, append([]any{int64(st.last)}, fargs...)...)
-		if err != nil {
-			return nil, err
-		}
-		var cs *contractState
-		var last string
-		var id sql.RawBytes // one buffer, copied out only for a new contract
-		for rows.Next() {
-			var earned, secs int64
-			if err := rows.Scan(&id, &earned, &secs); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if cs == nil || string(id) != last { // a contract's lots arrive together
-				last = string(id)
-				cs = st.of(last)
-			}
-			cs.bank = append(cs.bank, billing.Lot{Earned: billing.Period(earned), Seconds: secs})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL`+filter+` GROUP BY contract_id`, fargs,
-			func(id string, v int64) { st.of(id).adjust = v }); err != nil {
-			return nil, err
-		}
+	return st, st.loadUsage(ctx, tx, lo, upTo, only)
+}
+
+// loadClosedState reads what the last close left (for every contract, or
+// for one when only is not empty) into a new state with room for contracts
+// contracts, and returns it with the first open period (0 before any close).
+func loadClosedState(ctx context.Context, tx *sql.Tx, only string, contracts int) (st *state, lo billing.Period, err error) {
+	filter, fargs := "", []any(nil)
+	if only != "" { // one contract's rows, by the (contract_id, period) key
+		filter, fargs = " AND contract_id = ?", []any{only}
 	}
-	// One pass over the usage rows of the open periods, in the order of the
-	// covering (period, contract_id, counted, entries) index: no sort, no
-	// table lookups, and each contract's periods arrive ascending.
+	st = &state{byID: make(map[string]*contractState, contracts), slab: make([]contractState, 0, contracts)}
+	if st.last, st.hasLast, err = lastClosed(ctx, tx); err != nil {
+		return nil, 0, err
+	}
+	if !st.hasLast {
+		return st, 0, nil
+	}
+	rows, err := queryTx(ctx, tx, `SELECT contract_id, earned, seconds FROM lots WHERE period = ? AND direction = 'out'`+filter+
+		` ORDER BY contract_id, earned`, append([]any{int64(st.last)}, fargs...)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var cs *contractState
+	var last string
+	var id sql.RawBytes // one buffer, copied out only for a new contract
+	for rows.Next() {
+		var earned, secs int64
+		if err := rows.Scan(&id, &earned, &secs); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		if cs == nil || string(id) != last { // a contract's lots arrive together
+			last = string(id)
+			cs = st.of(last)
+		}
+		cs.bank = append(cs.bank, billing.Lot{Earned: billing.Period(earned), Seconds: secs})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if err := scanPairs(ctx, tx, `SELECT contract_id, SUM(seconds) FROM adjustments WHERE absorbed_in IS NULL`+filter+` GROUP BY contract_id`, fargs,
+		func(id string, v int64) { st.of(id).adjust = v }); err != nil {
+		return nil, 0, err
+	}
+	return st, st.last + 1, nil
+}
+
+// loadUsage adds the usage of periods lo through upTo (of one contract when
+// only is not empty) to st: one pass over the usage rows, in the order of
+// the covering (period, contract_id, counted, entries) index — no sort, no
+// table lookups — or of the (contract_id, period) key for one contract.
+// Each contract's periods arrive ascending, after any st holds already.
+func (st *state) loadUsage(ctx context.Context, tx *sql.Tx, lo, upTo billing.Period, only string) error {
+	filter, fargs, order := "", []any(nil), " ORDER BY period, contract_id"
+	if only != "" {
+		filter, fargs, order = " AND contract_id = ?", []any{only}, " ORDER BY contract_id, period"
+	}
 	rows, err := queryTx(ctx, tx, `SELECT contract_id, period, counted, entries FROM usage
 		WHERE period >= ? AND period <= ? AND contract_id <> ''`+filter+order, append([]any{int64(lo), int64(upTo)}, fargs...)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	periods := int(min(max(upTo-lo+1, 1), 24)) // room for each contract's open periods
@@ -194,7 +216,7 @@ func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only s
 	for rows.Next() {
 		var p, counted, entries int64
 		if err := rows.Scan(&id, &p, &counted, &entries); err != nil {
-			return nil, err
+			return err
 		}
 		cs := st.byID[string(id)]
 		if cs == nil {
@@ -208,7 +230,7 @@ func loadStateSized(ctx context.Context, tx *sql.Tx, upTo billing.Period, only s
 		}
 		cs.usage = append(cs.usage, periodUsage{billing.Period(p), counted})
 	}
-	return st, rows.Err()
+	return rows.Err()
 }
 
 func scanPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(string, int64)) error {
@@ -244,7 +266,14 @@ func (st *state) ledger(c *billing.Contract) billing.Ledger {
 	if cs == nil {
 		return l
 	}
-	l.Bank, l.Adjustment = cs.bank, cs.adjust
+	if cs.ck.kind == ckCarried {
+		// As if the period before the checkpoint's had been closed with
+		// the lots it carried: every late adjustment, and the opening bank
+		// unless it is banked at a take-over still to come, is in them.
+		l.LastClosed, l.Bank = &cs.ck.before, cs.ck.lots
+	} else {
+		l.Bank, l.Adjustment = cs.bank, cs.adjust
+	}
 	if cs.hasFirst {
 		first := cs.firstUsed
 		l.FirstUsed = &first
@@ -293,11 +322,14 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 	if len(rules.list) == 1 { // one contract's status reads only its rows
 		only = rules.list[0].ID
 	}
+	var version int64
+	var keep []kept // checkpoints computed, kept after the read
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		st, err := loadStateSized(ctx, tx, p, only, len(rules.list))
+		st, ver, err := s.statusState(ctx, tx, rules, p, only)
 		if err != nil {
 			return err
 		}
+		version, keep = ver, keep[:0]
 		v.Rows = make([]Row, 0, len(rules.list)) // a Row is large: not grown by copies
 		v.Closed = st.hasLast && p <= st.last
 		if v.Closed {
@@ -319,7 +351,11 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 				if err := ctxDone(ctx, i); err != nil {
 					return err
 				}
-				if f := st.final(c, p, asOf); f.Listed(c) {
+				f, k := st.finalKept(c, p, asOf)
+				if k.kind != ckNone {
+					keep = append(keep, kept{c, k})
+				}
+				if f.Listed(c) {
 					v.Rows = append(v.Rows, openRow(c, f))
 				}
 			}
@@ -346,6 +382,7 @@ func (s *DB) Status(ctx context.Context, rules *Rules, p billing.Period, asOf bi
 	if err != nil {
 		return nil, fmt.Errorf("status %s: %w", p, err)
 	}
+	s.keepCheckpoints(ctx, p, only, version, keep)
 	return v, nil
 }
 

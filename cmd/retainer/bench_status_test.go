@@ -30,20 +30,39 @@ import (
 //
 // and RETAINER_BENCH_10M=1 to add 10,000,000 entries (seeding takes about
 // three minutes on the 2-core machine).
+//
+// With no month closed, the warm-up status keeps a ledger checkpoint per
+// contract at October (store/checkpoint.go), which the pairs start from, as
+// a daemon's status does all month. The edited sizes measure what a change
+// of an earlier month costs the next status: before each pair (untimed) the
+// March usage of one contract (edited=one: its checkpoint is dropped, and
+// status reads its rows by key) or of every contract (edited=all: status
+// computes every contract from January and keeps 10,000 checkpoints again)
+// is written.
 func BenchmarkStatusVsRead(b *testing.B) {
 	parent := b
 	// closed: how many of the months before October are closed, as a
 	// running daemon closes them (0: ten open months computed from January).
-	sizes := []struct{ contracts, entries, closed int }{
-		{200, 100_000, 0}, {200, 100_000, 9}, {10_000, 1_000_000, 0}, {10_000, 1_000_000, 9}, {10_000, 10_000_000, 9},
+	type size struct {
+		contracts, entries, closed int
+		edited                     string // "", "one", "all"
 	}
-	seeded := map[int]*statusBench{} // a sub-benchmark runs more than once: seed once
-	for i, sz := range sizes {
-		b.Run(fmt.Sprintf("contracts=%d/entries=%d/closed=%d", sz.contracts, sz.entries, sz.closed), func(b *testing.B) {
+	sizes := []size{
+		{200, 100_000, 0, ""}, {200, 100_000, 9, ""}, {10_000, 1_000_000, 0, ""}, {10_000, 1_000_000, 9, ""}, {10_000, 10_000_000, 9, ""},
+		{10_000, 1_000_000, 0, "one"}, {10_000, 1_000_000, 0, "all"},
+	}
+	seeded := map[size]*statusBench{} // a sub-benchmark runs more than once: seed once
+	for _, sz := range sizes {
+		name := fmt.Sprintf("contracts=%d/entries=%d/closed=%d", sz.contracts, sz.entries, sz.closed)
+		if sz.edited != "" {
+			name += "/edited=" + sz.edited
+		}
+		b.Run(name, func(b *testing.B) {
 			if sz.entries > 1_000_000 && os.Getenv("RETAINER_BENCH_10M") == "" {
 				b.Skip("set RETAINER_BENCH_10M=1")
 			}
-			e := seeded[i]
+			key := size{sz.contracts, sz.entries, sz.closed, ""} // the edits change no size's state but the month they write
+			e := seeded[key]
 			if e == nil {
 				e = seedStatusBench(b, parent.TempDir(), sz.contracts, sz.entries)
 				for m := 1; m <= sz.closed; m++ {
@@ -51,7 +70,24 @@ func BenchmarkStatusVsRead(b *testing.B) {
 						b.Fatalf("close 2026-%02d: exit %d", m, code)
 					}
 				}
-				seeded[i] = e
+				seeded[key] = e
+			}
+			edit := func() {}
+			if sz.edited != "" {
+				db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(5000)")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				q := `UPDATE usage SET counted = counted + 60 WHERE period = ? AND contract_id <> ''`
+				if sz.edited == "one" {
+					q += ` AND contract_id = 'c00007'`
+				}
+				edit = func() {
+					if _, err := db.Exec(q, int64(billing.NewPeriod(2026, 3))); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
 			period := int64(billing.NewPeriod(2026, 10))
 			ref := func() {
@@ -73,6 +109,7 @@ func BenchmarkStatusVsRead(b *testing.B) {
 			var refs, ourTimes, ratios []float64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				edit()
 				// Each side starts from a collected heap, as a new process does.
 				runtime.GC()
 				r := elapsed(ref).Seconds()
