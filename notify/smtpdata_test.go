@@ -196,6 +196,20 @@ func (h *preparedFor) Prepared(i int) any {
 	return h.prep[i]
 }
 
+// goMailMsgs are ms as go-mail messages, for sending them go-mail's own way.
+func goMailMsgs(t *testing.T, s *SMTP, ms []*Message) []*mail.Msg {
+	t.Helper()
+	var gms []*mail.Msg
+	for _, m := range ms {
+		gm, err := s.build(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gms = append(gms, gm)
+	}
+	return gms
+}
+
 func prepareAll(s *SMTP, ms []*Message) *preparedFor {
 	h := &preparedFor{}
 	for _, m := range ms {
@@ -295,14 +309,7 @@ func TestSMTPPreparedDroppedAfterDataIsAmbiguous(t *testing.T) {
 	}
 
 	// go-mail's own Client.Send of the same two messages on one connection.
-	var gms []*mail.Msg
-	for _, m := range ms {
-		gm, err := s.build(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gms = append(gms, gm)
-	}
+	gms := goMailMsgs(t, s, ms)
 	c, err := mail.NewClient(cfg.Host, mail.WithPort(cfg.Port), mail.WithTLSPolicy(mail.NoTLS), mail.WithTimeout(cfg.Timeout))
 	if err != nil {
 		t.Fatal(err)
@@ -348,14 +355,7 @@ func TestSMTPPreparedRefusalsReadAsGoMail(t *testing.T) {
 	ms := []*Message{bad, testMessage("k/busy"), testMessage("k/ok")}
 	errs := s.SendBatch(context.Background(), ms, prepareAll(s, ms))
 
-	var gms []*mail.Msg
-	for _, m := range ms {
-		gm, err := s.build(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gms = append(gms, gm)
-	}
+	gms := goMailMsgs(t, s, ms)
 	c, err := mail.NewClient(cfg.Host, mail.WithPort(cfg.Port), mail.WithTLSPolicy(mail.NoTLS))
 	if err != nil {
 		t.Fatal(err)

@@ -74,12 +74,7 @@ func samePixels(t *testing.T, what string, got, want *image.Paletted) {
 // does; it is 8-bit paletted with the same chunks (no tRNS) and about as
 // small.
 func TestChartPNGPixels(t *testing.T) {
-	weeks, available := marchWeeks()
-	cases := chartCases()
-	cases["within the hours"] = Burndown{Period: march, Weeks: weeks, Available: available + 20*3600}
-	cases["open, within the hours"] = Burndown{Period: march, Weeks: weeks, Available: available + 20*3600, Open: true, AsOf: mar(10), Projected: 50 * 3600}
-	cases["sessions"] = Burndown{Period: march, Unit: billing.UnitSessions, Weeks: weeks, Available: 8 * 3600}
-	cases["empty"] = Burndown{Period: march}
+	cases := pixelCases()
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
 			sc, err := burndownScene(b)

@@ -188,16 +188,6 @@ func figuresDiff(got, want map[string]billing.Figures) string {
 	return b.String()
 }
 
-func ckOpen(t *testing.T) *DB {
-	t.Helper()
-	s, err := Open(context.Background(), TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // entryOf returns the id of the entry of client in month m (1-12).
 func entryOf(t *testing.T, s *DB, client string, m int) int64 {
 	t.Helper()
@@ -354,7 +344,7 @@ func TestCheckpointsAsFromScratch(t *testing.T) {
 				// cases' schemas: in parallel they would take turns.
 				t.Parallel()
 			}
-			s := ckOpen(t)
+			s := backendDB(t)
 			rules := NewRules(ckContracts())
 			if _, err := s.SyncRules(ctx, rules, ckNow); err != nil {
 				t.Fatal(err)
@@ -530,7 +520,7 @@ func TestCheckpointsFewMissing(t *testing.T) {
 			es = append(es, Entry{Source: "log", Date: billing.DateOf(2026, time.Month(m), 5), Seconds: ckHours(int64(10 + (i*m)%17)), Billable: true, Client: c.Client})
 		}
 	}
-	s := ckOpen(t)
+	s := backendDB(t)
 	rules := NewRules(cs)
 	if _, err := s.SyncRules(ctx, rules, ckNow); err != nil {
 		t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 	"retainer/billing"
 )
 
-// historyDB opens a fresh database on this run's backend (the store's
+// backendDB opens a fresh database on this run's backend (the store's
 // tests run again on PostgreSQL with RETAINER_TEST_BACKEND=postgres).
-func historyDB(t *testing.T) *DB {
+func backendDB(t *testing.T) *DB {
 	t.Helper()
 	s, err := Open(context.Background(), TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres"))
 	if err != nil {
@@ -66,7 +66,7 @@ func TestBurnHistory(t *testing.T) {
 		log("free", p, h(5))
 	}
 	closedAt := time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC)
-	s, never := historyDB(t), historyDB(t) // never: the same hours, no month closed
+	s, never := backendDB(t), backendDB(t) // never: the same hours, no month closed
 	for _, db := range []*DB{s, never} {
 		if err := db.AddEntries(ctx, rules, entries, closedAt); err != nil {
 			t.Fatal(err)

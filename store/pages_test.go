@@ -12,17 +12,6 @@ import (
 	"retainer/billing"
 )
 
-// pagesDB opens a store on this run's backend.
-func pagesDB(t *testing.T) *DB {
-	t.Helper()
-	s, err := Open(context.Background(), TestingDSN(t, os.Getenv("RETAINER_TEST_BACKEND") == "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // addStatement writes a statement row as a close would.
 func addStatement(t *testing.T, s *DB, contract string, p billing.Period, status string) {
 	t.Helper()
@@ -87,7 +76,7 @@ func allStatementPages(t *testing.T, s *DB, size int, between func(page int)) []
 // size, gives every statement once, in the order of Statements; the last
 // page has no next cursor, also when it is full.
 func TestStatementsPage(t *testing.T) {
-	s := pagesDB(t)
+	s := backendDB(t)
 	contracts := []string{"acme-001", "b", "globex-002", "z-9"}
 	for p := billing.Period(2026*12 + 0); p < 2026*12+4; p++ {
 		for _, c := range contracts {
@@ -124,7 +113,7 @@ func TestStatementsPage(t *testing.T) {
 // (a close of a newer month, a contract added to a month already shown)
 // never make a row appear twice or go missing from the pages that follow.
 func TestStatementsPageWhileWritten(t *testing.T) {
-	s := pagesDB(t)
+	s := backendDB(t)
 	for p := billing.Period(2026 * 12); p < 2026*12+3; p++ {
 		for _, c := range []string{"b", "d", "f"} {
 			addStatement(t, s, c, p, "sent")
@@ -190,7 +179,7 @@ func TestParseStatementCursor(t *testing.T) {
 
 // TestDraftMonths: the months with drafts, oldest first, with their counts.
 func TestDraftMonths(t *testing.T) {
-	s := pagesDB(t)
+	s := backendDB(t)
 	addStatement(t, s, "a", 2026*12+1, "draft")
 	addStatement(t, s, "b", 2026*12+1, "draft")
 	addStatement(t, s, "c", 2026*12+1, "pending")
@@ -210,7 +199,7 @@ func TestDraftMonths(t *testing.T) {
 // each newest first, every message once across pages of any size, also
 // when messages are queued between two requests.
 func TestOutboxPage(t *testing.T) {
-	s := pagesDB(t)
+	s := backendDB(t)
 	statuses := []string{"sent", "failed", "pending", "unknown", "sent", "sent", "failed", "pending", "sent"}
 	for i, st := range statuses {
 		addMessage(t, s, fmt.Sprintf("m/%d", i+1), st)
@@ -279,7 +268,7 @@ func TestPagesPlan(t *testing.T) {
 	if os.Getenv("RETAINER_TEST_BACKEND") == "postgres" {
 		t.Skip("SQLite's query plan")
 	}
-	s := pagesDB(t)
+	s := backendDB(t)
 	stmts := `SELECT ` + statementCols + ` FROM statements `
 	for _, tt := range []struct {
 		name, q string
