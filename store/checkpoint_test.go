@@ -578,3 +578,48 @@ func TestLedgerColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerTermsKnowEveryContractField fails when billing.Contract (or its
+// terms) gains a field that appendLedgerTerms has not been told about: a
+// field the ledger reads must be written into the checkpoint's terms (or a
+// checkpoint computed before a change of it would be used after), and one
+// it does not read is listed here as such.
+func TestLedgerTermsKnowEveryContractField(t *testing.T) {
+	known := map[string]string{
+		// In the terms (appendLedgerTerms).
+		"Unit": "terms", "Terms": "terms", "Changes": "terms", "OverageBillable": "terms",
+		"Rollover": "terms", "MaxRollover": "terms", "ExpiresAfter": "terms",
+		"RoundingMinutes": "terms", "CountNonBillable": "terms", "OpeningBank": "terms",
+		"TakeOver": "terms", "Start": "terms", "End": "terms",
+		// Not read by the ledger: names, matching (a change of it rewrites
+		// usage, which drops the checkpoints), messages, the invoice's face.
+		"ID": "key", "Client": "not the ledger's", "Tier": "not the ledger's",
+		"Contacts": "not the ledger's", "Match": "usage", "PaymentTermsDays": "not the ledger's",
+		"AlertClientAt": "not the ledger's", "Checkin": "not the ledger's",
+		"PortalEntries": "not the ledger's", "Currency": "not the ledger's",
+		"BillingName": "not the ledger's", "BillingAddress": "not the ledger's",
+		"TaxID": "not the ledger's", "TaxRate": "not the ledger's",
+		// billing.Terms and billing.TermChange, each written whole.
+		"Terms.MonthlyHours": "terms", "Terms.MonthlyFee": "terms", "Terms.HourlyRate": "terms",
+		"Terms.OverageRate": "terms", "TermChange.From": "terms", "TermChange.MonthlyHours": "terms",
+		"TermChange.MonthlyFee": "terms", "TermChange.HourlyRate": "terms", "TermChange.OverageRate": "terms",
+	}
+	seen := map[string]bool{}
+	for _, typ := range []struct {
+		prefix string
+		t      reflect.Type
+	}{{"", reflect.TypeOf(billing.Contract{})}, {"Terms.", reflect.TypeOf(billing.Terms{})}, {"TermChange.", reflect.TypeOf(billing.TermChange{})}} {
+		for i := 0; i < typ.t.NumField(); i++ {
+			name := typ.prefix + typ.t.Field(i).Name
+			seen[name] = true
+			if _, ok := known[name]; !ok {
+				t.Errorf("billing field %s is new: write it into appendLedgerTerms if the ledger reads it (and change ledgerRulesVersion if the rules changed), then list it here", name)
+			}
+		}
+	}
+	for name := range known {
+		if !seen[name] {
+			t.Errorf("billing field %s is gone: take it out of this list (and of appendLedgerTerms)", name)
+		}
+	}
+}
