@@ -90,14 +90,7 @@ func walk(t *testing.T, ctype, cte string, hdr map[string][]string, body io.Read
 			walk(t, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p.Header, p, types, leaves)
 		}
 	}
-	var r io.Reader = body
-	switch strings.ToLower(cte) {
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, body)
-	case "quoted-printable":
-		r = quotedprintable.NewReader(body)
-	}
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(transferDecoded(body, cte))
 	if err != nil {
 		t.Fatalf("part %s: %v", mt, err)
 	}
@@ -524,4 +517,15 @@ func TestSMTPSendBatchHandover(t *testing.T) {
 	if len(h.log) != 0 || errs[0] == nil {
 		t.Errorf("after cancel: %v, %v", h.log, errs)
 	}
+}
+
+// transferDecoded is body decoded from its Content-Transfer-Encoding cte.
+func transferDecoded(body io.Reader, cte string) io.Reader {
+	switch strings.ToLower(cte) {
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, body)
+	case "quoted-printable":
+		return quotedprintable.NewReader(body)
+	}
+	return body
 }

@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	netmail "net/mail"
 	"net/textproto"
 	"slices"
@@ -135,13 +133,7 @@ func parseEntity(t *testing.T, h map[string][]string, body io.Reader) entity {
 			e.Parts = append(e.Parts, parseEntity(t, p.Header, p))
 		}
 	}
-	switch strings.ToLower(textproto.MIMEHeader(h).Get("Content-Transfer-Encoding")) {
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	}
-	data, err := io.ReadAll(body)
+	data, err := io.ReadAll(transferDecoded(body, textproto.MIMEHeader(h).Get("Content-Transfer-Encoding")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,15 +77,7 @@ func TestChartPNGPixels(t *testing.T) {
 	cases := pixelCases()
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
-			sc, err := burndownScene(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := sc.draw()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pngCanvases.Put(c)
+			c := drawnChart(t, b)
 			ours := encodeChartPNG(c.img)
 			ref := referencePNG(t, c.img)
 			samePixels(t, "decoded", decodePaletted(t, ours), c.img)
@@ -212,15 +204,7 @@ func TestStatementPDFChartPixels(t *testing.T) {
 	}
 	b := StatementBurndown(d, 0)
 	b.Open = false // as StatementChart draws it
-	sc, err := burndownScene(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := sc.draw()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pngCanvases.Put(c)
+	c := drawnChart(t, b)
 	if got.Bounds().Size() != c.img.Rect.Size() {
 		t.Fatalf("the PDF's image is %v, want %v", got.Bounds().Size(), c.img.Rect.Size())
 	}
@@ -358,4 +342,20 @@ func elapsed(fn func()) float64 {
 	start := time.Now()
 	fn()
 	return time.Since(start).Seconds()
+}
+
+// drawnChart is b drawn on a canvas, as StatementChart draws it before
+// encoding; the canvas goes back to its pool when the test ends.
+func drawnChart(t *testing.T, b Burndown) *pngCanvas {
+	t.Helper()
+	sc, err := burndownScene(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sc.draw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pngCanvases.Put(c) })
+	return c
 }
