@@ -932,20 +932,8 @@ func (im *Import) fillIDs(name string, ids []int64) error {
 			return err
 		}
 	}
-	args := make([]any, 0, idChunk)
-	for len(ids) > 0 {
-		chunk := ids[:min(idChunk, len(ids))]
-		ids = ids[len(chunk):]
-		args = args[:0]
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		q := `INSERT INTO ` + name + ` (id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(chunk)), ",")
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return execChunked(ctx, tx, name, ids, idChunk, `INSERT INTO `+name+` (id) VALUES `, `(?),`, ``,
+		func(args []any, id int64) []any { return append(args, id) })
 }
 
 // removeByID deletes the entries with the given ids through a temporary
