@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"retainer/billing"
@@ -83,14 +84,12 @@ type Import struct {
 	// byPeriod is the usage of the rows without an id by contract and
 	// period (a few rows per contract), for a first import of their dates.
 	byPeriod periodDeltas
-	// usage is the usage of the rows without an id, by (contract, day),
-	// while it has at most usageLimit pairs; past that it is nil and
-	// usageInSQL set: Commit adds the usage up from the rows it wrote
-	// instead (insertSpooled), so that memory does not grow with a file of
-	// many contracts and days.
-	usage      deltas
+	// daily is the usage of the rows without an id by (contract, day),
+	// for a first import of their dates: at most usageLimit pairs held in
+	// memory, the rest in sorted runs on disk (dailySums), so that memory
+	// does not grow with a file of many contracts and days.
+	daily      *dailySums
 	usageLimit int
-	usageInSQL bool
 	first      billing.Date
 	last       billing.Date
 	idless     int
@@ -115,6 +114,17 @@ type Import struct {
 
 	unmatched   map[string]int // a client name as written → its index in unmatchedBy
 	unmatchedBy []UnmatchedClient
+
+	// Streaming (import_stream.go): streamOK when the caller allows it,
+	// streamTried once it began or could not, stream while its writer
+	// runs, streamed when it wrote every row without an id (in tx, batch
+	// set), streamRows the rows a chunk handed to the writer holds,
+	// streamedRows how many it wrote.
+	streamOK, streamTried, streamed bool
+	stream                          *streamer
+	streamRows                      int
+	streamedRows                    atomic.Int64
+	streamCancel                    context.CancelFunc // ends the stream's context, once the import ended
 
 	// periods is the usage the written staged rows add, by contract and
 	// period; their usage_daily is added in SQL (addStaged). Nothing in
@@ -175,7 +185,7 @@ func (s *DB) BeginImport(ctx context.Context, rules *Rules, source string, now t
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usage: deltas{}, usageLimit: usageLimit, periods: periodDeltas{}, byPeriod: periodDeltas{},
+	im := &Import{s: s, ctx: ctx, conn: conn, rules: rules, source: source, now: now, usageLimit: usageLimit, periods: periodDeltas{}, byPeriod: periodDeltas{},
 		combos: map[string]int32{}, spellings: map[rawCombo]int32{}, seed: maphash.MakeSeed(), days: map[billing.Date]*dayRows{}, pairRows: pairRows}
 	for _, q := range []string{
 		`CREATE TEMP TABLE IF NOT EXISTS import_rows (
@@ -215,6 +225,7 @@ func (im *Import) Rollback() {
 	if im.done {
 		return
 	}
+	im.endStream(true)
 	if im.tx != nil {
 		im.tx.Rollback()
 	}
@@ -229,6 +240,10 @@ func (im *Import) finish() {
 		im.stage.Close()
 	}
 	im.spool.close()
+	im.daily.close()
+	if im.streamCancel != nil {
+		defer im.streamCancel() // after the connection is back: the transaction begun with it ended
+	}
 	// The staged rows take space in the connection's temporary database for
 	// as long as it lives; clear them even when the import was cancelled.
 	ctx := context.WithoutCancel(im.ctx)
@@ -257,6 +272,11 @@ func (im *Import) Add(e Entry) error {
 		im.addUnmatched(&e)
 	}
 	if e.ExternalID != "" {
+		if im.stream != nil {
+			if err := im.stopStream(); err != nil {
+				return err
+			}
+		}
 		return im.stageRow(&e)
 	}
 	if im.idless == 0 || e.Date < im.first {
@@ -267,11 +287,8 @@ func (im *Import) Add(e Entry) error {
 	}
 	im.idless++
 	combo := im.addCombo(rawCombo{e.Client, e.Project, e.User})
-	if !im.usageInSQL {
-		im.usage.add(&e, 1)
-		if len(im.usage) > im.usageLimit {
-			im.usage, im.usageInSQL = nil, true
-		}
+	if err := im.dailySums().add(usageKey{e.ContractID, e.Date}, e.Counted, 1); err != nil {
+		return err
 	}
 	im.byPeriod.addCounts(contractPeriod{e.ContractID, e.Date.Period()}, e.Counted, e.Seconds, 1)
 	if im.spool == nil {
@@ -290,7 +307,22 @@ func (im *Import) Add(e Entry) error {
 	}
 	im.lastDay.rows++
 	im.lastDay.lastSeq = seq
-	return im.spool.add(&e, combo)
+	if err := im.spool.add(&e, combo); err != nil {
+		return err
+	}
+	if im.streamOK {
+		return im.streamAdded()
+	}
+	return nil
+}
+
+// dailySums returns the import's (contract, day) usage, made at its first
+// row with the limit then set.
+func (im *Import) dailySums() *dailySums {
+	if im.daily == nil {
+		im.daily = newDailySums(im.usageLimit)
+	}
+	return im.daily
 }
 
 // dayRows is where one day's rows are in the spool.
@@ -493,6 +525,10 @@ func (im *Import) Commit() (ImportResult, error) {
 		return ImportResult{}, fmt.Errorf("import already finished")
 	}
 	defer im.Rollback()
+	streamed, err := im.endStream(false)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	if err := im.flushStage(); err != nil {
 		return ImportResult{}, err
 	}
@@ -506,15 +542,18 @@ func (im *Import) Commit() (ImportResult, error) {
 		}
 		im.staging = false
 	}
-	tx, err := im.s.begin(ctx, im.conn)
-	if err != nil {
-		return ImportResult{}, fmt.Errorf("import: %w", err)
+	if !streamed {
+		tx, err := im.s.begin(ctx, im.conn)
+		if err != nil {
+			return ImportResult{}, fmt.Errorf("import: %w", err)
+		}
+		im.tx = tx
+		if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`,
+			im.source, im.now.Unix()).Scan(&im.batch); err != nil {
+			return ImportResult{}, fmt.Errorf("import: %w", err)
+		}
 	}
-	im.tx = tx
-	if err := tx.QueryRowContext(ctx, `INSERT INTO imports (source, started_at) VALUES (?, ?) RETURNING id`,
-		im.source, im.now.Unix()).Scan(&im.batch); err != nil {
-		return ImportResult{}, fmt.Errorf("import: %w", err)
-	}
+	tx := im.tx
 	d := deltas{}
 	if im.idless > 0 {
 		if err := im.reconcileWithoutIDs(d); err != nil {
@@ -587,6 +626,10 @@ func (im *Import) Commit() (ImportResult, error) {
 // way as a row of the file. Nothing is staged in the database: loading the
 // spooled rows into a table to pair them in SQL was half a re-import's time.
 func (im *Import) reconcileWithoutIDs(d deltas) error {
+	if im.streamed { // written as they came, a first import of their dates
+		im.res.Imported += im.idless
+		return im.addSpooledUsage(im.dailySums(), im.byPeriod)
+	}
 	earlier, err := im.earlier(im.tx)
 	if err != nil {
 		return err

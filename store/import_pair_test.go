@@ -216,6 +216,10 @@ func TestReimportPairsAsTheRule(t *testing.T) {
 				t.Fatal(err)
 			}
 			im.pairRows = 1 + rng.IntN(9)
+			if seed%2 == 1 { // streamed, in chunks of a few rows
+				im.Stream()
+				im.streamRows = 1 + rng.IntN(5)
+			}
 			for _, e := range file {
 				if err := im.Add(e); err != nil {
 					t.Fatal(err)

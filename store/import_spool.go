@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -130,10 +129,12 @@ func (s *spool) appendString(b []byte, v string, intern bool) []byte {
 
 // spoolReader reads a spool's rows back, in the order they were added.
 type spoolReader struct {
-	s   *spool
-	r   *bufio.Reader
-	seq int64 // the last row read, from 1
-	buf []byte
+	s     *spool
+	r     *bufio.Reader
+	seq   int64 // the last row read, from 1
+	end   int64 // the last row to read
+	boxed []any // the interned strings as bound values (see spool.boxed)
+	buf   []byte
 }
 
 // reader flushes the spool and reads it from its start.
@@ -148,14 +149,14 @@ func (s *spool) readerAt(off, seq int64) (*spoolReader, error) {
 	if _, err := s.f.Seek(off, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("import spool: %w", err)
 	}
-	return &spoolReader{s: s, r: bufio.NewReaderSize(s.f, 1<<16), seq: seq - 1}, nil
+	return &spoolReader{s: s, r: bufio.NewReaderSize(s.f, 1<<16), seq: seq - 1, end: s.n, boxed: s.boxed}, nil
 }
 
 var errSpool = errors.New("import spool: damaged")
 
 // next reads the next row into e, and returns false after the last one.
 func (r *spoolReader) next(e *Entry) (bool, error) {
-	if r.seq == r.s.n {
+	if r.seq == r.end {
 		return false, nil
 	}
 	day, err := binary.ReadVarint(r.r)
@@ -190,7 +191,7 @@ func (r *spoolReader) next(e *Entry) (bool, error) {
 // nextArgs appends the next row's values in entries to args, in the order
 // of newCols, and reports false after the last row.
 func (r *spoolReader) nextArgs(args []any) ([]any, bool, error) {
-	if r.seq == r.s.n {
+	if r.seq == r.end {
 		return args, false, nil
 	}
 	var num [3]int64
@@ -230,7 +231,7 @@ func (r *spoolReader) nextArgs(args []any) ([]any, bool, error) {
 // strings (maphash hashes the bytes written, however they are split).
 // Nothing is allocated for a row. It reports false after the last row.
 func (r *spoolReader) nextKeyed(seed maphash.Seed, out *scopeRow) (bool, error) {
-	if r.seq == r.s.n {
+	if r.seq == r.end {
 		return false, nil
 	}
 	day, err := binary.ReadVarint(r.r)
@@ -309,10 +310,10 @@ func (r *spoolReader) value() (any, error) {
 		return nil, err
 	}
 	if tag&1 == 0 {
-		if tag>>1 >= uint64(len(r.s.boxed)) {
+		if tag>>1 >= uint64(len(r.boxed)) {
 			return nil, errSpool
 		}
-		return r.s.boxed[tag>>1], nil
+		return r.boxed[tag>>1], nil
 	}
 	return r.inline(tag >> 1)
 }
@@ -388,36 +389,48 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // both were added up as the file was read (usage, byPeriod); for some, as
 // they are written.
 func (im *Import) insertSpooled(keep []int64) error {
-	ctx, tx := im.ctx, im.tx
-	if !im.s.d.postgres && keep == nil {
-		if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&im.cacheSize); err != nil {
+	if keep == nil {
+		if err := im.boundCache(); err != nil {
+			return err
+		}
+		if err := im.writeSpooled(im.spooledInsert(), nil, nil); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, importCache)); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
+		return im.addSpooledUsage(im.dailySums(), im.byPeriod)
 	}
-	daily, byPeriod, inSQL := im.usage, im.byPeriod, im.usageInSQL
-	var each func(v []any)
-	if keep != nil {
-		daily, byPeriod, inSQL = deltas{}, periodDeltas{}, false
-		each = func(v []any) { // newCols: day, seconds, …, contract_id (9), counted (10)
-			day, contract, counted, seconds := billing.Date(v[0].(int64)), v[9].(string), v[10].(int64), v[1].(int64)
-			byPeriod.addCounts(contractPeriod{contract, day.Period()}, counted, seconds, 1)
-			if !inSQL {
-				daily.addCounts(usageKey{contract, day}, counted, seconds, 1)
-				if len(daily) > im.usageLimit {
-					daily, inSQL = nil, true
-				}
-			}
-		}
+	daily, byPeriod := newDailySums(im.usageLimit), periodDeltas{}
+	defer daily.close()
+	each := func(v []any) error { // newCols: day, seconds, …, contract_id (9), counted (10)
+		day, contract, counted, seconds := billing.Date(v[0].(int64)), v[9].(string), v[10].(int64), v[1].(int64)
+		byPeriod.addCounts(contractPeriod{contract, day.Period()}, counted, seconds, 1)
+		return daily.add(usageKey{contract, day}, counted, 1)
 	}
-	var before int64
-	if inSQL || keep != nil {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM entries`).Scan(&before); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
+	if err := im.writeSpooled(im.spooledInsert(), keep, each); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
 	}
+	return im.addSpooledUsage(daily, byPeriod)
+}
+
+// boundCache bounds the connection's page cache for a first import's write
+// (importCache), on SQLite; finish sets it back.
+func (im *Import) boundCache() error {
+	if im.s.d.postgres {
+		return nil
+	}
+	if err := im.tx.QueryRowContext(im.ctx, `PRAGMA cache_size`).Scan(&im.cacheSize); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	if _, err := im.tx.ExecContext(im.ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, importCache)); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	return nil
+}
+
+// spooledInsert returns the statement that writes n spooled rows into
+// entries, their values bound in the order of newCols. What is the same
+// for every row (the source, the batch, the times) is written in the
+// statement, not bound.
+func (im *Import) spooledInsert() func(n int) string {
 	now := im.now.Unix()
 	tuple := fmt.Sprintf(`(%s, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, %d, %d, %d)`, sqlString(im.source), im.batch, now, now)
 	// On SQLite, OR ROLLBACK: a statement that fails ends the transaction
@@ -427,30 +440,23 @@ func (im *Import) insertSpooled(keep []int64) error {
 	if im.s.d.postgres {
 		verb = `INSERT INTO`
 	}
-	insert := func(n int) string {
+	return func(n int) string {
 		return verb + ` entries (source, external_id, ` + newCols + `, import_batch, created_at, updated_at) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 	}
-	if err := im.writeSpooled(insert, keep, each); err != nil {
-		return fmt.Errorf("insert entries: %w", err)
-	}
-	if inSQL {
-		// The rows only add: no usage_daily row they reach is left empty.
-		// The unmatched rows ('') have none.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_daily (contract_id, day, counted, entries)
-			SELECT contract_id, day, SUM(counted), COUNT(*) FROM entries WHERE id > ? AND import_batch = ? AND contract_id <> ''
-			GROUP BY contract_id, day
-			ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
-			entries = usage_daily.entries + excluded.entries`, before, im.batch); err != nil {
-			return fmt.Errorf("daily usage: %w", err)
-		}
-	} else if err := im.addDaily(daily); err != nil {
+}
+
+// addSpooledUsage adds the usage of the spooled rows just written: daily
+// to usage_daily; byPeriod to usage in open periods, and with the import's
+// other changes (apply) in closed ones.
+func (im *Import) addSpooledUsage(daily *dailySums, byPeriod periodDeltas) error {
+	if err := im.addDaily(daily); err != nil {
 		return err
 	}
 	// Their usage by period: in open periods, added here in bulk (it only
 	// grows); in closed ones, with the import's other changes by apply,
 	// which nets them into one late adjustment per contract and period.
-	last, closed, err := lastClosed(ctx, tx)
+	last, closed, err := lastClosed(im.ctx, im.tx)
 	if err != nil {
 		return err
 	}
@@ -476,86 +482,108 @@ func (im *Import) addUsage(pd periodDeltas) error {
 	slices.SortFunc(keys, func(a, b contractPeriod) int {
 		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.period, b.period))
 	})
-	return execChunked(im.ctx, im.tx, "usage", keys, dailyChunk, `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES `, `(?, ?, ?, ?, ?),`,
-		` ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
-			seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`,
-		func(args []any, k contractPeriod) []any {
-			u := pd[k]
-			return append(args, k.contract, int64(k.period), u.counted, u.seconds, u.entries)
-		})
+	upsert := func(n int) string {
+		return `INSERT INTO usage (contract_id, period, counted, seconds, entries) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?),`, n), ",") +
+			` ON CONFLICT (contract_id, period) DO UPDATE SET counted = usage.counted + excluded.counted,
+			seconds = usage.seconds + excluded.seconds, entries = usage.entries + excluded.entries`
+	}
+	err := im.bulkWrite(upsert, dailyChunk, func(exec func(n int, args []any) error) error {
+		args := make([]any, 0, 5*dailyChunk)
+		for len(keys) > 0 {
+			part := keys[:min(dailyChunk, len(keys))]
+			keys = keys[len(part):]
+			args = args[:0]
+			for _, k := range part {
+				u := pd[k]
+				args = append(args, k.contract, int64(k.period), u.counted, u.seconds, u.entries)
+			}
+			if err := exec(len(part), args); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("usage: %w", err)
+	}
+	return nil
 }
 
 // writeSpooled streams the spooled rows (all, or those of keep: see
 // streamSpool) through the statement insert(n) makes for n rows,
 // spoolChunk rows a statement, binding each row's values in spoolArgs'
 // order.
-func (im *Import) writeSpooled(insert func(n int) string, keep []int64, each func([]any)) error {
+func (im *Import) writeSpooled(insert func(n int) string, keep []int64, each func([]any) error) error {
+	return im.bulkWrite(insert, spoolChunk, func(exec func(n int, args []any) error) error {
+		return im.streamSpool(keep, each, exec)
+	})
+}
+
+// bulkWrite runs, in the import's transaction, a statement of n rows
+// (statement(n)) for each run of rows fill hands to exec, at most chunk
+// rows a run. On SQLite the statements go to the connection's own handle
+// (rawStmt), prepared once each: database/sql would check and convert each
+// value on its way, and the driver copies, looks up and clears each one,
+// which was most of a bulk write's cost. Without a handle (a driver this
+// code does not know), and on PostgreSQL, they go through database/sql.
+func (im *Import) bulkWrite(statement func(n int) string, chunk int, fill func(exec func(n int, args []any) error) error) error {
 	ctx := im.ctx
-	if im.s.d.postgres {
-		full, err := im.tx.PrepareContext(ctx, insert(spoolChunk))
-		if err != nil {
-			return err
-		}
-		defer full.Close()
-		return im.streamSpool(keep, each, func(n int, args []any) error {
-			if n == spoolChunk {
-				_, err := full.ExecContext(ctx, args...)
-				return err
+	if raw, ok := im.rawConn(); ok {
+		return im.conn.Raw(func(any) error {
+			// database/sql rolls the transaction back when its context
+			// ends, between two calls of Raw: a row written then would be
+			// committed on its own.
+			if !raw.inTx() {
+				return errors.New("the import's transaction ended")
 			}
-			_, err := im.tx.ExecContext(ctx, insert(n), args...)
-			return err
+			stmts := map[int]*rawStmt{}
+			defer func() {
+				for _, s := range stmts {
+					s.close()
+				}
+			}()
+			return fill(func(n int, args []any) error {
+				s := stmts[n]
+				if s == nil {
+					var err error
+					if s, err = raw.prepare(statement(n)); err != nil {
+						return err
+					}
+					stmts[n] = s
+				}
+				return s.exec(args)
+			})
 		})
 	}
-	// On SQLite the statements go to the driver's connection itself, in
-	// the transaction it has open: database/sql would check and convert
-	// each of the 12,000 values a statement binds on their way.
-	return im.conn.Raw(func(dc any) error {
-		c, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver %T cannot prepare", dc)
-		}
-		prepare := func(n int) (driver.StmtExecContext, func(), error) {
-			st, err := c.PrepareContext(ctx, insert(n))
-			if err != nil {
-				return nil, nil, err
-			}
-			ex, ok := st.(driver.StmtExecContext)
-			if !ok {
-				st.Close()
-				return nil, nil, fmt.Errorf("driver statement %T cannot execute", st)
-			}
-			return ex, func() { st.Close() }, nil
-		}
-		full, done, err := prepare(spoolChunk)
-		if err != nil {
+	full, err := im.tx.PrepareContext(ctx, statement(chunk))
+	if err != nil {
+		return err
+	}
+	defer full.Close()
+	return fill(func(n int, args []any) error {
+		if n == chunk {
+			_, err := full.ExecContext(ctx, args...)
 			return err
 		}
-		defer done()
-		named := make([]driver.NamedValue, spoolChunk*spoolArgs)
-		for i := range named {
-			named[i].Ordinal = i + 1
-		}
-		return im.streamSpool(keep, each, func(n int, args []any) error {
-			st := full
-			if n != spoolChunk {
-				var done func()
-				var err error
-				if st, done, err = prepare(n); err != nil {
-					return err
-				}
-				defer done()
-			}
-			nv := named[:len(args)]
-			for i, a := range args {
-				nv[i].Value = a
-			}
-			_, err := st.ExecContext(ctx, nv)
-			for i := range nv {
-				nv[i].Value = nil
-			}
-			return err
-		})
+		_, err := im.tx.ExecContext(ctx, statement(n), args...)
+		return err
 	})
+}
+
+// rawConn returns the SQLite handle of the import's connection, if it has
+// one this code knows.
+func (im *Import) rawConn() (rawConn, bool) {
+	if im.s.d.postgres {
+		return rawConn{}, false
+	}
+	var raw rawConn
+	var ok bool
+	im.conn.Raw(func(dc any) error {
+		raw, ok = rawSQLite(dc)
+		return nil
+	})
+	return raw, ok
 }
 
 // spoolArgs is how many values a spooled row binds in entries.
@@ -565,7 +593,7 @@ const spoolArgs = 12
 // a time (the last chunk shorter), as the values of newCols: every row
 // when keep is nil, else those whose seq is in keep (sorted), each of
 // them handed to each first.
-func (im *Import) streamSpool(keep []int64, each func([]any), exec func(n int, args []any) error) error {
+func (im *Import) streamSpool(keep []int64, each func([]any) error, exec func(n int, args []any) error) error {
 	r, err := im.spool.reader()
 	if err != nil {
 		return err
@@ -589,7 +617,9 @@ func (im *Import) streamSpool(keep []int64, each func([]any), exec func(n int, a
 				continue
 			}
 			keep = keep[1:]
-			each(args[len(args)-spoolArgs:])
+			if err := each(args[len(args)-spoolArgs:]); err != nil {
+				return err
+			}
 		}
 		if ok {
 			rows++
@@ -614,24 +644,36 @@ const dailyChunk = 500
 // addDaily adds usage that only grows (a first import's) to usage_daily,
 // in multi-row upserts in key order: no row it reaches is left empty, so
 // none is read back, where apply upserts and checks each row alone.
-func (im *Import) addDaily(d deltas) error {
-	ctx, tx := im.ctx, im.tx
-	keys := make([]usageKey, 0, len(d))
-	for k := range d {
-		if k.contract != "" { // the unmatched rows have no daily usage
-			keys = append(keys, k)
-		}
+func (im *Import) addDaily(d *dailySums) error {
+	upsert := func(n int) string {
+		return `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?),`, n), ",") +
+			` ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
+			entries = usage_daily.entries + excluded.entries`
 	}
-	slices.SortFunc(keys, func(a, b usageKey) int {
-		return cmp.Or(strings.Compare(a.contract, b.contract), cmp.Compare(a.day, b.day))
+	err := im.bulkWrite(upsert, dailyChunk, func(exec func(n int, args []any) error) error {
+		args := make([]any, 0, 4*dailyChunk)
+		n := 0
+		if err := d.each(func(k usageKey, s dailySum) error {
+			args = append(args, k.contract, int64(k.day), s.counted, s.entries)
+			if n++; n < dailyChunk {
+				return nil
+			}
+			err := exec(n, args)
+			args, n = args[:0], 0
+			return err
+		}); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		return exec(n, args)
 	})
-	return execChunked(ctx, tx, "daily usage", keys, dailyChunk, `INSERT INTO usage_daily (contract_id, day, counted, entries) VALUES `, `(?, ?, ?, ?),`,
-		` ON CONFLICT (contract_id, day) DO UPDATE SET counted = usage_daily.counted + excluded.counted,
-			entries = usage_daily.entries + excluded.entries`,
-		func(args []any, k usageKey) []any {
-			u := d[k]
-			return append(args, k.contract, int64(k.day), u.counted, u.entries)
-		})
+	if err != nil {
+		return fmt.Errorf("daily usage: %w", err)
+	}
+	return nil
 }
 
 // execChunked writes one row per key, in the keys' order, with multi-row

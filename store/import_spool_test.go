@@ -261,7 +261,7 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	for _, at := range []string{"spooling", "commit", "reimport"} {
+	for _, at := range []string{"spooling", "commit", "reimport", "streaming"} {
 		t.Run(at, func(t *testing.T) {
 			tmp := t.TempDir()
 			dbPath := filepath.Join(t.TempDir(), "db.sqlite")
@@ -314,7 +314,8 @@ func TestImportKilledLeavesNothing(t *testing.T) {
 }
 
 // killedImport is the child of TestImportKilledLeavesNothing: it imports
-// 20,000 rows and says "ready" where it is to be killed, then waits; for
+// 20,000 rows and says "ready" where it is to be killed, then waits (for
+// "streaming", in the stream's writer, once it wrote 3,000 rows); for
 // "reimport" it commits them, then imports them again with a third of them
 // edited, a third gone and as many new, and says "ready" before that
 // commit.
@@ -330,7 +331,25 @@ func killedImport(t *testing.T, dbPath, at string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if at == "streaming" {
+			im.Stream()
+		}
 		return im
+	}
+	ready := func() {
+		fmt.Println("ready")
+		select {} // until killed
+	}
+	if at == "streaming" { // with 3,000 rows written, the lock held
+		chunks := 0
+		db.failHook = func(point string) error {
+			if point == "import:stream" {
+				if chunks++; chunks == 4 {
+					ready()
+				}
+			}
+			return nil
+		}
 	}
 	im := begin()
 	for i := range 20_000 {
@@ -356,10 +375,6 @@ func killedImport(t *testing.T, dbPath, at string) {
 			}
 		}
 	}
-	ready := func() {
-		fmt.Println("ready")
-		select {} // until killed
-	}
 	if at == "spooling" {
 		ready()
 	}
@@ -374,9 +389,9 @@ func killedImport(t *testing.T, dbPath, at string) {
 }
 
 // TestImportMemoryBound: an import of many (contract, day) pairs holds
-// none of them past its limit, and its usage by period (a few rows per
-// contract) is what it holds instead; the rows themselves are in the
-// spool file, not in memory.
+// none of them past its limit (the rest are in sorted runs on disk), and
+// its usage by period (a few rows per contract) is what it holds instead;
+// the rows themselves are in the spool file, not in memory.
 func TestImportMemoryBound(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("TMPDIR", t.TempDir())
@@ -401,12 +416,12 @@ func TestImportMemoryBound(t *testing.T) {
 			Client: fmt.Sprintf("Client %02d", i%contracts), Notes: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
 		}
-		if len(im.usage) > im.usageLimit {
-			t.Fatalf("row %d: %d (contract, day) pairs held", i, len(im.usage))
+		if n := im.daily.pairs(); n > im.usageLimit {
+			t.Fatalf("row %d: %d (contract, day) pairs held", i, n)
 		}
 	}
-	if !im.usageInSQL || im.usage != nil {
-		t.Fatalf("18,250 pairs held in memory (limit 1000)")
+	if len(im.daily.runs) != 50*365/1000 {
+		t.Fatalf("%d runs of (contract, day) pairs on disk, want %d of the limit's 1,000", len(im.daily.runs), 50*365/1000)
 	}
 	if len(im.byPeriod) != contracts*12 {
 		t.Fatalf("%d (contract, period) rows held, want %d", len(im.byPeriod), contracts*12)

@@ -136,6 +136,7 @@ func (im *Importer) ImportFile(ctx context.Context, path string) FileResult {
 				close(stop)
 				continue
 			}
+			imp.Stream() // a local file: read faster than it is written
 		}
 		for i := range b.rows {
 			if writeErr = imp.Add(b.rows[i]); writeErr != nil {
