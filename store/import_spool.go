@@ -530,12 +530,15 @@ func (im *Import) writeSpooled(insert func(n int) string, keep []int64, each fun
 func (im *Import) bulkWrite(statement func(n int) string, chunk int, fill func(exec func(n int, args []any) error) error) error {
 	ctx := im.ctx
 	if raw, ok := im.rawConn(); ok {
-		return im.conn.Raw(func(any) error {
+		return im.rawDo(func(any) error {
 			// database/sql rolls the transaction back when its context
 			// ends, between two calls of Raw: a row written then would be
 			// committed on its own.
 			if !raw.inTx() {
 				return errors.New("the import's transaction ended")
+			}
+			if err := im.s.hook("import:bulk"); err != nil {
+				return err
 			}
 			stmts := map[int]*rawStmt{}
 			defer func() {
@@ -584,6 +587,26 @@ func (im *Import) rawConn() (rawConn, bool) {
 		return nil
 	})
 	return raw, ok
+}
+
+// rawDo runs f on the import's driver connection (sql.Conn.Raw). A panic
+// in f is carried out of Raw and raised again after it: raised inside,
+// database/sql closes the connection, which waits for the import's open
+// transaction to let go of it, forever, the write lock held.
+func (im *Import) rawDo(f func(dc any) error) error {
+	var p any
+	err := im.conn.Raw(func(dc any) error {
+		defer func() {
+			if r := recover(); r != nil {
+				p = r
+			}
+		}()
+		return f(dc)
+	})
+	if p != nil {
+		panic(p)
+	}
+	return err
 }
 
 // spoolArgs is how many values a spooled row binds in entries.

@@ -38,6 +38,7 @@ type streamer struct {
 	stopped chan struct{} // closed when the writer returns
 	quit    chan struct{} // closed to make the writer give up
 	err     error         // why the writer stopped; read after stopped
+	panic   any           // what the writer panicked with, if it did
 	// Add's side: the spool rows not yet handed to the writer begin at
 	// row next, at offset off.
 	next, off int64
@@ -85,6 +86,11 @@ func (im *Import) streamAdded() error {
 		im.stream, im.streamCancel = st, st.cancel
 		go func() {
 			defer close(st.stopped)
+			defer func() { // raised again on the import's own goroutine (endStream)
+				if r := recover(); r != nil {
+					st.panic, st.err = r, errors.New("stream: the writer panicked")
+				}
+			}()
 			st.err = im.runStream(st)
 		}()
 	}
@@ -140,6 +146,9 @@ func (im *Import) endStream(abort bool) (bool, error) {
 	}
 	close(st.chunks)
 	<-st.stopped
+	if st.panic != nil {
+		panic(st.panic)
+	}
 	if st.err != nil {
 		return false, nil
 	}
@@ -167,8 +176,9 @@ func (im *Import) stopStream() error {
 // left open for Commit) or it gives up (everything rolled back).
 func (im *Import) runStream(st *streamer) (err error) {
 	ctx := st.ctx
-	defer func() {
-		if err == nil {
+	wrote := false // every chunk, the transaction left open for Commit
+	defer func() { // on an error or a panic
+		if wrote {
 			return
 		}
 		if im.tx != nil {
@@ -200,7 +210,7 @@ func (im *Import) runStream(st *streamer) (err error) {
 	var stmts map[int]*rawStmt
 	defer func() {
 		if stmts != nil {
-			im.conn.Raw(func(any) error {
+			im.rawDo(func(any) error {
 				for _, s := range stmts {
 					s.close()
 				}
@@ -227,6 +237,7 @@ func (im *Import) runStream(st *streamer) (err error) {
 		case c, ok = <-st.chunks:
 		}
 		if !ok {
+			wrote = true
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -268,7 +279,7 @@ func (im *Import) runStream(st *streamer) (err error) {
 		if err := im.s.hook("import:stream"); err != nil {
 			return err
 		}
-		if err := im.conn.Raw(func(any) error {
+		if err := im.rawDo(func(any) error {
 			// The transaction ends only on this goroutine, but for
 			// database/sql rolling it back when ctx ends: then a row
 			// written now would be committed on its own.

@@ -41,6 +41,32 @@ func TestPanicInTransactionReleasesTheWriteLock(t *testing.T) {
 			_, err = im.Commit()
 			return err
 		}},
+		// Inside sql.Conn.Raw, where a panic left unhandled makes
+		// database/sql wait forever for the import's own transaction.
+		{"import's bulk write", "import:bulk", func(db *store.DB) error {
+			im, err := db.BeginImport(ctx, rules, "harvest", now)
+			if err != nil {
+				return err
+			}
+			if err := im.Add(store.Entry{Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
+				return err
+			}
+			_, err = im.Commit()
+			return err
+		}},
+		// On the streaming writer's goroutine: raised again on the caller's.
+		{"import's stream", "import:stream", func(db *store.DB) error {
+			im, err := db.BeginImport(ctx, rules, "harvest", now)
+			if err != nil {
+				return err
+			}
+			im.Stream()
+			if err := im.Add(store.Entry{Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
+				return err
+			}
+			_, err = im.Commit()
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := dsn(t)
@@ -52,14 +78,19 @@ func TestPanicInTransactionReleasesTheWriteLock(t *testing.T) {
 				}
 				return nil
 			})
-			func() {
-				defer func() {
-					if r := recover(); r == nil {
-						t.Fatalf("%s: no panic", tc.name)
-					}
-				}()
+			panicked := make(chan any, 1)
+			go func() {
+				defer func() { panicked <- recover() }()
 				tc.write(db)
 			}()
+			select {
+			case r := <-panicked:
+				if r == nil {
+					t.Fatalf("%s: no panic", tc.name)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("%s: the write neither returned nor panicked within a minute", tc.name)
+			}
 			// Another connection (another process) writes within its
 			// short busy timeout.
 			other, err := store.OpenWith(ctx, path, store.Options{BusyTimeout: 2 * time.Second})
