@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -28,11 +27,10 @@ import (
 type dailySums struct {
 	m     map[usageKey]dailySum
 	limit int
-	f     *os.File
-	name  string // still to remove when the system could not unlink it open
-	w     *bufio.Writer
-	runs  []dailyRun
-	off   int64
+	tempFile
+	w    *bufio.Writer
+	runs []dailyRun
+	off  int64
 	// The contracts by number, as the runs write them.
 	ids   map[string]uint32
 	names []string
@@ -73,14 +71,11 @@ func (d *dailySums) spill() error {
 		return nil
 	}
 	if d.f == nil {
-		f, err := os.CreateTemp("", "retainer-import-*.daily")
+		t, err := createTemp("retainer-import-*.daily")
 		if err != nil {
 			return fmt.Errorf("import daily usage: %w", err)
 		}
-		d.f, d.w = f, bufio.NewWriterSize(f, 1<<16)
-		if os.Remove(f.Name()) != nil {
-			d.name = f.Name()
-		}
+		d.tempFile, d.w = t, bufio.NewWriterSize(t.f, 1<<16)
 	}
 	keys := slices.SortedFunc(maps.Keys(d.m), compareKeys)
 	run := dailyRun{off: d.off}
@@ -110,14 +105,9 @@ func (d *dailySums) spill() error {
 
 // close closes and removes the file.
 func (d *dailySums) close() {
-	if d == nil || d.f == nil {
-		return
+	if d != nil {
+		d.closeFile()
 	}
-	d.f.Close()
-	if d.name != "" {
-		os.Remove(d.name)
-	}
-	d.f = nil
 }
 
 // each hands fn every pair's sums, each (contract, day) once, in key order,

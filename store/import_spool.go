@@ -31,11 +31,10 @@ import (
 // it): whatever ends the process, a kill included, it leaves nothing
 // behind.
 type spool struct {
-	f    *os.File
-	name string // still to remove when the system could not unlink it open
-	w    *bufio.Writer
-	n    int64 // rows written
-	off  int64 // bytes written: where the next row begins
+	tempFile
+	w   *bufio.Writer
+	n   int64 // rows written
+	off int64 // bytes written: where the next row begins
 	// The interned strings: a string's number is its index in strs. At
 	// most limit (spoolInterned) of them; a string past that is written
 	// whole.
@@ -52,27 +51,51 @@ const spoolInterned = 200_000
 
 // newSpool creates the spool file in the system's temporary directory.
 func newSpool() (*spool, error) {
-	f, err := os.CreateTemp("", "retainer-import-*.spool")
+	t, err := createTemp("retainer-import-*.spool")
 	if err != nil {
 		return nil, fmt.Errorf("import spool: %w", err)
 	}
-	s := &spool{f: f, w: bufio.NewWriterSize(f, 1<<16), index: map[string]uint32{}, limit: spoolInterned}
-	if os.Remove(f.Name()) != nil {
-		s.name = f.Name()
-	}
-	return s, nil
+	return &spool{tempFile: t, w: bufio.NewWriterSize(t.f, 1<<16), index: map[string]uint32{}, limit: spoolInterned}, nil
 }
 
 // close closes and removes the file.
 func (s *spool) close() {
-	if s == nil || s.f == nil {
+	if s != nil {
+		s.closeFile()
+	}
+}
+
+// tempFile is a file of an import's own in the system's temporary
+// directory, unlinked as soon as it is created where the system allows it
+// (else its name is kept, to remove it at the end): whatever ends the
+// process, a kill included, it leaves nothing behind.
+type tempFile struct {
+	f    *os.File
+	name string // still to remove when the system could not unlink it open
+}
+
+func createTemp(pattern string) (tempFile, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return tempFile{}, err
+	}
+	t := tempFile{f: f}
+	if os.Remove(f.Name()) != nil {
+		t.name = f.Name()
+	}
+	return t, nil
+}
+
+// closeFile closes and removes the file; once closed, it does nothing.
+func (t *tempFile) closeFile() {
+	if t.f == nil {
 		return
 	}
-	s.f.Close()
-	if s.name != "" {
-		os.Remove(s.name)
+	t.f.Close()
+	if t.name != "" {
+		os.Remove(t.name)
 	}
-	s.f = nil
+	t.f = nil
 }
 
 // add appends one row: its day, seconds, counted time, fingerprint,

@@ -211,14 +211,41 @@ func TestStreamStopsAtAnID(t *testing.T) {
 	}
 	plain, streamed := openStreamDB(t), openStreamDB(t)
 	want, _ := importInto(t, plain, false, 0, file)
-	got, im := importInto(t, streamed, true, 1000, file)
-	if im.streamed || im.streamedRows.Load() == 0 {
-		t.Fatalf("streamed %v after %d rows: want the stream begun, then given up", im.streamed, im.streamedRows.Load())
+	im, err := streamed.BeginImport(context.Background(), streamRules(), "harvest", streamNow)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got[0], want[0]) {
-		t.Fatalf("result %+v, want %+v", got[0], want[0])
+	im.Stream()
+	for i, e := range file {
+		if i == 2200 { // the rows before the first id written
+			waitStreamed(t, im, 2000)
+		}
+		if err := im.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := im.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.streamed {
+		t.Fatal("a file with ids was streamed")
+	}
+	if !reflect.DeepEqual(got, want[0]) {
+		t.Fatalf("result %+v, want %+v", got, want[0])
 	}
 	sameStores(t, streamed, plain)
+}
+
+// waitStreamed waits until the stream of im wrote at least n rows.
+func waitStreamed(t *testing.T, im *Import, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); im.streamedRows.Load() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream wrote %d rows of %d handed to it", im.streamedRows.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestStreamHoldsTheLockAndRollsBack: while it streams, the import holds
@@ -242,12 +269,7 @@ func TestStreamHoldsTheLockAndRollsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(time.Minute); im.streamedRows.Load() < 3000; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream wrote %d rows of 3,000 handed to it", im.streamedRows.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitStreamed(t, im, 3000)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	log := []Entry{{Date: billing.DateOf(2026, 3, 3), Seconds: 3600, Client: "Acme Corp"}}

@@ -30,43 +30,12 @@ func TestPanicInTransactionReleasesTheWriteLock(t *testing.T) {
 			_, err := db.ClosePeriod(ctx, rules, per("2026-10"), "USD", time.UTC, now)
 			return err
 		}},
-		{"import", "import:commit", func(db *store.DB) error {
-			im, err := db.BeginImport(ctx, rules, "harvest", now)
-			if err != nil {
-				return err
-			}
-			if err := im.Add(store.Entry{ExternalID: "h1", Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
-				return err
-			}
-			_, err = im.Commit()
-			return err
-		}},
+		{"import", "import:commit", func(db *store.DB) error { return importOne(db, rules, "h1", false) }},
 		// Inside sql.Conn.Raw, where a panic left unhandled makes
 		// database/sql wait forever for the import's own transaction.
-		{"import's bulk write", "import:bulk", func(db *store.DB) error {
-			im, err := db.BeginImport(ctx, rules, "harvest", now)
-			if err != nil {
-				return err
-			}
-			if err := im.Add(store.Entry{Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
-				return err
-			}
-			_, err = im.Commit()
-			return err
-		}},
+		{"import's bulk write", "import:bulk", func(db *store.DB) error { return importOne(db, rules, "", false) }},
 		// On the streaming writer's goroutine: raised again on the caller's.
-		{"import's stream", "import:stream", func(db *store.DB) error {
-			im, err := db.BeginImport(ctx, rules, "harvest", now)
-			if err != nil {
-				return err
-			}
-			im.Stream()
-			if err := im.Add(store.Entry{Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
-				return err
-			}
-			_, err = im.Commit()
-			return err
-		}},
+		{"import's stream", "import:stream", func(db *store.DB) error { return importOne(db, rules, "", true) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := dsn(t)
@@ -115,4 +84,21 @@ func TestPanicInTransactionReleasesTheWriteLock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importOne imports one row of 2026-11-04, with the external id id (none
+// when ""), streamed when stream.
+func importOne(db *store.DB, rules *store.Rules, id string, stream bool) error {
+	im, err := db.BeginImport(context.Background(), rules, "harvest", now)
+	if err != nil {
+		return err
+	}
+	if stream {
+		im.Stream()
+	}
+	if err := im.Add(store.Entry{ExternalID: id, Date: billing.DateOf(2026, 11, 4), Seconds: 3600, Billable: true, Client: "Acme Corp"}); err != nil {
+		return err
+	}
+	_, err = im.Commit()
+	return err
 }
