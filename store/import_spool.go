@@ -382,14 +382,27 @@ func (r *spoolReader) fail(err error) error {
 // reconciled with. Not when the source was never imported before, nor
 // when none of its earlier rows is dated in the file's range.
 func (im *Import) earlier(q preparer) (bool, error) {
-	var n int
-	if err := q.QueryRowContext(im.ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
-		im.source, im.batch).Scan(&n); err != nil || n == 0 {
+	if ok, err := im.importedBefore(im.ctx, q); err != nil || !ok {
 		return false, err
 	}
-	err := q.QueryRowContext(im.ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries
+	return im.storedIn(im.ctx, q, im.first, im.last)
+}
+
+// importedBefore reports whether the source has an earlier finished import.
+func (im *Import) importedBefore(ctx context.Context, q preparer) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
+		im.source, im.batch).Scan(&n)
+	return n > 0, err
+}
+
+// storedIn reports whether the source has stored rows without an id dated
+// from..to.
+func (im *Import) storedIn(ctx context.Context, q preparer, from, to billing.Date) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries
 		WHERE source = ? AND external_id IS NULL AND day >= ? AND day <= ? LIMIT 1) AS x`,
-		im.source, int64(im.first), int64(im.last)).Scan(&n)
+		im.source, int64(from), int64(to)).Scan(&n)
 	return n > 0, err
 }
 

@@ -140,6 +140,7 @@ func (im *Import) endStream(abort bool) (bool, error) {
 	}
 	if err := im.sendChunk(st); err != nil {
 		close(st.quit)
+		st.cancel()
 		<-st.stopped
 		close(st.chunks)
 		return false, err
@@ -202,9 +203,8 @@ func (im *Import) runStream(st *streamer) (err error) {
 	if err := im.boundCache(); err != nil {
 		return err
 	}
-	var earlier int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM imports WHERE source = ? AND id <> ? AND finished_at IS NOT NULL`,
-		im.source, im.batch).Scan(&earlier); err != nil {
+	earlier, err := im.importedBefore(ctx, tx)
+	if err != nil {
 		return err
 	}
 	var stmts map[int]*rawStmt
@@ -243,15 +243,11 @@ func (im *Import) runStream(st *streamer) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if earlier > 0 {
-			for _, r := range im.uncheckedDays(checked, from, to, c.first, c.last) {
-				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM entries
-					WHERE source = ? AND external_id IS NULL AND day >= ? AND day <= ? LIMIT 1) AS x`,
-					im.source, int64(r[0]), int64(r[1])).Scan(&n); err != nil {
+		if earlier {
+			for _, r := range uncheckedDays(checked, from, to, c.first, c.last) {
+				if stored, err := im.storedIn(ctx, tx, r[0], r[1]); err != nil {
 					return err
-				}
-				if n > 0 {
+				} else if stored {
 					return errStreamConflict
 				}
 			}
@@ -305,7 +301,7 @@ func (im *Import) runStream(st *streamer) (err error) {
 
 // uncheckedDays returns the day ranges of first..last outside the range
 // from..to already checked (all of it when nothing was).
-func (im *Import) uncheckedDays(checked bool, from, to, first, last billing.Date) [][2]billing.Date {
+func uncheckedDays(checked bool, from, to, first, last billing.Date) [][2]billing.Date {
 	if !checked {
 		return [][2]billing.Date{{first, last}}
 	}
