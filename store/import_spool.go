@@ -566,13 +566,7 @@ func (im *Import) writeSpooled(insert func(n int) string, keep []int64, each fun
 func (im *Import) bulkWrite(statement func(n int) string, chunk int, fill func(exec func(n int, args []any) error) error) error {
 	ctx := im.ctx
 	if raw, ok := im.rawConn(); ok {
-		return im.rawDo(func(any) error {
-			// database/sql rolls the transaction back when its context
-			// ends, between two calls of Raw: a row written then would be
-			// committed on its own.
-			if !raw.inTx() {
-				return errors.New("the import's transaction ended")
-			}
+		return im.rawWrite(raw, func() error {
 			if err := im.s.hook("import:bulk"); err != nil {
 				return err
 			}
@@ -623,6 +617,19 @@ func (im *Import) rawConn() (rawConn, bool) {
 		return nil
 	})
 	return raw, ok
+}
+
+// rawWrite runs f, a write through raw (the import's connection's own
+// handle), inside the import's transaction: if database/sql rolled it back
+// (it does when the transaction's context ends, between two calls of Raw),
+// f does not run, or its rows would be committed on their own.
+func (im *Import) rawWrite(raw rawConn, f func() error) error {
+	return im.rawDo(func(any) error {
+		if !raw.inTx() {
+			return errors.New("the import's transaction ended")
+		}
+		return f()
+	})
 }
 
 // rawDo runs f on the import's driver connection (sql.Conn.Raw). A panic

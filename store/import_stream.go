@@ -275,13 +275,7 @@ func (im *Import) runStream(st *streamer) (err error) {
 		if err := im.s.hook("import:stream"); err != nil {
 			return err
 		}
-		if err := im.rawDo(func(any) error {
-			// The transaction ends only on this goroutine, but for
-			// database/sql rolling it back when ctx ends: then a row
-			// written now would be committed on its own.
-			if !raw.inTx() {
-				return errors.New("the import's transaction ended")
-			}
+		if err := im.rawWrite(raw, func() error {
 			s := stmts[c.rows]
 			if s == nil {
 				var err error
